@@ -1,0 +1,187 @@
+// analyzeBundle: the one entry point of the engine. Bytes in, Report out; no I/O, no clock.
+import type { Bundle, ManifestFile, Vantage } from './model/bundle.js'
+import type { Event, DnsMessageEvent, FactEvent, MetricEvent, DropEvent, LogEvent, HostLookupEvent } from './model/event.js'
+import type { Report } from './model/report.js'
+import type { Problem } from './importers/importer.js'
+import { detectImporter, SNIFF_BYTES } from './importers/index.js'
+import { isGzip, gunzipBounded } from './bundle/decode.js'
+import { correlate } from './correlate/index.js'
+import { runRules } from './rules/index.js'
+import { buildReport, type AnalyzedInput } from './report/build-report.js'
+
+export interface AnalyzeOptions {
+  /** Ports that carry DNS; 53 by default. */
+  dnsPorts?: number[]
+  /** Fill `transactions` and `lookups` in the report. */
+  detail?: boolean
+  /** The generator version the edge reports. */
+  version?: string
+  /** Largest decoded size of one compressed input. */
+  maxDecodedBytes?: number
+  onProgress?: (p: AnalyzeProgress) => void
+}
+
+export interface AnalyzeProgress {
+  phase: 'import' | 'correlate' | 'rules' | 'report'
+  /** Input being imported, when phase is import. */
+  path?: string
+  done: number
+  total: number
+}
+
+export const DEFAULT_MAX_DECODED = 2 * 1024 ** 3
+
+/** Everything the analysis derived, for edges that want more than the Report (the web UI). */
+export interface Analysis {
+  report: Report
+  events: Event[]
+}
+
+/**
+ * Analyzes a bundle and returns the report.
+ * @example
+ *   const report = analyzeBundle({ files: [{ path: 'a.pcap', bytes }], skipped: [] })
+ */
+export function analyzeBundle(bundle: Bundle, options: AnalyzeOptions = {}): Report {
+  return analyzeBundleFull(bundle, options).report
+}
+
+export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}): Analysis {
+  const dnsPorts = new Set(options.dnsPorts?.length ? options.dnsPorts : [53])
+  const totalBytes = bundle.files.reduce((n, f) => n + f.bytes.length, 0)
+  let doneBytes = 0
+  const progress = options.onProgress
+
+  const inputs: AnalyzedInput[] = []
+  const vantages = new Map<string, Vantage>()
+  const events: Event[] = []
+
+  for (const file of bundle.files) {
+    const index = inputs.length
+    const entry = bundle.manifest?.files.find((f) => f.path === file.path)
+    const vantage = vantageFor(file.path, entry)
+    if (!vantages.has(vantage.id)) vantages.set(vantage.id, vantage)
+    const input: AnalyzedInput = {
+      path: file.path,
+      kind: 'unknown',
+      vantage: vantage.id,
+      events: 0,
+      problems: [],
+      bytes: file.bytes.length,
+    }
+    inputs.push(input)
+    progress?.({ phase: 'import', path: file.path, done: doneBytes, total: totalBytes })
+
+    let bytes = file.bytes
+    let compressed = ''
+    if (isGzip(bytes)) {
+      const decoded = gunzipBounded(bytes, options.maxDecodedBytes ?? DEFAULT_MAX_DECODED)
+      if (decoded.error) input.problems.push({ where: 'gzip', message: decoded.error })
+      bytes = decoded.bytes
+      compressed = '+gzip'
+    }
+    const found = detectImporter(bytes.subarray(0, SNIFF_BYTES), file.path, entry?.kind)
+    if (!found.importer) {
+      input.kind = 'unknown' + compressed
+      input.skipped = found.reason
+      doneBytes += file.bytes.length
+      continue
+    }
+    input.kind = found.importer.id + compressed
+    const base = doneBytes
+    try {
+      const result = found.importer.parse(
+        { index, path: file.path, bytes, vantage: vantage.id },
+        {
+          dnsPorts,
+          onProgress: progress
+            ? (done, total) =>
+                progress({
+                  phase: 'import',
+                  path: file.path,
+                  done: base + Math.round((done / Math.max(1, total)) * file.bytes.length),
+                  total: totalBytes,
+                })
+            : undefined,
+        },
+      )
+      for (const v of result.vantages ?? []) if (!vantages.has(v.id)) vantages.set(v.id, v)
+      for (const e of result.events) {
+        if (!e.vantage) e.vantage = vantage.id
+        events.push(e)
+      }
+      input.events = result.eventCount ?? result.events.length
+      input.problems.push(...result.problems)
+    } catch (e) {
+      // An importer threw: that is a bug, but one file must never sink the whole bundle.
+      input.problems.push(internalError(e))
+    }
+    doneBytes += file.bytes.length
+  }
+
+  progress?.({ phase: 'correlate', done: 0, total: 1 })
+  const dns: DnsMessageEvent[] = []
+  const facts: FactEvent[] = []
+  const metrics: MetricEvent[] = []
+  const drops: DropEvent[] = []
+  const logs: LogEvent[] = []
+  const hostLookups: HostLookupEvent[] = []
+  for (const e of events) {
+    switch (e.kind) {
+      case 'dns': dns.push(e); break
+      case 'fact': facts.push(e); break
+      case 'metric': metrics.push(e); break
+      case 'drop': drops.push(e); break
+      case 'log': logs.push(e); break
+      case 'host-lookup': hostLookups.push(e); break
+    }
+  }
+  const correlation = correlate({ dns, drops, facts, manifest: bundle.manifest, vantages })
+
+  progress?.({ phase: 'rules', done: 0, total: 1 })
+  const vantageList = [...vantages.values()]
+  const ruleCtx = {
+    events,
+    inputs,
+    vantages: vantageList,
+    correlation,
+    facts,
+    metrics,
+    drops,
+    logs,
+    hostLookups,
+    manifest: bundle.manifest,
+  }
+  const { findings, problems: ruleProblems } = runRules(ruleCtx)
+
+  progress?.({ phase: 'report', done: 0, total: 1 })
+  const report = buildReport({
+    version: options.version ?? '0.0.0',
+    inputs,
+    skipped: bundle.skipped,
+    vantages: vantageList,
+    dns,
+    correlation,
+    findings,
+    ruleProblems,
+    detail: options.detail ?? false,
+  })
+  return { report, events }
+}
+
+function vantageFor(path: string, entry: ManifestFile | undefined): Vantage {
+  const v = entry?.vantage
+  const id = v?.id || v?.name || path
+  return {
+    id,
+    type: v?.type ?? 'unknown',
+    name: v?.name ?? id,
+    ...(v?.node ? { node: v.node } : {}),
+    addresses: v?.addresses ?? [],
+  }
+}
+
+function internalError(e: unknown): Problem {
+  const msg = e instanceof Error ? e.message : String(e)
+  return { where: 'importer', message: `internal error, the rest of this file was not read: ${msg}` }
+}

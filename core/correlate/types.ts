@@ -1,0 +1,80 @@
+// What the correlator produces from normalized events: transactions, lookups and the forwarder hop.
+import type { DnsMessageEvent, DropEvent } from '../model/event.js'
+
+/** One event observed at one vantage, in a transaction's path. */
+export interface TransactionHop {
+  vantage: string
+  time: number
+  what: string
+  event: DnsMessageEvent
+}
+
+/**
+ * One client query (client address, DNS id, qname, qtype) with its retransmits and its response,
+ * joined across every vantage point that saw it.
+ */
+export interface Transaction {
+  client: string
+  clientPort: number
+  server: string
+  serverPort: number
+  transport: string
+  id: number
+  /** Lower-case qname with trailing dot. */
+  qname: string
+  qtype: number
+  /** Client sends of this query (first + retransmits), at the vantage that saw most. */
+  queries: DnsMessageEvent[]
+  /** The response delivered to the client, if any. */
+  response: DnsMessageEvent | null
+  /** Time of the first send (µs since epoch). */
+  firstSent: number
+  /** Latency in µs from the first send to the response, or null. */
+  latencyUs: number | null
+  hops: TransactionHop[]
+  /** Vantage id of the last place the query was seen. */
+  lastSeen: string
+  /** Kernel drop record matched to the lost query, if any. */
+  drop: DropEvent | null
+  /** Index of the lookup that owns this transaction, or -1. */
+  lookup: number
+}
+
+export type LookupOutcome = 'address' | 'nxdomain' | 'nodata' | 'servfail' | 'timeout' | 'other'
+
+/** One application lookup: a resolver call that became several wire queries. */
+export interface Lookup {
+  client: string
+  /** The name the application asked for (before search-list expansion), best guess. */
+  name: string
+  transactions: number[]
+  outcome: LookupOutcome
+  /** Search-expansion transactions wasted (lookups that got an address only). */
+  wasted: number
+  start: number
+  end: number
+  /** The candidate name that answered. */
+  answeredName: string | null
+}
+
+/** A query from a DNS server to its upstream. */
+export interface ForwarderTransaction {
+  server: string
+  upstream: string
+  id: number
+  qname: string
+  qtype: number
+  query: DnsMessageEvent
+  response: DnsMessageEvent | null
+  latencyUs: number | null
+}
+
+export interface Correlation {
+  transactions: Transaction[]
+  lookups: Lookup[]
+  forwarder: ForwarderTransaction[]
+  /** Addresses recognised as DNS servers (answered queries), used to tell forwarding apart. */
+  dnsServers: Set<string>
+  /** Service IP -> endpoint addresses, from the manifest or inferred from the data. */
+  natPairs: Map<string, string[]>
+}

@@ -1,0 +1,134 @@
+// The report contract, schema dnsbundle.report/v1. Field names and meanings are documented in
+// README.md ("Report format"); other tools read them, so change them only with a new schema.
+import type { Vantage } from './bundle.js'
+
+export const REPORT_SCHEMA = 'dnsbundle.report/v1'
+
+export interface ReportInput {
+  path: string
+  kind: string
+  vantage: string
+  events: number
+  problems: { where: string; message: string }[]
+  /** Set for inputs no importer recognised, or that were dropped: why. */
+  skipped?: string
+  bytes?: number
+}
+
+export interface LatencySummary {
+  p50: number | null
+  p90: number | null
+  p99: number | null
+  max: number | null
+}
+
+export interface Summary {
+  messages: number
+  clientQueries: number
+  transactions: number
+  retransmits: number
+  responses: number
+  unanswered: number
+  lookups: number
+  failedLookups: number
+  searchExpansionQueries: number
+  aaaaQueries: number
+  aaaaNoData: number
+  forwarderQueries: number
+  forwarderUnanswered: number
+  rcodes: Record<string, number>
+  qtypes: Record<string, number>
+  latencyMs: LatencySummary
+}
+
+export interface EvidenceItem {
+  /** Input path. */
+  input: string
+  /** `line 12`, `packet 7`, `frame 3`, optionally with `@ byte N`. */
+  where: string
+  /** A short excerpt or description of what is there. */
+  text: string
+}
+
+export type Severity = 'critical' | 'warning' | 'info'
+
+export interface ReportFinding {
+  id: string
+  severity: Severity
+  title: string
+  confidence: number
+  /** Plain-language statement built from data by the report layer. */
+  summary?: string
+  data: Record<string, unknown>
+  evidence: EvidenceItem[]
+  mitigation: string
+  references: string[]
+}
+
+export interface Hop {
+  vantage: string
+  /** Microseconds since the epoch. */
+  time: number
+  what: string
+  /** Evidence of this hop. */
+  input?: string
+  where?: string
+}
+
+export interface ReportTransaction {
+  client: string
+  server: string
+  transport: string
+  id: number
+  qname: string
+  qtype: string
+  answered: boolean
+  rcode: string | null
+  copies: number
+  /** Microseconds since the epoch of the first copy. */
+  firstSent: number
+  latencyMs: number | null
+  hops: Hop[]
+  lastSeen: string
+  drop?: { func: string; reason: string; input: string; where: string } | null
+}
+
+export interface ReportLookup {
+  client: string
+  name: string
+  queries: number
+  outcome: 'address' | 'nxdomain' | 'nodata' | 'servfail' | 'timeout' | 'other'
+  wasted: number
+  durationMs: number
+  answeredBy?: string
+  /** Indexes into transactions (when --detail). */
+  transactions?: number[]
+}
+
+export interface Verdict {
+  findingId: string
+  title: string
+  confidence: number
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA
+  generator: { name: 'dnsbundle'; version: string }
+  inputs: ReportInput[]
+  vantages: Vantage[]
+  summary: Summary
+  verdict: Verdict | null
+  findings: ReportFinding[]
+  /** Present with --detail. */
+  transactions?: ReportTransaction[]
+  /** Present with --detail. */
+  lookups?: ReportLookup[]
+  /** Worst lookups as timelines, always present (bounded). */
+  worstLookups?: (ReportLookup & { timeline: Hop[] })[]
+  /** How often and how widely failures happen (the seed's procedure). */
+  pattern?: Record<string, unknown>
+  /** Runner-up causes. */
+  alternatives?: Verdict[]
+  /** Time window covered by the evidence (µs since epoch). */
+  window?: { start: number | null; end: number | null }
+}
