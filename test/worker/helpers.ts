@@ -1,0 +1,53 @@
+// Shared helpers for the workerd tests: requests go through the worker's real fetch handler.
+import { exports } from 'cloudflare:workers'
+import { inject } from 'vitest'
+
+export const ORIGIN = 'http://dnsbundle.test'
+
+/** Sends a request to the worker (its default export's fetch). */
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(ORIGIN + path, init))
+}
+
+/** The real example bundle (examples/incident-bundle.zip), provided by global-setup.ts. */
+export function exampleBundle(): Uint8Array {
+  const b64 = inject('exampleBundle')
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))
+}
+
+export interface Created {
+  id: string
+  url: string
+  deleteToken: string
+  expiresAt: string
+  analyzed: boolean
+  reason?: string
+  hasReport: boolean
+  hasBundle: boolean
+  shared: boolean
+  reportUrl: string
+  bundleUrl?: string
+}
+
+/** Uploads a zip and returns the parsed 201 answer. */
+export async function upload(zip: Uint8Array, query = ''): Promise<Created> {
+  const res = await call('/api/bundles' + query, {
+    method: 'POST',
+    headers: { 'content-type': 'application/zip' },
+    body: zip,
+  })
+  if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`)
+  return res.json()
+}
+
+/** A body stream of `chunks`, counting how many were pulled (to prove a body was not read). */
+export function countingStream(chunks: Uint8Array[]): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  let pulled = 0
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled < chunks.length) controller.enqueue(chunks[pulled++])
+      else controller.close()
+    },
+  })
+  return { stream, pulled: () => pulled }
+}

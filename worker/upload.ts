@@ -1,0 +1,151 @@
+// Receives a bundle upload into R2 without ever holding more than the analysis budget in memory.
+//
+// - Content-Length known and within the analysis budget: read into memory (for the analysis), then
+//   put as bytes.
+// - Content-Length known and larger: streamed straight into R2 through a FixedLengthStream, since
+//   an R2 put of a stream needs a known length.
+// - No Content-Length (chunked): read with a running cap; once past the analysis budget the bytes
+//   go to an R2 multipart upload in equal parts, so memory stays bounded whatever is sent.
+import { ApiError } from './errors.js'
+import { concat, declaredLength, tooLarge } from './body.js'
+
+/** R2 wants every multipart part but the last to have the same size, at least 5 MiB. */
+export const PART_BYTES = 8 * 1024 * 1024
+
+const ZIP_LOCAL_HEADER = [0x50, 0x4b, 0x03, 0x04]
+
+export interface UploadTarget {
+  bucket: R2Bucket
+  key: string
+  customMetadata: Record<string, string>
+  /** Largest upload accepted. */
+  maxBytes: number
+  /** Uploads up to this size are also returned in memory. */
+  keepBytes: number
+}
+
+export interface ReceivedUpload {
+  size: number
+  /** The bundle's bytes, when it was small enough to keep (≤ keepBytes). */
+  bytes?: Uint8Array
+}
+
+/**
+ * Stores the request body at `target.key`. Throws 413 (too large), 400 (empty, not a zip, shorter
+ * than its Content-Length); nothing is left in R2 when it throws.
+ * @example
+ *   const { size, bytes } = await receiveUpload(c.req.raw, { bucket, key, customMetadata,
+ *     maxBytes: limits.maxUploadBytes, keepBytes: limits.analyzeMaxBytes })
+ */
+export async function receiveUpload(req: Request, target: UploadTarget): Promise<ReceivedUpload> {
+  const length = declaredLength(req, target.maxBytes, 'a bundle')
+  if (length === 0 || !req.body) throw new ApiError(400, 'empty', 'the request has no body: send the zip')
+  const options: R2PutOptions = {
+    customMetadata: target.customMetadata,
+    httpMetadata: { contentType: 'application/zip' },
+  }
+  if (length !== null && length > target.keepBytes) {
+    return { size: await streamKnownLength(req.body, length, target.bucket, target.key, options) }
+  }
+  return readChunked(req.body, target, options)
+}
+
+async function streamKnownLength(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  bucket: R2Bucket,
+  key: string,
+  options: R2PutOptions,
+): Promise<number> {
+  const guard = zipSignatureGuard()
+  try {
+    await bucket.put(key, body.pipeThrough(guard.stream).pipeThrough(new FixedLengthStream(length)), options)
+  } catch (e) {
+    if (guard.rejected()) throw notAZip()
+    console.warn('dnsbundle worker: streamed upload failed:', (e as Error).message)
+    throw new ApiError(400, 'incomplete', `the body ended before its Content-Length (${length} bytes)`)
+  }
+  return length
+}
+
+async function readChunked(
+  body: ReadableStream<Uint8Array>,
+  target: UploadTarget,
+  options: R2PutOptions,
+): Promise<ReceivedUpload> {
+  const reader = body.getReader()
+  let chunks: Uint8Array[] = []
+  let buffered = 0
+  let total = 0
+  let upload: R2MultipartUpload | null = null
+  const parts: R2UploadedPart[] = []
+  const flushParts = async (final: boolean) => {
+    const all = concat(chunks, buffered)
+    let at = 0
+    for (; all.length - at >= PART_BYTES || (final && at < all.length); at += PART_BYTES) {
+      const part = all.subarray(at, Math.min(all.length, at + PART_BYTES))
+      parts.push(await upload!.uploadPart(parts.length + 1, part))
+    }
+    chunks = at < all.length ? [all.slice(at)] : []
+    buffered = all.length - Math.min(at, all.length)
+  }
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.length
+      if (total > target.maxBytes) {
+        await reader.cancel().catch(() => {})
+        throw tooLarge('a bundle', target.maxBytes)
+      }
+      chunks.push(value)
+      buffered += value.length
+      if (!upload && total > target.keepBytes && total >= ZIP_LOCAL_HEADER.length) {
+        if (!startsWithZipHeader(concat(chunks, buffered))) throw notAZip()
+        upload = await target.bucket.createMultipartUpload(target.key, options)
+      }
+      if (upload && buffered >= PART_BYTES) await flushParts(false)
+    }
+    if (total === 0) throw new ApiError(400, 'empty', 'the request has no body: send the zip')
+    if (upload) {
+      await flushParts(true)
+      await upload.complete(parts)
+      return { size: total }
+    }
+    const bytes = concat(chunks, buffered)
+    if (!startsWithZipHeader(bytes)) throw notAZip()
+    await target.bucket.put(target.key, bytes, options)
+    return { size: total, bytes }
+  } catch (e) {
+    if (upload) await upload.abort().catch(() => {})
+    throw e
+  }
+}
+
+function notAZip(): ApiError {
+  return new ApiError(400, 'not-a-zip', 'the body is not a zip file (no PK\\3\\4 signature at byte 0)')
+}
+
+function startsWithZipHeader(bytes: Uint8Array): boolean {
+  return ZIP_LOCAL_HEADER.every((b, i) => bytes[i] === b)
+}
+
+/** A pass-through stream that errors unless the first four bytes are a zip local file header. */
+function zipSignatureGuard(): { stream: TransformStream<Uint8Array, Uint8Array>; rejected: () => boolean } {
+  const head: number[] = []
+  let rejected = false
+  const stream = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      for (let i = 0; i < chunk.length && head.length < ZIP_LOCAL_HEADER.length; i++) {
+        head.push(chunk[i])
+        if (head[head.length - 1] !== ZIP_LOCAL_HEADER[head.length - 1]) {
+          rejected = true
+          controller.error(notAZip())
+          return
+        }
+      }
+      controller.enqueue(chunk)
+    },
+  })
+  return { stream, rejected: () => rejected }
+}
