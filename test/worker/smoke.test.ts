@@ -7,7 +7,7 @@ describe('smoke', () => {
     expect(created.analyzed).toBe(true)
     const res = await call(`/api/reports/${created.id}`)
     expect(res.status).toBe(200)
-    const report = await res.json()
+    const report = (await res.json()) as { schema: string }
     expect(report.schema).toBe('dnsbundle.report/v1')
     const page = await call(`/r/${created.id}`)
     expect(page.status).toBe(200)
