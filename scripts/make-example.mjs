@@ -17,7 +17,9 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name)
   return i >= 0 ? args[i + 1] : fallback
 }
-const corpus = resolve(flag('--corpus', process.env.DNSBUNDLE_CORPUS ?? join(root, '..', 'shared', 'corpus')))
+const corpus = resolve(
+  flag('--corpus', process.env.DNSBUNDLE_CORPUS ?? join(root, '..', 'shared', 'corpus')),
+)
 const out = resolve(flag('--out', join(root, 'examples', 'incident-bundle.zip')))
 
 // DNS-OARC/dnscap src/test/dns.pcap (BSD-3-Clause): 41 UDP transactions, all answered.

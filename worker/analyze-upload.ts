@@ -28,7 +28,10 @@ export type ServerAnalysis = { report: Report } | { report: null; reason: string
 export function analyzeUpload(zip: Uint8Array, limits: Limits): ServerAnalysis {
   if (limits.analyzeMaxBytes === 0) return { report: null, reason: 'server-side analysis is off' }
   if (zip.length > limits.analyzeMaxBytes) {
-    return { report: null, reason: `bundle is over the ${limits.analyzeMaxBytes}-byte server analysis budget` }
+    return {
+      report: null,
+      reason: `bundle is over the ${limits.analyzeMaxBytes}-byte server analysis budget`,
+    }
   }
   const zipLimits = workerZipLimits(limits)
   const declared = declaredInflatedSize(zip, zipLimits.maxEntries)

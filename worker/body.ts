@@ -26,7 +26,11 @@ export function declaredLength(req: Request, cap: number, what: string): number 
   const header = req.headers.get('content-length')
   if (header === null) return null
   if (!/^\d{1,16}$/.test(header.trim())) {
-    throw new ApiError(400, 'bad-content-length', `Content-Length ${JSON.stringify(header)} is not a number`)
+    throw new ApiError(
+      400,
+      'bad-content-length',
+      `Content-Length ${JSON.stringify(header)} is not a number`,
+    )
   }
   const length = Number(header)
   if (length > cap) throw tooLarge(what, cap, length)

@@ -7,10 +7,13 @@ const app = createApp()
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, env, ctx) {
+  // The cron's scheduled time is "now": a late run still sweeps what had expired by then.
+  async scheduled(controller, env, ctx) {
     ctx.waitUntil(
-      sweepExpired(env, Date.now()).then((r) =>
-        console.log(`dnsbundle sweep: ${r.bundlesDeleted} bundles, ${r.recordsDeleted} records deleted`),
+      sweepExpired(env, controller.scheduledTime).then((r) =>
+        console.log(
+          `dnsbundle sweep: ${r.bundlesDeleted} bundles, ${r.recordsDeleted} records deleted`,
+        ),
       ),
     )
   },

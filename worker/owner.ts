@@ -12,7 +12,11 @@ import type { Share } from './store.js'
 export async function requireOwner(req: Request, share: Share): Promise<void> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '')
   if (!match) {
-    throw new ApiError(401, 'token-required', 'send the delete token as "Authorization: Bearer <token>"')
+    throw new ApiError(
+      401,
+      'token-required',
+      'send the delete token as "Authorization: Bearer <token>"',
+    )
   }
   if (!(await tokenMatches(match[1], share.meta.tokenHash))) {
     throw new ApiError(403, 'wrong-token', 'the delete token does not match this report')

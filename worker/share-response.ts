@@ -46,7 +46,9 @@ export function shareCreated(
     hasBundle: share.meta.bundle,
     shared: share.meta.shared,
     reportUrl: `${origin}/api/reports/${share.id}`,
-    ...(share.meta.bundle && share.meta.shared ? { bundleUrl: `${origin}/api/bundles/${share.id}` } : {}),
+    ...(share.meta.bundle && share.meta.shared
+      ? { bundleUrl: `${origin}/api/bundles/${share.id}` }
+      : {}),
   }
 }
 

@@ -51,7 +51,8 @@ export async function loadShare(env: Env, id: string, now: number): Promise<Shar
   const { value, metadata } = await env.REPORTS.getWithMetadata<ShareMeta>(
     isId(id) ? shareKey(id) : NO_SUCH_KEY,
   )
-  if (value === null || !metadata || metadata.v !== 1 || !(metadata.expiresAt > now)) throw notFound()
+  if (value === null || !metadata || metadata.v !== 1 || !(metadata.expiresAt > now))
+    throw notFound()
   return { id, meta: metadata, report: value === '' ? null : value }
 }
 
@@ -84,7 +85,11 @@ export function expiryFor(
   if (asked !== undefined && asked !== '') {
     const n = Number(asked)
     if (!Number.isInteger(n) || n < 1 || n > limits.maxExpiryDays) {
-      throw new ApiError(400, 'bad-expiry', `expiresInDays must be a whole number from 1 to ${limits.maxExpiryDays}`)
+      throw new ApiError(
+        400,
+        'bad-expiry',
+        `expiresInDays must be a whole number from 1 to ${limits.maxExpiryDays}`,
+      )
     }
     days = n
   }

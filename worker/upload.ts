@@ -39,7 +39,8 @@ export interface ReceivedUpload {
  */
 export async function receiveUpload(req: Request, target: UploadTarget): Promise<ReceivedUpload> {
   const length = declaredLength(req, target.maxBytes, 'a bundle')
-  if (length === 0 || !req.body) throw new ApiError(400, 'empty', 'the request has no body: send the zip')
+  if (length === 0 || !req.body)
+    throw new ApiError(400, 'empty', 'the request has no body: send the zip')
   const options: R2PutOptions = {
     customMetadata: target.customMetadata,
     httpMetadata: { contentType: 'application/zip' },
@@ -59,11 +60,19 @@ async function streamKnownLength(
 ): Promise<number> {
   const guard = zipSignatureGuard()
   try {
-    await bucket.put(key, body.pipeThrough(guard.stream).pipeThrough(new FixedLengthStream(length)), options)
+    await bucket.put(
+      key,
+      body.pipeThrough(guard.stream).pipeThrough(new FixedLengthStream(length)),
+      options,
+    )
   } catch (e) {
     if (guard.rejected()) throw notAZip()
     console.warn('dnsbundle worker: streamed upload failed:', (e as Error).message)
-    throw new ApiError(400, 'incomplete', `the body ended before its Content-Length (${length} bytes)`)
+    throw new ApiError(
+      400,
+      'incomplete',
+      `the body ended before its Content-Length (${length} bytes)`,
+    )
   }
   return length
 }
@@ -74,20 +83,27 @@ async function readChunked(
   options: R2PutOptions,
 ): Promise<ReceivedUpload> {
   const reader = body.getReader()
-  let chunks: Uint8Array[] = []
-  let buffered = 0
+  // Until the budget is passed: chunks as they came. After: one part-sized buffer at a time.
+  const chunks: Uint8Array[] = []
   let total = 0
-  let upload: R2MultipartUpload | null = null
-  const parts: R2UploadedPart[] = []
-  const flushParts = async (final: boolean) => {
-    const all = concat(chunks, buffered)
-    let at = 0
-    for (; all.length - at >= PART_BYTES || (final && at < all.length); at += PART_BYTES) {
-      const part = all.subarray(at, Math.min(all.length, at + PART_BYTES))
-      parts.push(await upload!.uploadPart(parts.length + 1, part))
+  let multipart: {
+    upload: R2MultipartUpload
+    parts: R2UploadedPart[]
+    part: Uint8Array
+    fill: number
+  } | null = null
+  const append = async (bytes: Uint8Array) => {
+    const m = multipart!
+    for (let at = 0; at < bytes.length;) {
+      const n = Math.min(PART_BYTES - m.fill, bytes.length - at)
+      m.part.set(bytes.subarray(at, at + n), m.fill)
+      m.fill += n
+      at += n
+      if (m.fill === PART_BYTES) {
+        m.parts.push(await m.upload.uploadPart(m.parts.length + 1, m.part))
+        m.fill = 0
+      }
     }
-    chunks = at < all.length ? [all.slice(at)] : []
-    buffered = all.length - Math.min(at, all.length)
   }
   try {
     for (;;) {
@@ -98,32 +114,44 @@ async function readChunked(
         await reader.cancel().catch(() => {})
         throw tooLarge('a bundle', target.maxBytes)
       }
-      chunks.push(value)
-      buffered += value.length
-      if (!upload && total > target.keepBytes && total >= ZIP_LOCAL_HEADER.length) {
-        if (!startsWithZipHeader(concat(chunks, buffered))) throw notAZip()
-        upload = await target.bucket.createMultipartUpload(target.key, options)
+      if (multipart) {
+        await append(value)
+        continue
       }
-      if (upload && buffered >= PART_BYTES) await flushParts(false)
+      chunks.push(value)
+      if (total > target.keepBytes && total >= ZIP_LOCAL_HEADER.length) {
+        const head = concat(chunks, total)
+        chunks.length = 0
+        if (!startsWithZipHeader(head)) throw notAZip()
+        const upload = await target.bucket.createMultipartUpload(target.key, options)
+        multipart = { upload, parts: [], part: new Uint8Array(PART_BYTES), fill: 0 }
+        await append(head)
+      }
     }
     if (total === 0) throw new ApiError(400, 'empty', 'the request has no body: send the zip')
-    if (upload) {
-      await flushParts(true)
-      await upload.complete(parts)
+    if (multipart) {
+      const m = multipart
+      if (m.fill > 0)
+        m.parts.push(await m.upload.uploadPart(m.parts.length + 1, m.part.subarray(0, m.fill)))
+      await m.upload.complete(m.parts)
       return { size: total }
     }
-    const bytes = concat(chunks, buffered)
+    const bytes = concat(chunks, total)
     if (!startsWithZipHeader(bytes)) throw notAZip()
     await target.bucket.put(target.key, bytes, options)
     return { size: total, bytes }
   } catch (e) {
-    if (upload) await upload.abort().catch(() => {})
+    if (multipart) await multipart.upload.abort().catch(() => {})
     throw e
   }
 }
 
 function notAZip(): ApiError {
-  return new ApiError(400, 'not-a-zip', 'the body is not a zip file (no PK\\3\\4 signature at byte 0)')
+  return new ApiError(
+    400,
+    'not-a-zip',
+    'the body is not a zip file (no PK\\3\\4 signature at byte 0)',
+  )
 }
 
 function startsWithZipHeader(bytes: Uint8Array): boolean {
@@ -131,7 +159,10 @@ function startsWithZipHeader(bytes: Uint8Array): boolean {
 }
 
 /** A pass-through stream that errors unless the first four bytes are a zip local file header. */
-function zipSignatureGuard(): { stream: TransformStream<Uint8Array, Uint8Array>; rejected: () => boolean } {
+function zipSignatureGuard(): {
+  stream: TransformStream<Uint8Array, Uint8Array>
+  rejected: () => boolean
+} {
   const head: number[] = []
   let rejected = false
   const stream = new TransformStream<Uint8Array, Uint8Array>({

@@ -22,8 +22,9 @@ export function validateReport(value: unknown): ReportValidation {
   const problems: string[] = []
   report(value, '', problems)
   if (problems.length === 0) return { ok: true, report: value as Report }
+  // Checking stops soon after the cap, so the count past it is not known: just say there is more.
   const listed = problems.slice(0, MAX_PROBLEMS)
-  if (problems.length > MAX_PROBLEMS) listed.push(`… and ${problems.length - MAX_PROBLEMS} more`)
+  if (problems.length > MAX_PROBLEMS) listed.push('… and more problems, not listed')
   return { ok: false, problems: listed }
 }
 
@@ -67,7 +68,8 @@ const arrayOf =
   (check: Check): Check =>
   (v, path, out) => {
     if (!Array.isArray(v)) return fail(out, path, 'an array', v)
-    for (let i = 0; i < v.length && out.length <= MAX_PROBLEMS; i++) check(v[i], `${path}[${i}]`, out)
+    for (let i = 0; i < v.length && out.length <= MAX_PROBLEMS; i++)
+      check(v[i], `${path}[${i}]`, out)
   }
 const recordOf =
   (check: Check): Check =>
@@ -147,7 +149,12 @@ const report = shape({
     forwarderUnanswered: count,
     rcodes: recordOf(count),
     qtypes: recordOf(count),
-    latencyMs: shape({ p50: nullable(num), p90: nullable(num), p99: nullable(num), max: nullable(num) }),
+    latencyMs: shape({
+      p50: nullable(num),
+      p90: nullable(num),
+      p99: nullable(num),
+      max: nullable(num),
+    }),
   }),
   verdict: nullable(verdict),
   findings: arrayOf(

@@ -41,13 +41,27 @@ export async function upload(zip: Uint8Array, query = ''): Promise<Created> {
 }
 
 /** A body stream of `chunks`, counting how many were pulled (to prove a body was not read). */
-export function countingStream(chunks: Uint8Array[]): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+export function countingStream(chunks: Uint8Array[]): {
+  stream: ReadableStream<Uint8Array>
+  pulled: () => number
+} {
   let pulled = 0
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (pulled < chunks.length) controller.enqueue(chunks[pulled++])
-      else controller.close()
+  // highWaterMark 0: nothing is pulled until the reader asks.
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (pulled < chunks.length) controller.enqueue(chunks[pulled++])
+        else controller.close()
+      },
     },
-  })
+    { highWaterMark: 0 },
+  )
   return { stream, pulled: () => pulled }
+}
+
+/** Hex SHA-256, to compare large bodies without a deep-equal over millions of elements. */
+export async function sha256(bytes: Uint8Array | null): Promise<string> {
+  if (!bytes) return 'null'
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
 }
