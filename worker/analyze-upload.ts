@@ -17,13 +17,15 @@ export function workerZipLimits(limits: Limits): ZipLimits {
   }
 }
 
-export type ServerAnalysis = { report: Report } | { report: null; reason: string }
+export type ServerAnalysis = { report: string } | { report: null; reason: string }
 
 /**
- * Analyzes a zip when it fits the budget; otherwise says why not.
+ * Analyzes a zip when it fits the budget and returns the report JSON; otherwise says why not.
+ * The report carries the detail (transactions, lookups) the web app's tables show, unless that
+ * would pass the report size limit.
  * @example
  *   const result = analyzeUpload(zipBytes, limits)
- *   if (result.report) save(JSON.stringify(result.report))
+ *   if (result.report) save(result.report)
  */
 export function analyzeUpload(zip: Uint8Array, limits: Limits): ServerAnalysis {
   if (limits.analyzeMaxBytes === 0) return { report: null, reason: 'server-side analysis is off' }
@@ -46,9 +48,17 @@ export function analyzeUpload(zip: Uint8Array, limits: Limits): ServerAnalysis {
   const bundle = openZip(zip, zipLimits)
   const report = analyzeBundle(bundle, {
     version: pkg.version,
+    detail: true,
     maxDecodedBytes: limits.analyzeMaxInflatedBytes,
   })
-  return { report }
+  return { report: reportJson(report, limits.maxReportBytes) }
+}
+
+/** The report as JSON, without its detail lists when they would make it larger than `maxBytes`. */
+export function reportJson(report: Report, maxBytes: number): string {
+  const full = JSON.stringify(report)
+  if (full.length <= maxBytes / 3 || new TextEncoder().encode(full).length <= maxBytes) return full
+  return JSON.stringify({ ...report, transactions: undefined, lookups: undefined })
 }
 
 /**

@@ -5,6 +5,7 @@ import { env } from 'cloudflare:workers'
 import { createExecutionContext, reset } from 'cloudflare:test'
 import { zipSync, strToU8 } from 'fflate'
 import { createApp } from '../../worker/app.js'
+import { reportJson } from '../../worker/analyze-upload.js'
 import { analyzeBundle } from '../../core/analyze.js'
 import { openZip } from '../../core/bundle/zip.js'
 import pkg from '../../package.json'
@@ -65,7 +66,7 @@ describe('POST /api/bundles', () => {
     expect(served.status).toBe(200)
     expect(served.headers.get('content-type')).toMatch(/^application\/json/)
     // The server's report is exactly the core's analysis of the same bytes.
-    const expected = analyzeBundle(openZip(zip), { version: pkg.version })
+    const expected = analyzeBundle(openZip(zip), { version: pkg.version, detail: true })
     expect(await served.json()).toEqual(JSON.parse(JSON.stringify(expected)))
     expect(expected.inputs.map((i) => i.path)).toContain('captures/dns.pcap')
     expect(await storedBundle(created.id)).toEqual(zip)
@@ -315,6 +316,22 @@ describe('PUT /api/reports/:id after an upload the server did not analyze', () =
     expect((await put(created.deleteToken)).status).toBe(200)
     const res = await call(`/api/reports/${created.id}`)
     expect(await res.text()).toBe(report)
+  })
+})
+
+describe('reportJson', () => {
+  it('keeps the detail lists when they fit and drops them when they would pass the limit', () => {
+    const report = analyzeBundle(openZip(exampleBundle()), { version: 't', detail: true })
+    const small = reportJson(report, 1024 * 1024)
+    expect(JSON.parse(small)).toEqual(JSON.parse(JSON.stringify(report)))
+    const huge = {
+      ...report,
+      transactions: Array.from({ length: 5000 }, () => ({ qname: 'x'.repeat(100) })),
+    }
+    const cut = JSON.parse(reportJson(huge as never, 64 * 1024))
+    expect(cut.transactions).toBeUndefined()
+    expect(cut.lookups).toBeUndefined()
+    expect(cut.summary).toEqual(JSON.parse(JSON.stringify(report.summary)))
   })
 })
 

@@ -41,7 +41,7 @@ bundles.post('/', async (c) => {
   if (bytes) {
     try {
       const result = analyzeUpload(bytes, limits)
-      if (result.report) report = JSON.stringify(result.report)
+      if (result.report !== null) report = result.report
       else reason = result.reason
     } catch (e) {
       // A bug in the engine must not lose the upload: keep the bundle, let the client analyze it.
