@@ -5,6 +5,7 @@ import { renderReport, type ReportFormat } from '../core/report/render.js'
 import { readInputs } from './read-inputs.js'
 import { VERSION } from './version.js'
 import { ProgressBar } from './progress.js'
+import { pack } from './pack.js'
 
 const USAGE = `dnsbundle ${VERSION}: collect and analyze DNS evidence from Kubernetes incidents
 
@@ -59,9 +60,22 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'analyze':
       return analyzeCommand(rest)
+    case 'pack':
+      return packCommand(rest)
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
+}
+
+function packCommand(argv: string[]): number {
+  const args = parseArgs(argv, new Set())
+  const out = args.flags.get('o')?.at(-1) ?? args.flags.get('out')?.at(-1)
+  if (args.positional.length !== 1 || !out) throw new UsageError('pack needs <dir> and -o bundle.zip')
+  const r = pack(args.positional[0], out)
+  process.stderr.write(
+    `dnsbundle: packed ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) into ${out}${r.manifestWritten ? ' with a generated manifest.json' : ''}\n`,
+  )
+  return 0
 }
 
 function analyzeCommand(argv: string[]): number {
