@@ -6,7 +6,7 @@ set -euo pipefail
 declare -A pkg=(
   [tshark]=tshark [tcpdump]=tcpdump [unbound]=unbound [nsd]=nsd [fstrm_capture]=fstrm-bin
   [dnstap-ldns]=dnstap-ldns [dnsperf]=dnsperf [dig]=bind9-dnsutils [bpftrace]=bpftrace
-  [conntrack]=conntrack [iptables]=iptables [ip]=iproute2 [chromium]=chromium
+  [conntrack]=conntrack [iptables]=iptables [ip]=iproute2 [chromium]=chromium [kubectl]=kubernetes-client
 )
 missing=()
 for bin in "${!pkg[@]}"; do
