@@ -109,6 +109,7 @@ async function collectCommand(argv: string[]): Promise<number> {
     metricsPort: num('metrics-port', 9153),
     durationSec: num('duration', 30),
     iface: one('iface') ?? 'any',
+    nodeName: one('node-name'),
     ports: (args.flags.get('port') ?? ['53']).map(Number),
     log: (m) => process.stderr.write(m + '\n'),
   })
