@@ -15,7 +15,6 @@ import { openZip, withManifest } from '../../core/bundle/zip.js'
 import type { Report, ReportTransaction } from '../../core/model/report.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const DIST = join(ROOT, 'web/dist')
 const DNSCAP_PCAP = '/work/shared/corpus/pcap/dnscap/dns.pcap'
 const HOSTILE = '<img src=x onerror=alert(1)>.example.'
 const CSP =
@@ -30,6 +29,8 @@ let origin = ''
 let context: BrowserContext
 let profile = ''
 let work = ''
+/** The build under test: its own folder, so a concurrent `npm start` keeps web/dist. */
+let DIST = ''
 /** Reports served at /api/reports/:id, and what the page POSTed to /api/reports. */
 const stored = new Map<string, string>()
 const posted: string[] = []
@@ -159,13 +160,19 @@ async function open(path = '/'): Promise<Watch> {
 }
 
 beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'dnsbundle-web-'))
+  DIST = join(work, 'dist')
+  const vite = join(ROOT, 'node_modules/vite/bin/vite.js')
   execFileSync(
     process.execPath,
     [
-      join(ROOT, 'node_modules/vite/bin/vite.js'),
+      vite,
       'build',
       '--config',
       'web/vite.config.ts',
+      '--outDir',
+      DIST,
+      '--emptyOutDir',
       '--logLevel',
       'warn',
     ],
@@ -175,7 +182,6 @@ beforeAll(async () => {
   const port = await listenInRange(8900, 8949)
   origin = `http://127.0.0.1:${port}`
   profile = mkdtempSync(join(tmpdir(), 'dnsbundle-chromium-'))
-  work = mkdtempSync(join(tmpdir(), 'dnsbundle-web-'))
   context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,

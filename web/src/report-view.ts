@@ -509,7 +509,7 @@ function transactionCard(t: ReportTransaction): HTMLElement {
       h(
         'span',
         { class: 'small' },
-        `${num(t.copies)} copies · ${t.answered ? ms(t.latencyMs) : 'no answer'} · last seen ${str(t.lastSeen)}`,
+        `${num(t.copies)} ${t.copies === 1 ? 'copy' : 'copies'} · ${t.answered ? ms(t.latencyMs) : 'no answer'} · last seen ${str(t.lastSeen)}`,
       ),
     ),
     h('div', { class: 'details-body' }, timeline(arr<Hop>(t.hops))),
