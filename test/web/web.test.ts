@@ -358,7 +358,9 @@ function bigReport(n: number): Report {
     const qname = i === 12345 ? HOSTILE : `svc-${i % 5000}.ns.svc.cluster.local.`
     txs.push({
       client: `10.1.${(i >> 8) & 255}.${i & 255}`,
+      clientPort: 30000 + (i % 30000),
       server: '10.96.0.10',
+      lookup: -1,
       transport: 'udp',
       id: i % 65536,
       qname,
