@@ -30,7 +30,8 @@ const APACHE = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4
 const KUBECTL_PREFIX = /^\[pod\/[^\]\s]+\] +/
 // node-cache [INFO] x.x.x.x:56799 - 51264 "A IN example.com.ec2.internal. udp 52 false 512" NXDOMAIN …
 // (a container name, or stern's "pod container", in front of the level tag)
-const CONTAINER_PREFIX = /^[a-z0-9][\w.-]*(?: [a-z0-9][\w.-]*)? (?=\[(?:INFO|ERROR|WARNING|WARN|DEBUG|FATAL|PANIC)\] )/
+const CONTAINER_PREFIX =
+  /^[a-z0-9][\w.-]*(?: [a-z0-9][\w.-]*)? (?=\[(?:INFO|ERROR|WARNING|WARN|DEBUG|FATAL|PANIC)\] )/
 // Jul 31 17:35:53 infra-02 coredns: panic: runtime error: invalid memory address
 const SYSLOG = /^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [\w.\/-]+(?:\[\d+\])?: +/
 // ==> coredns [fbe146f4b023] <==
@@ -72,16 +73,43 @@ const STACK =
 const ANSI = /\x1b\[[0-9;]*m/g
 
 const MONTHS: Record<string, number> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
 }
 const LEVELS: Record<string, Level> = {
-  INFO: 'info', ERROR: 'error', WARNING: 'warning', WARN: 'warning', DEBUG: 'debug', FATAL: 'fatal',
-  PANIC: 'panic', I: 'info', W: 'warning', E: 'error', F: 'fatal',
+  INFO: 'info',
+  ERROR: 'error',
+  WARNING: 'warning',
+  WARN: 'warning',
+  DEBUG: 'debug',
+  FATAL: 'fatal',
+  PANIC: 'panic',
+  I: 'info',
+  W: 'warning',
+  E: 'error',
+  F: 'fatal',
 }
 const CLASSES: Record<string, number> = { IN: 1, CH: 3, CHAOS: 3, HS: 4, NONE: 254, ANY: 255 }
 const OPCODES: Record<string, number> = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 }
 const RFLAGS: Record<string, number> = {
-  qr: FLAG.QR, aa: FLAG.AA, tc: FLAG.TC, rd: FLAG.RD, ra: FLAG.RA, z: FLAG.Z, ad: FLAG.AD, cd: FLAG.CD,
+  qr: FLAG.QR,
+  aa: FLAG.AA,
+  tc: FLAG.TC,
+  rd: FLAG.RD,
+  ra: FLAG.RA,
+  z: FLAG.Z,
+  ad: FLAG.AD,
+  cd: FLAG.CD,
 }
 
 /** What the prefixes of a line said. */
@@ -97,7 +125,8 @@ export function peelPrefixes(raw: string): Prefix {
   let s = raw
   if (s.charCodeAt(0) === 0x2502 || s.endsWith('│')) s = s.replace(K9S_BORDER, '')
   if (s.includes('\x1b')) s = s.replace(ANSI, '')
-  if (s.charCodeAt(0) === 0x60 || s.charCodeAt(s.length - 1) === 0x60) s = s.replace(/^`+|`+$/g, '').trim()
+  if (s.charCodeAt(0) === 0x60 || s.charCodeAt(s.length - 1) === 0x60)
+    s = s.replace(/^`+|`+$/g, '').trim()
   let time = NaN
   let partial = false
   for (let guard = 0; guard < 4; guard++) {
@@ -116,7 +145,11 @@ export function peelPrefixes(raw: string): Prefix {
     } else if ((m = APACHE.exec(s)) && s[m[0].length] === ' ') {
       if (Number.isNaN(time)) time = apacheMicros(m)
       s = s.slice(m[0].length + 1)
-    } else if ((m = KUBECTL_PREFIX.exec(s)) || (m = SYSLOG.exec(s)) || (m = CONTAINER_PREFIX.exec(s))) {
+    } else if (
+      (m = KUBECTL_PREFIX.exec(s)) ||
+      (m = SYSLOG.exec(s)) ||
+      (m = CONTAINER_PREFIX.exec(s))
+    ) {
       s = s.slice(m[0].length)
     } else break
   }
@@ -136,12 +169,13 @@ function isoMicros(m: RegExpExecArray): number {
     lastSecond = second
     lastSecondMs = ms
   }
-  const frac = m[7] ? Math.round(Number((m[7] + '00000000').slice(0, 9)) / 1000) : 0
+  const frac = m[7] ? Math.round(Number(m[7].padEnd(9, '0')) / 1000) : 0
   const z = m[8]
   let offsetMin = 0
   if (z !== 'Z') {
     const digits = z.replace(':', '')
-    offsetMin = (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5))) * (z[0] === '-' ? -1 : 1)
+    offsetMin =
+      (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5))) * (z[0] === '-' ? -1 : 1)
   }
   return (ms - offsetMin * 60_000) * 1000 + frac
 }
@@ -164,7 +198,16 @@ function apacheMicros(m: RegExpExecArray | string[]): number {
 const PLAIN_SECONDS = /^(\d+(?:\.\d+)?)s$/
 // 1m2.5s  981.518µs  4.210922ms  172ns      (Go's time.Duration.String, one part per unit)
 const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y
-const NS_PER: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 }
+const NS_PER: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  μs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 6e10,
+  h: 3.6e12,
+}
 
 /** A Go time.Duration string (`0.000102235s`, `981.518µs`, `4.210922ms`, `1m2.5s`) in µs, or NaN. */
 export function goDurationMicros(s: string): number {
@@ -249,7 +292,24 @@ export function parseQuery(
 ): DnsMessageEvent | string {
   const m = QUERY.exec(body)
   if (!m) return queryFailure(body)
-  const [, remote, stamp, idText, typeText, classText, nameText, proto, , , , rcodeText, rflags, rsize, dur, opcodeText] = m
+  const [
+    ,
+    remote,
+    stamp,
+    idText,
+    typeText,
+    classText,
+    nameText,
+    proto,
+    ,
+    ,
+    ,
+    rcodeText,
+    rflags,
+    rsize,
+    dur,
+    opcodeText,
+  ] = m
   let time = base.time
   if (stamp !== undefined) {
     const a = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})$/.exec(stamp)
@@ -257,8 +317,10 @@ export function parseQuery(
     if (Number.isNaN(time)) time = apacheMicros(a)
   }
   const qtype = qtypeNumber(typeText)
-  if (qtype < 0 && !/^[A-Z][A-Z0-9-]{0,15}$/.test(typeText)) return `query type "${cut(typeText)}" is not a type`
-  const qclass = CLASSES[classText] ?? (/^CLASS\d{1,5}$/.test(classText) ? Number(classText.slice(5)) : -1)
+  if (qtype < 0 && !/^[A-Z][A-Z0-9-]{0,15}$/.test(typeText))
+    return `query type "${cut(typeText)}" is not a type`
+  const qclass =
+    CLASSES[classText] ?? (/^CLASS\d{1,5}$/.test(classText) ? Number(classText.slice(5)) : -1)
   if (qclass < 0) return `query class "${cut(classText)}" is not a class`
   const qname = normalizeQname(nameText)
   if (typeof qname !== 'string') return `${qname.error} (${nameText.length} characters)`
@@ -272,7 +334,8 @@ export function parseQuery(
   }
   let flags = 0
   if (!noReply) {
-    if (rflags === undefined) flags = FLAG.QR // CoreDNS-004 printed no flags; a reply has QR
+    if (rflags === undefined)
+      flags = FLAG.QR // CoreDNS-004 printed no flags; a reply has QR
     else for (const f of rflags.split(',')) flags |= RFLAGS[f] ?? 0
     flags |= rcode & 0xf
   }
@@ -317,8 +380,12 @@ function queryFailure(body: string): string {
   if (question.length !== 7) {
     return `the question has ${question.length} fields, want 7 (type class name proto size do bufsize)`
   }
-  const after = body.slice(q2 + 1).trim().split(/\s+/)
-  if (after.length < 3 || after[0] === '') return 'line ends before rcode, flags, size and duration (cut off?)'
+  const after = body
+    .slice(q2 + 1)
+    .trim()
+    .split(/\s+/)
+  if (after.length < 3 || after[0] === '')
+    return 'line ends before rcode, flags, size and duration (cut off?)'
   return `fields after the question do not read as "rcode flags size duration": "${cut(after.join(' '))}"`
 }
 
@@ -372,14 +439,18 @@ class LogReader {
       bpos = bend + 1
     }
     this.flushHeld()
-    if (this.partial) this.problem(this.partial.ref, 'CRI partial line (P) never completed by an F line')
+    if (this.partial)
+      this.problem(this.partial.ref, 'CRI partial line (P) never completed by an F line')
     this.flushRun()
   }
 
   private line(text: string, start: number, end: number, ref: number, offset: number): void {
     if (end - start > MAX_LINE) {
       this.flushRun()
-      this.problem(ref, `line is ${end - start} characters long, too long for a CoreDNS log line; skipped`)
+      this.problem(
+        ref,
+        `line is ${end - start} characters long, too long for a CoreDNS log line; skipped`,
+      )
       return
     }
     const raw = text.slice(start, end).trim()
@@ -403,7 +474,10 @@ class LogReader {
       this.partial = null
     }
     if (this.held) {
-      const joined = parseQuery(this.held.body + ' ' + p.body, this.base(this.held.ref, this.held.offset, this.held.time))
+      const joined = parseQuery(
+        this.held.body + ' ' + p.body,
+        this.base(this.held.ref, this.held.offset, this.held.time),
+      )
       if (typeof joined !== 'string') {
         this.held = null
         return this.addQuery(joined)
@@ -432,7 +506,8 @@ class LogReader {
       const msg = `${m[2] !== undefined ? m[2] + ' ' : ''}${m[3]} ${m[4]}: ${m[5]}`
       return this.addLog(ref, offset, time, LEVELS[m[1]], 'plugin/errors: ' + msg)
     }
-    if ((m = KLOG.exec(body))) return this.addLog(ref, offset, time, LEVELS[m[1]], m[2], 'kubernetes')
+    if ((m = KLOG.exec(body)))
+      return this.addLog(ref, offset, time, LEVELS[m[1]], m[2], 'kubernetes')
     if ((m = PANIC.exec(body))) return this.addLog(ref, offset, time, 'panic', m[1])
     if (this.lastPanic && STACK.test(body)) {
       // Stack frames of the panic above: the first few go into its message, no problems.
@@ -457,7 +532,14 @@ class LogReader {
     this.events.push(ev)
   }
 
-  private addLog(ref: number, offset: number, time: number, level: Level, text: string, plugin = ''): void {
+  private addLog(
+    ref: number,
+    offset: number,
+    time: number,
+    level: Level,
+    text: string,
+    plugin = '',
+  ): void {
     this.flushRun()
     const p = PLUGIN.exec(text)
     const message = p ? text.slice(p[0].length) : text
@@ -473,7 +555,11 @@ class LogReader {
   private addVersion(ref: number, offset: number, time: number, version: string): void {
     if (this.versions.has(version)) return
     this.versions.add(version)
-    this.push({ kind: 'fact', ...this.base(ref, offset, time), fact: { type: 'coredns-version', version } })
+    this.push({
+      kind: 'fact',
+      ...this.base(ref, offset, time),
+      fact: { type: 'coredns-version', version },
+    })
   }
 
   private push(e: Event): void {
@@ -526,7 +612,8 @@ class LogReader {
 
   result(): ImportResult {
     const problems = this.problems
-    if (this.dropped) problems.push({ where: 'file', message: `${this.dropped} more problems not listed` })
+    if (this.dropped)
+      problems.push({ where: 'file', message: `${this.dropped} more problems not listed` })
     return { events: this.events, problems, eventCount: this.queries }
   }
 }

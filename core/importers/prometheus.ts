@@ -24,7 +24,8 @@ const HELP_LINE = /^#[ \t]+HELP[ \t]+[a-zA-Z_:][a-zA-Z0-9_:]*(?:[ \t]|$)/
 // # dnsbundle-snapshot 2024-05-01T10:00:00.5+02:00
 const SNAPSHOT_LINE = /^#[ \t]+dnsbundle-snapshot[ \t]+(\S+)[ \t]*$/
 // 2024-05-01T10:00:00.123456Z
-const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?([Zz]|[+-]\d\d:\d\d)$/
+const RFC3339 =
+  /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?([Zz]|[+-]\d\d:\d\d)$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /** A parsed sample line, before normalization. */
@@ -47,11 +48,14 @@ export function parseSampleLine(line: string): RawSample | string {
     if (typeof end === 'string') return end
     i = end
   }
-  const rest = line.slice(i).trim().split(/[ \t]+/)
+  const rest = line
+    .slice(i)
+    .trim()
+    .split(/[ \t]+/)
   if (rest[0] === '') return 'sample has no value (line cut off?)'
-  if (rest.length > 2) return `unexpected text after the value: "${rest.slice(2).join(' ')}"`
   const value = parseValue(rest[0])
   if (value === undefined) return `value "${rest[0]}" is not a number`
+  if (rest.length > 2) return `unexpected text after the value: "${rest.slice(2).join(' ')}"`
   let timestampMs = NaN
   if (rest.length === 2) {
     if (!/^-?\d+$/.test(rest[1])) return `timestamp "${rest[1]}" is not integer milliseconds`
@@ -106,10 +110,11 @@ export function rfc3339Micros(s: string): number {
   const m = RFC3339.exec(s)
   if (!m) return NaN
   const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])
-  const frac = m[7] ? Math.round(Number((m[7] + '000000').slice(0, 9)) / 1000) : 0
+  const frac = m[7] ? Math.round(Number(m[7].padEnd(9, '0')) / 1000) : 0
   let offsetMin = 0
   if (m[8] !== 'Z' && m[8] !== 'z') {
-    offsetMin = (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6))) * (m[8][0] === '-' ? -1 : 1)
+    offsetMin =
+      (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6))) * (m[8][0] === '-' ? -1 : 1)
   }
   return (ms - offsetMin * 60_000) * 1000 + frac
 }
@@ -177,7 +182,8 @@ function parse(input: ImportInput): ImportResult {
       const snap = SNAPSHOT_LINE.exec(line)
       if (snap) {
         snapshotTime = rfc3339Micros(snap[1])
-        if (Number.isNaN(snapshotTime)) problem(`line ${ref}`, `snapshot time "${snap[1]}" is not RFC 3339`)
+        if (Number.isNaN(snapshotTime))
+          problem(`line ${ref}`, `snapshot time "${snap[1]}" is not RFC 3339`)
         seen.clear()
       }
       continue
@@ -236,7 +242,11 @@ function parse(input: ImportInput): ImportResult {
 const HISTOGRAM_PARTS = ['_bucket', '_sum', '_count'] as const
 
 /** The TYPE of the family a sample belongs to; guessed from `le`, `quantile`, `_total` without one. */
-function familyType(types: Map<string, string>, name: string, labels: Record<string, string>): string {
+function familyType(
+  types: Map<string, string>,
+  name: string,
+  labels: Record<string, string>,
+): string {
   const own = types.get(name)
   if (own) return own
   for (const suffix of HISTOGRAM_PARTS) {

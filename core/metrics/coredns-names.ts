@@ -31,7 +31,10 @@ const RENAMES_1_7: [string, string][] = [
   ['coredns_forward_response_rcode_count_total', 'coredns_forward_responses_total'],
   ['coredns_forward_healthcheck_failure_count_total', 'coredns_forward_healthcheck_failures_total'],
   ['coredns_forward_healthcheck_broken_count_total', 'coredns_forward_healthcheck_broken_total'],
-  ['coredns_forward_max_concurrent_reject_count_total', 'coredns_forward_max_concurrent_rejects_total'],
+  [
+    'coredns_forward_max_concurrent_reject_count_total',
+    'coredns_forward_max_concurrent_rejects_total',
+  ],
   ['coredns_grpc_request_count_total', 'coredns_grpc_requests_total'],
   ['coredns_grpc_response_rcode_count_total', 'coredns_grpc_responses_total'],
   ['coredns_panic_count_total', 'coredns_panics_total'],

@@ -46,7 +46,9 @@ export function groupSeries(samples: readonly MetricEvent[]): Map<string, Series
     series.points.push({ time: s.time, value: s.value })
   }
   for (const series of out.values()) {
-    series.points.sort((a, b) => (Number.isNaN(a.time) ? -1 : Number.isNaN(b.time) ? 1 : a.time - b.time))
+    series.points.sort((a, b) =>
+      Number.isNaN(a.time) ? -1 : Number.isNaN(b.time) ? 1 : a.time - b.time,
+    )
   }
   return out
 }
@@ -222,7 +224,8 @@ export function histogramQuantile(q: number, input: readonly Bucket[]): number {
 export function coreDnsVersion(facts: readonly FactEvent[]): string {
   const counts = new Map<string, number>()
   for (const f of facts) {
-    if (f.fact.type === 'coredns-version') counts.set(f.fact.version, (counts.get(f.fact.version) ?? 0) + 1)
+    if (f.fact.type === 'coredns-version')
+      counts.set(f.fact.version, (counts.get(f.fact.version) ?? 0) + 1)
   }
   let best = ''
   let bestCount = 0
