@@ -20,13 +20,14 @@ const MAX_PROBLEMS = 200
 // --- prefixes, peeled off left to right -------------------------------------------------------
 // 2019-08-19T21:21:43.1742448Z 2019-08-19T21:21:43.173Z [INFO] CoreDNS-1.6.2
 const RFC3339 = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d) +/
-// 2023-03-01T10:00:00.123456789Z stdout F [INFO] plugin/reload: Running configuration SHA512 = 3c1f
+// 2016-10-06T00:17:09.669794202Z stdout P First line of log entry 2   (kubelet CRI log format;
+// P = partial, continued by the next line of the stream; F = full)
 const CRI_STREAM = /^(stdout|stderr) ([FP]) ?/
 // 2017/02/06 21:17:17 [INFO] CoreDNS-004
 const GO_LOG = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))? +/
 // 29/Nov/2017:23:16:11 +0000 [ERROR 0 kubernetes.cluster.local. A] invalid query name
 const APACHE = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})/
-// [pod/coredns-5d78c9869d-x2x5k/coredns] [INFO] plugin/reload: Running configuration ...
+// [pod/coredns-5d78c9869d-x2x5k/coredns] [INFO] plugin/reload: ...   (kubectl logs --prefix)
 const KUBECTL_PREFIX = /^\[pod\/[^\]\s]+\] +/
 // node-cache [INFO] x.x.x.x:56799 - 51264 "A IN example.com.ec2.internal. udp 52 false 512" NXDOMAIN …
 // (a container name, or stern's "pod container", in front of the level tag)
@@ -254,7 +255,7 @@ export function normalizeQname(raw: string): string | { error: string } {
     else for (const b of utf8.encode(n[i])) label.push(b)
     if (label.length > 63) return { error: 'a label of the query name is longer than 63 bytes' }
   }
-  labels.pop() // the empty label after the final dot
+  if (labels[labels.length - 1].length === 0) labels.pop() // after the final dot
   let wire = 1
   for (const l of labels) wire += l.length + 1
   if (wire > 255) return { error: `query name is ${wire} bytes on the wire, more than 255` }

@@ -236,7 +236,8 @@ function parse(input: ImportInput): ImportResult {
   }
   inferFragmentTypes(events)
   if (dropped) problems.push({ where: 'file', message: `${dropped} more problems not listed` })
-  return { events, problems }
+  // inputs[].events in the report: the samples read (version facts are derived, not counted).
+  return { events, problems, eventCount: events.length - versions.size }
 }
 
 const HISTOGRAM_PARTS = ['_bucket', '_sum', '_count'] as const

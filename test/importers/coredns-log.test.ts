@@ -8,6 +8,7 @@ import {
   normalizeQname,
 } from '../../core/importers/coredns-log.js'
 import { detectImporter, SNIFF_BYTES } from '../../core/importers/index.js'
+import { analyzeBundle } from '../../core/analyze.js'
 import type { DnsMessageEvent, FactEvent, LogEvent } from '../../core/model/event.js'
 import type { ImportResult } from '../../core/importers/importer.js'
 
@@ -210,6 +211,21 @@ describe('coredns-log importer on the corpus', () => {
           /^9 lines skipped: not CoreDNS log output \(first: "2021\/03\/11/,
         ),
       },
+    ])
+  })
+
+  it('in the report, inputs[].events is the number of parsed query lines', () => {
+    const files = [
+      'home-assistant-plugin-dns-161_no-response-dash-rcode_6s-timeouts_then-servfail.log',
+      'coredns-coredns-7200_coredns-1.8.6-banner_timeouts-two-upstreams.log',
+    ].map((f, i) => ({
+      path: `in${i}.bin`,
+      bytes: new Uint8Array(readFileSync(path.join(logDir, f))),
+    }))
+    const report = analyzeBundle({ files, skipped: [] })
+    expect(report.inputs.map((i) => [i.kind, i.events, i.problems.length])).toEqual([
+      ['coredns-log', 5, 0],
+      ['coredns-log', 0, 0],
     ])
   })
 
@@ -701,6 +717,7 @@ describe('coredns-log pieces', () => {
     expect(normalizeQname('a\\.b.example.')).toBe('a\\046b.example.')
     expect(normalizeQname('sp\\032ace.\\255.')).toBe('sp\\032ace.\\255.')
     expect(normalizeQname('a..b.')).toEqual({ error: 'empty label in the query name' })
+    expect(normalizeQname('foo\\.')).toBe('foo\\046.') // the only dot is escaped: still a label
   })
 
   it('IPv6 clients in the current form keep their port', () => {

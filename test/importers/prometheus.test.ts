@@ -59,6 +59,7 @@ describe('prometheus importer on the corpus', () => {
       const r = importBytes(bytes, 'x.bin')
       expect(r.problems).toEqual([])
       expect(metrics(r)).toHaveLength(sampleLines)
+      expect(r.eventCount).toBe(sampleLines)
       expect(detectImporter(bytes.subarray(0, SNIFF_BYTES), 'x.bin').importer?.id).toBe(
         'prometheus',
       )
