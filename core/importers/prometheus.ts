@@ -195,7 +195,9 @@ function parse(input: ImportInput): ImportResult {
     }
     const norm = normalizeSampleName(s.name)
     const labels = norm.rename?.addLabels ? { ...s.labels, ...norm.rename.addLabels } : s.labels
-    const key = norm.name + JSON.stringify(labels)
+    // The label text as written is key enough: one exporter writes a series' labels one way.
+    const open = line.indexOf('{')
+    const key = open < 0 ? norm.name : norm.name + line.slice(open, line.lastIndexOf('}') + 1)
     if (seen.has(key) && Number.isNaN(s.timestampMs) && !repeatReported) {
       repeatReported = true
       problem(
