@@ -86,7 +86,7 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
 
 /** Time a message was sent; a log line's query arrived `duration` before the line was written. */
 function arrival(e: DnsMessageEvent): number {
-  const t = e.source === 'log' && e.durationUs !== undefined ? e.time - e.durationUs : e.time
+  const t = e.source === 'log' && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
   return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
 }
 

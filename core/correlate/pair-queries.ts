@@ -60,7 +60,8 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
       addResponse(p, e, v, opts)
       continue
     }
-    const arrival = dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time) ? e.time - e.durationUs : e.time
+    const arrival =
+      dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time) ? e.time - Math.round(e.durationUs) : e.time
     if (!p || p.responded.has(v) || (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)) {
       p = newPending(e, client, arrival)
       open.set(key, p)
