@@ -37,6 +37,11 @@ export interface ServeOptions {
   /** Where progress lines go (default stderr); wrangler's own output goes to `wranglerLog`. */
   log?: (line: string) => void
   wranglerLog?: (chunk: string) => void
+  /**
+   * How often to run the worker's expiry sweep, in ms (default hourly, as the cron does on
+   * Cloudflare; 0 for never). Also run once at start, for what expired while it was stopped.
+   */
+  sweepEveryMs?: number
   /** How long to wait for the server, in ms (default 60 s). */
   startTimeoutMs?: number
   /** The checkout holding wrangler.toml (default ROOT). */
@@ -49,6 +54,8 @@ export interface RunningServer {
   pid: number
   /** The example's share, when `example` was given. */
   example?: ShareCreated
+  /** Runs the worker's scheduled expiry sweep now. */
+  sweep(): Promise<void>
   /** Resolves when wrangler exits. */
   exited: Promise<number | null>
   /** Stops wrangler and workerd; resolves once they are gone. */
@@ -93,6 +100,9 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     persistTo,
   ]
   args.push('--log-level', 'warn', '--show-interactive-dev-session=false')
+  // Cron triggers do not fire under wrangler dev, and with static assets its
+  // /cdn-cgi/handler/scheduled fails (DataCloneError, wrangler 4.86); /__scheduled works.
+  args.push('--test-scheduled')
   if (options.assetsDir) args.push('--assets', resolve(options.assetsDir))
   for (const [name, value] of Object.entries(options.vars ?? {}))
     args.push('--var', `${name}:${value}`)
@@ -114,20 +124,38 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   child.stderr!.on('data', collect)
 
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  let sweeper: NodeJS.Timeout | undefined
   const server: RunningServer = {
     url,
     pid: child.pid!,
     exited,
-    stop: () => stopGroup(child, exited),
+    sweep: () => runSweep(url),
+    stop: async () => {
+      clearInterval(sweeper)
+      await stopGroup(child, exited)
+    },
   }
   try {
     await waitUntilUp(url, exited, options.startTimeoutMs ?? 60_000, () => output)
+    const every = options.sweepEveryMs ?? 3600_000
+    if (every > 0) {
+      await server.sweep()
+      sweeper = setInterval(() => void server.sweep().catch(() => {}), every)
+      sweeper.unref()
+    }
     if (options.example) server.example = await uploadExample(url, options.example, persistTo)
   } catch (e) {
     await server.stop()
     throw e
   }
   return server
+}
+
+/** Fires the worker's `scheduled` handler through wrangler dev's test endpoint. */
+async function runSweep(url: string): Promise<void> {
+  const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent('23 * * * *')}`)
+  const text = await res.text()
+  if (!res.ok) throw new Error(`the expiry sweep failed: ${res.status} ${text.slice(0, 200)}`)
 }
 
 function wranglerBin(root: string): string {

@@ -31,8 +31,9 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxUploadBytes: 100 * 1024 * 1024,
   maxReportBytes: 20 * 1024 * 1024,
-  analyzeMaxBytes: 8 * 1024 * 1024,
-  analyzeMaxInflatedBytes: 32 * 1024 * 1024,
+  // Measured: see wrangler.toml and docs/worker-api.md.
+  analyzeMaxBytes: 1024 * 1024,
+  analyzeMaxInflatedBytes: 1024 * 1024,
   expiryDays: 30,
   maxExpiryDays: 90,
 }

@@ -134,6 +134,11 @@ describe('worker under wrangler dev', () => {
     expect(seen.apiStatus).toBe(404)
   })
 
+  it('runs the expiry sweep, which keeps live reports', async () => {
+    await server!.sweep()
+    expect((await fetch(kept.reportUrl)).status).toBe(200)
+  })
+
   it('keeps reports and bundles across a restart (--persist-to)', async () => {
     await server!.stop()
     await start()
