@@ -35,7 +35,10 @@ const rows = []
 for (const kind of kinds) {
   for (const size of sizes) {
     const zip = bundleFor(kind, size * MB)
-    const on = await measure(zip, { ANALYZE_MAX_BYTES: String(512 * MB), ANALYZE_MAX_INFLATED_BYTES: String(512 * MB) })
+    const on = await measure(zip, {
+      ANALYZE_MAX_BYTES: String(512 * MB),
+      ANALYZE_MAX_INFLATED_BYTES: String(512 * MB),
+    })
     const off = await measure(zip, { ANALYZE_MAX_BYTES: '0' })
     const row = {
       kind,
@@ -89,7 +92,14 @@ async function measure(zip, vars) {
       reportMB = +(text.length / MB).toFixed(2)
       events = JSON.parse(text).inputs.reduce((n, i) => n + i.events, 0)
     }
-    return { ms, analyzed: created?.analyzed ?? false, events, reportMB, peakGrowthMB: Math.round(peakGrowth / 1024), error }
+    return {
+      ms,
+      analyzed: created?.analyzed ?? false,
+      events,
+      reportMB,
+      peakGrowthMB: Math.round(peakGrowth / 1024),
+      error,
+    }
   } finally {
     await server.stop()
   }
@@ -124,7 +134,11 @@ function bundleFor(kind, bytes) {
 
 /** CoreDNS `log` lines (plugin/log/README.md format), varied clients, names, ids and rcodes. */
 function corednsLog(bytes) {
-  const names = ['api.example.com.', 'kubernetes.default.svc.cluster.local.', 'db.prod.svc.cluster.local.']
+  const names = [
+    'api.example.com.',
+    'kubernetes.default.svc.cluster.local.',
+    'db.prod.svc.cluster.local.',
+  ]
   const suffixes = ['', 'default.svc.cluster.local.', 'svc.cluster.local.', 'cluster.local.']
   const lines = []
   let size = 0
@@ -147,12 +161,14 @@ function corednsLog(bytes) {
 
 /** A classic pcap of `bytes`, repeating dns.pcap's packets with timestamps moved forward. */
 function repeatedPcap(bytes) {
-  const corpus = ['/work/shared/corpus', join(root, '..', 'shared', 'corpus')].find((d) => existsSync(d) && readdirSync(d).length)
+  const corpus = ['/work/shared/corpus', join(root, '..', 'shared', 'corpus')].find(
+    (d) => existsSync(d) && readdirSync(d).length,
+  )
   const src = readFileSync(join(corpus, 'pcap/dnscap/dns.pcap'))
   const header = src.subarray(0, 24)
   const le = src.readUInt32LE(0) === 0xa1b2c3d4
   const records = []
-  for (let at = 24; at + 16 <= src.length; ) {
+  for (let at = 24; at + 16 <= src.length;) {
     const len = le ? src.readUInt32LE(at + 8) : src.readUInt32BE(at + 8)
     records.push(src.subarray(at, at + 16 + len))
     at += 16 + len

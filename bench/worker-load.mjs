@@ -39,7 +39,12 @@ if (!base) {
   const { serve } = await tsImport('../collector/serve.ts', import.meta.url)
   tmp = mkdtempSync(join(tmpdir(), 'dnsbundle-load-'))
   console.error(`starting wrangler dev on 127.0.0.1:${port} (storage in ${tmp})…`)
-  server = await serve({ port, persistTo: tmp, assetsDir: join(root, 'test/fixtures/worker-assets'), log: () => {} })
+  server = await serve({
+    port,
+    persistTo: tmp,
+    assetsDir: join(root, 'test/fixtures/worker-assets'),
+    log: () => {},
+  })
   base = server.url
 }
 
@@ -87,7 +92,9 @@ try {
         const inputs = JSON.parse(text).inputs.map((x) => x.path)
         if (!inputs.includes(`notes/upload-${i}.txt`)) {
           mismatched++
-          throw new Error(`read ${n}: report of upload ${i} does not list its own notes/upload-${i}.txt`)
+          throw new Error(
+            `read ${n}: report of upload ${i} does not list its own notes/upload-${i}.txt`,
+          )
         }
       } else if (seen !== text) {
         mismatched++
@@ -116,7 +123,12 @@ try {
   const analyzed = created.filter((c) => c?.analyzed).length
   const result = {
     server: base,
-    uploads: { sent: UPLOADS, ok: uploadMs.length, analyzedOnServer: analyzed, ...latency(uploadMs) },
+    uploads: {
+      sent: UPLOADS,
+      ok: uploadMs.length,
+      analyzedOnServer: analyzed,
+      ...latency(uploadMs),
+    },
     reads: { sent: READS, ok: readMs.length, ...latency(readMs) },
     errors: errors.length,
     lostReports: lost,
@@ -167,7 +179,8 @@ async function pool(count, width, task) {
 function latency(ms) {
   if (!ms.length) return { p50Ms: null, p99Ms: null, maxMs: null }
   const sorted = [...ms].sort((a, b) => a - b)
-  const at = (q) => +sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)].toFixed(1)
+  const at = (q) =>
+    +sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)].toFixed(1)
   return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: +sorted[sorted.length - 1].toFixed(1) }
 }
 

@@ -10,7 +10,7 @@ import { chromium, type BrowserContext } from 'playwright-core'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { serve, type RunningServer } from '../../collector/serve.js'
-import { shareReport, uploadBundle, type ShareCreated } from '../../collector/share.js'
+import { apiBase, shareReport, uploadBundle, type ShareCreated } from '../../collector/share.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const exampleZip = new Uint8Array(readFileSync(join(root, 'examples/incident-bundle.zip')))
@@ -98,13 +98,17 @@ describe('worker under wrangler dev', () => {
     shared = await uploadBundle(exampleZip, server!.url, { share: true })
     expect(shared).toMatchObject({ analyzed: true, hasReport: true, shared: true })
     expect(shared.url).toBe(`${server!.url}/r/${shared.id}`)
-    const report = (await (await fetch(shared.reportUrl)).json()) as { inputs: { path: string }[] }
+    const report = (await (await fetch(shared.reportUrl)).json()) as {
+      inputs: { path: string }[]
+      summary: { messages: number }
+    }
     expect(report.inputs.map((i) => i.path)).toContain('captures/dns.pcap')
 
     const seen = await openShare(shared.url, 'report')
     expect(seen.status).toBe(200)
     expect(seen.apiStatus).toBe(200)
-    expect(seen.text.length).toBeGreaterThan(0)
+    // The page shows this report's numbers (web app: "N DNS messages"; stand-in: "N messages").
+    expect(seen.text).toMatch(new RegExp(`\\b${report.summary.messages} (DNS )?messages\\b`))
     expect(seen.violations).toEqual([])
   })
 
@@ -115,6 +119,12 @@ describe('worker under wrangler dev', () => {
     expect(await res.text()).toBe(keptReport)
     const zip = new Uint8Array(await (await fetch(kept.bundleUrl!)).arrayBuffer())
     expect(zip).toEqual(exampleZip)
+  })
+
+  it('passes the server refusal on to the CLI, with the reasons', async () => {
+    await expect(shareReport('{"schema":"dnsbundle.report/v1"}', server!.url)).rejects.toThrow(
+      /the server refused the upload: 422: not a dnsbundle\.report\/v1 report \(generator: missing; /,
+    )
   })
 
   it('deletes a report with its token; then the API and the page say it is gone', async () => {
@@ -198,6 +208,19 @@ describe('worker in workerd over raw HTTP (Miniflare, no dev proxy)', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 413 /)
     expect(answer).toContain('"error":"too-large"')
     expect(answer).toMatch(/content-security-policy: default-src 'self'/i)
+  })
+})
+
+describe('apiBase (dnsbundle analyze --share URL)', () => {
+  it.each([
+    ['http://127.0.0.1:8787', 'http://127.0.0.1:8787'],
+    ['http://127.0.0.1:8787/', 'http://127.0.0.1:8787'],
+    ['http://127.0.0.1:8787/api/reports', 'http://127.0.0.1:8787'],
+    ['https://dnsbundle.example.com/team/', 'https://dnsbundle.example.com/team'],
+  ])('%s -> %s', (url, base) => expect(apiBase(url)).toBe(base))
+
+  it('refuses what is not http(s)', () => {
+    expect(() => apiBase('file:///etc/passwd')).toThrow(/needs an http\(s\) URL/)
   })
 })
 
