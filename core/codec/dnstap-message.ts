@@ -117,6 +117,17 @@ function varint(b: Uint8Array, end: number): number {
   throw new DnstapDecodeError(`varint longer than 10 bytes at byte ${pos}`)
 }
 
+/** A varint read as protobuf uint32: its low 32 bits. */
+function uint32(b: Uint8Array, end: number): number {
+  const v = varint(b, end)
+  return v < 4294967296 ? v : v % 4294967296
+}
+
+/** A varint read as protobuf int32 (enums): its low 32 bits, signed. */
+function int32(b: Uint8Array, end: number): number {
+  return uint32(b, end) | 0
+}
+
 function fixed32(b: Uint8Array, end: number): number {
   if (pos + 4 > end) throw new DnstapDecodeError(`fixed32 runs past the end at byte ${pos}`)
   const v = (b[pos] | (b[pos + 1] << 8) | (b[pos + 2] << 16) | (b[pos + 3] << 24)) >>> 0
@@ -214,6 +225,8 @@ export function decodeDnstap(b: Uint8Array, start: number, end: number, out: Dns
 
 function decodeMessage(b: Uint8Array, start: number, end: number, out: DnstapFields): void {
   pos = start
+  let v = 0
+  let unknownType = 0
   while (pos < end) {
     const tag = varint(b, end)
     const field = Math.floor(tag / 8)
@@ -221,19 +234,24 @@ function decodeMessage(b: Uint8Array, start: number, end: number, out: DnstapFie
     if (wire === VARINT) {
       switch (field) {
         case 1:
-          out.type = varint(b, end)
+          // proto2 enums are closed: an unknown value is kept aside, not assigned (as protobufjs).
+          v = int32(b, end)
+          if (v >= 1 && v < MESSAGE_TYPE_NAMES.length) out.type = v
+          else unknownType = v
           continue
         case 2:
-          out.socketFamily = varint(b, end)
+          v = int32(b, end)
+          if (v === 1 || v === 2) out.socketFamily = v
           continue
         case 3:
-          out.socketProtocol = varint(b, end)
+          v = int32(b, end)
+          if (v >= 1 && v <= 7) out.socketProtocol = v
           continue
         case 6:
-          out.queryPort = varint(b, end)
+          out.queryPort = uint32(b, end)
           continue
         case 7:
-          out.responsePort = varint(b, end)
+          out.responsePort = uint32(b, end)
           continue
         case 8:
           out.queryTimeSec = varint(b, end)
@@ -242,7 +260,8 @@ function decodeMessage(b: Uint8Array, start: number, end: number, out: DnstapFie
           out.responseTimeSec = varint(b, end)
           continue
         case 16:
-          out.httpProtocol = varint(b, end)
+          v = int32(b, end)
+          if (v >= 1 && v <= 3) out.httpProtocol = v
           continue
       }
     } else if (wire === LEN) {
@@ -286,7 +305,8 @@ function decodeMessage(b: Uint8Array, start: number, end: number, out: DnstapFie
     if (field === 0) throw new DnstapDecodeError(`field number 0 at byte ${pos}`)
     skip(b, end, wire, field)
   }
-  if (out.type === 0) throw new DnstapDecodeError("missing required Message 'type'")
-  if (out.type >= MESSAGE_TYPE_NAMES.length)
-    throw new DnstapDecodeError(`unknown Message type ${out.type}`)
+  if (out.type === 0)
+    throw new DnstapDecodeError(
+      unknownType === 0 ? "missing required Message 'type'" : `unknown Message type ${unknownType}`,
+    )
 }
