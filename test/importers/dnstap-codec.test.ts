@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { corpus } from '../corpus.js'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,7 +13,7 @@ import {
 import { dnstap } from '../../core/codec/dnstap-pb.js'
 
 const ROOT = join(import.meta.dirname, '../..')
-const CORPUS = '/work/shared/corpus/dnstap'
+const CORPUS = corpus('dnstap')
 const FRAMED = [
   'bind9/dnstap.saved.fstrm',
   'bind9/large-answer.fstrm',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { corpus } from '../corpus.js'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { dnstapImporter, DNSTAP_CONTENT_TYPE } from '../../core/importers/dnstap.js'
@@ -17,7 +18,7 @@ import {
   ipv4,
 } from '../fixtures/dnstap/make-fstrm.js'
 
-const CORPUS = '/work/shared/corpus/dnstap'
+const CORPUS = corpus('dnstap')
 /** The valid dnstap files of the corpus, and our own capture from unbound (see its README). */
 const VALID = [
   'bind9/dnstap.saved.fstrm',
@@ -236,7 +237,7 @@ describe('files that are not dnstap', () => {
   })
 
   it('a pcap inside a file named x.dnstap is not read as dnstap', () => {
-    const pcap = new Uint8Array(readFileSync(join('/work/shared/corpus/pcap', findPcap())))
+    const pcap = new Uint8Array(readFileSync(join(corpus('pcap'), findPcap())))
     expect(dnstapImporter.sniff(pcap.subarray(0, SNIFF_BYTES), 'x.dnstap')).toBe(false)
     expect(detectImporter(pcap.subarray(0, SNIFF_BYTES), 'x.dnstap').importer).not.toBe(
       dnstapImporter,
@@ -251,7 +252,7 @@ function findPcap(): string {
   const stack = ['']
   while (stack.length) {
     const dir = stack.pop()!
-    for (const ent of readdirSync(join('/work/shared/corpus/pcap', dir), { withFileTypes: true })) {
+    for (const ent of readdirSync(join(corpus('pcap'), dir), { withFileTypes: true })) {
       const rel = join(dir, ent.name)
       if (ent.isDirectory()) stack.push(rel)
       else if (ent.name.endsWith('.pcap')) return rel
