@@ -230,7 +230,12 @@ async function timeImporter() {
   const bundle = join(DATA_DIR, 'dnstap-importer.mjs')
   await build({
     stdin: {
-      contents: "export { dnstapImporter } from './core/importers/dnstap.ts'",
+      contents: [
+        "export { dnstapImporter } from './core/importers/dnstap.ts'",
+        "export { FrameStreamReader } from './core/codec/frame-stream.ts'",
+        "export { decodeDnstap, newDnstapFields } from './core/codec/dnstap-message.ts'",
+        "export { dnstap } from './core/codec/dnstap-pb.js'",
+      ].join('\n'),
       resolveDir: ROOT,
       loader: 'ts',
     },
@@ -257,6 +262,31 @@ async function timeImporter() {
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   )
   if (r.status !== 0) throw new Error(`importer run failed: ${r.stderr}`)
+  return { ...JSON.parse(r.stdout), bundle }
+}
+
+/** The protobuf layer alone, both ways: our reader (used) and protobufjs static code (the oracle). */
+function timeDecoders(bundle) {
+  const script = `
+    import { readFileSync } from 'node:fs'
+    const { FrameStreamReader, decodeDnstap, newDnstapFields, dnstap } = await import(${JSON.stringify(bundle)})
+    const bytes = new Uint8Array(readFileSync(${JSON.stringify(FILE)}))
+    const time = (decode) => {
+      const r = new FrameStreamReader(bytes)
+      r.open()
+      let n = 0
+      const t0 = process.hrtime.bigint()
+      while (r.next()) n += decode(r.dataStart, r.dataEnd)
+      return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, n }
+    }
+    const f = newDnstapFields()
+    const ours = () => time((s, e) => (decodeDnstap(bytes, s, e, f), f.type > 0 ? 1 : 0))
+    const pbjs = () => time((s, e) => (dnstap.Dnstap.decode(bytes.subarray(s, e)).message.type > 0 ? 1 : 0))
+    ours(); pbjs() // warm up both the same way
+    console.log(JSON.stringify({ ours: ours(), pbjs: pbjs() }))
+  `
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`decoder run failed: ${r.stderr}`)
   return JSON.parse(r.stdout)
 }
 
@@ -305,6 +335,9 @@ async function main() {
 
   const imp = await timeImporter()
   row('dnsbundle dnstap importer parse() (in-process)', imp.seconds, imp.rssMb, imp.messages)
+  const dec = timeDecoders(imp.bundle)
+  row('  protobuf layer only: our Dnstap reader (used)', dec.ours.seconds, NaN, dec.ours.n)
+  row('  protobuf layer only: protobufjs static code', dec.pbjs.seconds, NaN, dec.pbjs.n)
   const agree =
     imp.messages === meta.total &&
     Object.entries(imp.byType).every(([t, n]) => meta.byType[MNEMONIC[t]] === n)

@@ -48,6 +48,8 @@ export function looksLikeFrameStream(head: Uint8Array): boolean {
 export class FrameStreamReader {
   /** Content types named by START frames (one per START; '' when a START names none). */
   readonly contentTypes: string[] = []
+  /** Byte offset of each START frame (a file may be several streams concatenated). */
+  readonly startOffsets: number[] = []
   readonly problems: Problem[] = []
   /** 1-based number of the current data frame. */
   frame = 0
@@ -168,6 +170,7 @@ export class FrameStreamReader {
         p += 8 + flen
       }
       this.contentTypes.push(contentType)
+      this.startOffsets.push(at)
       return true
     }
     if (type === FSTRM_CONTROL.STOP) {

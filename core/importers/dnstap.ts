@@ -67,16 +67,13 @@ export function describeBareDnstap(head: Uint8Array): string | null {
 
 /** Per-file decoding state: caches that keep the per-message work allocation-light. */
 class Decoder {
-  readonly vantages = new Map<
-    string,
-    { v: Vantage; types: number; coredns: ForwarderAddressLayout | null }
-  >()
+  /** Vantage per identity, with a bit per Message.type its producer wrote. */
+  readonly vantages = new Map<string, { v: Vantage; types: number }>()
   readonly facts: Event[] = []
   private readonly versionsSeen = new Set<string>()
   private lastId = new Uint8Array(0)
   private lastVersion = new Uint8Array(0)
-  private current: { v: Vantage; types: number; coredns: ForwarderAddressLayout | null } | null =
-    null
+  private current: { v: Vantage; types: number } | null = null
   private layout: ForwarderAddressLayout | null = null
   private readonly v4 = new Map<number, string>()
   private readonly lastV6 = new Uint8Array(16)
@@ -100,12 +97,11 @@ class Decoder {
         const name = version
           ? `${identity || this.input.path} (${version})`
           : identity || this.input.path
-        entry = { v: { id, type: 'unknown', name, addresses: [] }, types: 0, coredns: null }
+        entry = { v: { id, type: 'unknown', name, addresses: [] }, types: 0 }
         this.vantages.set(id, entry)
       }
       const coredns = corednsDnstapSemantics(version)
       if (coredns) {
-        entry.coredns = coredns.forwarderAddresses
         const key = `${identity}\u0000${version}`
         if (!this.versionsSeen.has(key)) {
           this.versionsSeen.add(key)
@@ -178,23 +174,25 @@ function parseDnstap(input: ImportInput, ctx: ImportContext): ImportResult {
   let checkedStarts = 0
   let badFrames = 0
   let messages = 0
-  for (;;) {
+  reading: for (;;) {
     const more = reader.next()
+    // Each START (one per concatenated stream) must name the dnstap content type.
     while (checkedStarts < reader.contentTypes.length) {
-      const type = reader.contentTypes[checkedStarts++]
+      const type = reader.contentTypes[checkedStarts]
+      const where = `byte ${reader.startOffsets[checkedStarts++]}`
       if (type === DNSTAP_CONTENT_TYPE) continue
       if (type === '') {
         problems.push({
-          where: `byte ${reader.frameOffset}`,
+          where,
           message: `the START frame names no content type; read as ${DNSTAP_CONTENT_TYPE}`,
         })
         continue
       }
       problems.push({
-        where: 'START frame',
-        message: `content type ${JSON.stringify(type)} is not ${DNSTAP_CONTENT_TYPE}: not a dnstap file, not read`,
+        where,
+        message: `content type ${JSON.stringify(type)} is not ${DNSTAP_CONTENT_TYPE}: not dnstap, ${messages ? 'the rest of the file is' : 'the file is'} not read`,
       })
-      return { events, problems, eventCount: messages }
+      break reading
     }
     if (!more) break
     const ref = reader.frame

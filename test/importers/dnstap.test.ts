@@ -208,8 +208,8 @@ describe('files that are not dnstap', () => {
     expect(r.eventCount).toBe(0)
     expect(r.problems).toEqual([
       {
-        where: 'START frame',
-        message: `content type "test:hello" is not ${DNSTAP_CONTENT_TYPE}: not a dnstap file, not read`,
+        where: 'byte 0',
+        message: `content type "test:hello" is not ${DNSTAP_CONTENT_TYPE}: not dnstap, the file is not read`,
       },
     ])
   })
@@ -336,6 +336,17 @@ describe('malformed Frame Streams files keep the good events and report the rest
     ).toEqual(['www.google.com.', 'www.google.com.'])
   })
 
+  it('a dnstap stream followed by a stream of another content type: the dnstap part is kept', () => {
+    const r = parse(concat(full, read('fstrm_test_non-dnstap_content-type.fstrm')))
+    expect(dns(r)).toEqual(all)
+    expect(r.problems).toEqual([
+      {
+        where: `byte ${full.length}`,
+        message: `content type "test:hello" is not ${DNSTAP_CONTENT_TYPE}: not dnstap, the rest of the file is not read`,
+      },
+    ])
+  })
+
   it('a frame length past the end, a handshake control frame, and a START without content type', () => {
     const payload = encodeDnstap({ message: { type: 5, queryMessage: new Uint8Array(0) } })
     const huge = parse(
@@ -359,7 +370,12 @@ describe('malformed Frame Streams files keep the good events and report the rest
     expect(ready.problems[0].message).toBe('unexpected READY control frame in a file (skipped)')
     const untyped = parse(frameStream([payload], null))
     expect(untyped.eventCount).toBe(1)
-    expect(untyped.problems[0].message).toMatch(/names no content type/)
+    expect(untyped.problems).toEqual([
+      {
+        where: 'byte 0',
+        message: `the START frame names no content type; read as ${DNSTAP_CONTENT_TYPE}`,
+      },
+    ])
   })
 
   it("BIND's bare protobuf test messages, framed: the invalid type is reported, out-of-range nanoseconds are flagged", () => {
