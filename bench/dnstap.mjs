@@ -194,9 +194,7 @@ async function generate() {
     mkdirSync(DATA_DIR, { recursive: true })
     renameSync(out, FILE)
     const meta = {
-      producer:
-        'unbound ' +
-        (spawnSync('unbound', ['-V'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? ''),
+      producer: `unbound ${/Version (\S+)/.exec(spawnSync('unbound', ['-V'], { encoding: 'utf8' }).stdout)?.[1] ?? '?'} + fstrm_capture, dnsperf load`,
       queriesSent: Number(sent),
       queriesCompleted: Number(completed),
       ...counts,
