@@ -9,7 +9,8 @@ import { reportJson } from '../../worker/analyze-upload.js'
 import { analyzeBundle } from '../../core/analyze.js'
 import { openZip } from '../../core/bundle/zip.js'
 import pkg from '../../package.json'
-import { call, countingStream, exampleBundle, sha256, upload } from './helpers.js'
+import { inject } from 'vitest'
+import { call, countingStream, exampleBundle, mixedBundle, sha256, upload } from './helpers.js'
 
 const MiB = 1024 * 1024
 
@@ -70,6 +71,23 @@ describe('POST /api/bundles', () => {
     expect(await served.json()).toEqual(JSON.parse(JSON.stringify(expected)))
     expect(expected.inputs.map((i) => i.path)).toContain('captures/dns.pcap')
     expect(await storedBundle(created.id)).toEqual(zip)
+  })
+
+  it('analyzes dnstap, CoreDNS logs and metrics inside workerd exactly as Node does', async () => {
+    const created = await upload(mixedBundle())
+    expect(created.analyzed).toBe(true)
+    const report = (await (await call(`/api/reports/${created.id}`)).json()) as {
+      inputs: { path: string; kind: string; events: number; problems: { message: string }[] }[]
+    }
+    // Every input recognised and read, nothing the runtime refused (eval, Buffer, ...).
+    for (const input of report.inputs) {
+      expect(input.kind, input.path).not.toMatch(/^unknown/)
+      expect(input.events, input.path).toBeGreaterThan(0)
+      expect(input.problems.map((p) => p.message).join('\n')).not.toMatch(
+        /internal error|EvalError/,
+      )
+    }
+    expect(report).toEqual(JSON.parse(inject('mixedReportFromNode')))
   })
 
   it('gives every upload its own id and token', async () => {

@@ -11,7 +11,15 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
 
 /** The real example bundle (examples/incident-bundle.zip), provided by global-setup.ts. */
 export function exampleBundle(): Uint8Array {
-  const b64 = inject('exampleBundle')
+  return fromBase64(inject('exampleBundle'))
+}
+
+/** dnstap + CoreDNS log + CoreDNS metrics from the corpus, provided by global-setup.ts. */
+export function mixedBundle(): Uint8Array {
+  return fromBase64(inject('mixedBundle'))
+}
+
+function fromBase64(b64: string): Uint8Array {
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))
 }
 
