@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { uploadBundle, type ShareCreated } from './share.js'
@@ -88,6 +89,8 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     if (built.status !== 0) throw new Error('npm run build:web failed')
   }
   mkdirSync(persistTo, { recursive: true })
+  // Otherwise an older server on the port would answer the readiness check in our place.
+  await assertPortFree(host, port)
 
   const args = [
     wranglerBin(root),
@@ -149,6 +152,20 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     throw e
   }
   return server
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const probe = createServer()
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      fail(
+        new Error(
+          `cannot listen on ${host}:${port} (${e.code ?? e.message}): is another server running?`,
+        ),
+      ),
+    )
+    probe.listen(port, host, () => probe.close(() => done()))
+  })
 }
 
 /** Fires the worker's `scheduled` handler through wrangler dev's test endpoint. */

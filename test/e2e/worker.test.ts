@@ -144,6 +144,12 @@ describe('worker under wrangler dev', () => {
     expect(seen.apiStatus).toBe(404)
   })
 
+  it('refuses to start a second server on a port in use', async () => {
+    await expect(
+      serve({ port, persistTo: join(tmp, 'other'), assetsDir, log: () => {} }),
+    ).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/)
+  })
+
   it('runs the expiry sweep, which keeps live reports', async () => {
     await server!.sweep()
     expect((await fetch(kept.reportUrl)).status).toBe(200)
