@@ -1,9 +1,41 @@
 // The importer registry and content detection: magic bytes first, then the manifest's hint,
 // then a text sniff of the head. A file name is never enough on its own.
 import type { Importer } from './importer.js'
+import { bpfDropTable } from './bpf-drop-table.js'
+import { gethostlatency } from './gethostlatency.js'
+import { pwru } from './pwru.js'
+import { nettrace } from './nettrace.js'
+import { conntrackStats } from './conntrack-stats.js'
+import { conntrackList } from './conntrack-list.js'
+import { ipvsadm } from './ipvsadm.js'
+import { kubeProxyMode } from './kube-proxy-mode.js'
+import { k8sManifest } from './k8s-manifest.js'
+import { corefile } from './corefile.js'
+import { resolvConf } from './resolv-conf.js'
+import { conntrackCount } from './conntrack-count.js'
+import { kernelLog } from './kernel-log.js'
+import { uname } from './uname.js'
 
 /** Binary formats first (checked by magic bytes), then text formats, most specific first. */
-export const importers: readonly Importer[] = []
+export const importers: readonly Importer[] = [
+  // Kernel traces: found by a header row or a tool's own line shapes.
+  bpfDropTable,
+  gethostlatency,
+  pwru,
+  nettrace, // before kernel-log: its trace lines start with a dmesg-like [seconds] stamp
+  // Node facts. kube-proxy-mode before k8s-manifest (a KubeProxyConfiguration is also a manifest),
+  // k8s-manifest before corefile (a ConfigMap holds a Corefile), the loosest sniffers last.
+  conntrackStats,
+  conntrackList,
+  ipvsadm,
+  kubeProxyMode,
+  k8sManifest,
+  corefile,
+  resolvConf,
+  conntrackCount,
+  kernelLog,
+  uname,
+]
 
 /** How many bytes of a file detection looks at. */
 export const SNIFF_BYTES = 64 * 1024
