@@ -19,13 +19,26 @@ const BANNER = 'DNSBUNDLE_DNS_DROPS v1'
 const SOURCE_COLUMNS = ['SADDR:SPORT', 'LADDR:LPORT']
 const DEST_COLUMNS = ['DADDR:DPORT', 'RADDR:RPORT']
 const FUNC_COLUMNS = ['FUNC', 'LOCATION', 'FUNCTION']
+/** Scripts that print address and port apart: `SADDR SPORT DADDR DPORT`. */
+const SPLIT_COLUMNS: Record<string, 'srcAddr' | 'srcPort' | 'dstAddr' | 'dstPort'> = {
+  SADDR: 'srcAddr',
+  LADDR: 'srcAddr',
+  SPORT: 'srcPort',
+  LPORT: 'srcPort',
+  DADDR: 'dstAddr',
+  RADDR: 'dstAddr',
+  DPORT: 'dstPort',
+  RPORT: 'dstPort',
+}
 /** Frames that are the freeing machinery itself, not the place that decided the drop. */
 const FREE_FRAMES =
   /^(?:__traceiter_kfree_skb|trace_kfree_skb|kfree_skb|kfree_skb_reason|kfree_skb_list_reason|sk_skb_reason_drop|__kfree_skb|tcp_drop)$/
 
 function isDropHeader(cols: string[]): boolean {
   if (cols.includes('T>')) return false // tcpretrans: retransmits, not drops
-  const hasAddr = cols.some((c) => SOURCE_COLUMNS.includes(c) || DEST_COLUMNS.includes(c))
+  const hasAddr = cols.some(
+    (c) => SOURCE_COLUMNS.includes(c) || DEST_COLUMNS.includes(c) || c in SPLIT_COLUMNS,
+  )
   const hasWhy = cols.some((c) => FUNC_COLUMNS.includes(c) || c === 'REASON' || c === 'STATE')
   return hasAddr && hasWhy
 }
@@ -78,7 +91,8 @@ export const bpfDropTable: Importer = {
       indented(record, text) {
         // BCC prints frames as Python bytes literals: b'nft_do_chain+0x93c'.
         const frame = /^b'(.*)'$/.exec(text)?.[1] ?? text
-        if (!/^[\w.$]+(?:\+0x[0-9a-f]+)?(?:\/0x[0-9a-f]+)?(?:\s+\[\w+\])?$/i.test(frame)) return false
+        if (!/^[\w.$]+(?:\+0x[0-9a-f]+)?(?:\/0x[0-9a-f]+)?(?:\s+\[\w+\])?$/i.test(frame))
+          return false
         ;(record.stack ??= []).push(frame)
         if (!record.func && !FREE_FRAMES.test(frame.replace(/\+.*$/, '')))
           record.func = frame.replace(/\+.*$/, '')
@@ -128,6 +142,17 @@ function dropRow(
       else [ev.dstAddr, ev.dstPort] = [hp.addr, hp.port]
       continue
     }
+    const split = SPLIT_COLUMNS[col]
+    if (split === 'srcAddr' || split === 'dstAddr') {
+      ev[split] = value
+      continue
+    }
+    if (split) {
+      const port = int(value)
+      if (!(port >= 0 && port <= 65535)) return `bad ${col} in row`
+      ev[split] = port
+      continue
+    }
     switch (col) {
       case 'TIME': {
         if (TIME_OF_DAY_RE.test(value)) ev.clock = value
@@ -167,7 +192,8 @@ function dropRow(
         if (FUNC_COLUMNS.includes(col)) {
           ev.func = value.replace(/\+0x[0-9a-f]+.*$/i, '')
           if (value !== ev.func) details.location = value
-        } else if (col.startsWith('(')) details[col.slice(1, -1).toLowerCase()] = value.replace(/^\((.*)\)$/, '$1')
+        } else if (col.startsWith('('))
+          details[col.slice(1, -1).toLowerCase()] = value.replace(/^\((.*)\)$/, '$1')
         else details[col.toLowerCase()] = value
     }
   }

@@ -96,11 +96,13 @@ export function readTables<T>(input: ImportInput, reader: TableReader<T>) {
     }
     last = null
     const why = typeof result === 'string' ? result : null
-    const problem = lineProblem(l, why ?? `expected ${columns.length} columns (${columns.join(' ')})`)
+    const problem = lineProblem(
+      l,
+      why ?? `expected ${columns.length} columns (${columns.join(' ')})`,
+    )
     if (blankSeen || held.length > 0) {
       if (held.length < 1000) held.push(problem)
-    }
-    else problems.push(problem)
+    } else problems.push(problem)
   }
   return { records, problems }
 }

@@ -6,7 +6,14 @@
 // Other sysctl keys are skipped. A key seen again starts a new sample.
 import type { FactEvent } from '../model/event.js'
 import type { Importer, Problem } from './importer.js'
-import { headLines, lineBase, lineProblem, PROMPT_RE, textLines, type TextLine } from './text-lines.js'
+import {
+  headLines,
+  lineBase,
+  lineProblem,
+  PROMPT_RE,
+  textLines,
+  type TextLine,
+} from './text-lines.js'
 
 // net.netfilter.nf_conntrack_count = 1234 | nf_conntrack_max 262144 | /proc/sys/net/netfilter/nf_conntrack_count:17
 const LINE =
@@ -43,7 +50,8 @@ export const conntrackCount: Importer = {
       if (t === '' || PROMPT_RE.test(l.text)) continue
       const m = LINE.exec(t)
       if (!m) {
-        if (!OTHER_SYSCTL.test(t)) problems.push(lineProblem(l, 'not an nf_conntrack_count/max line'))
+        if (!OTHER_SYSCTL.test(t))
+          problems.push(lineProblem(l, 'not an nf_conntrack_count/max line'))
         continue
       }
       const key = m[1] as 'count' | 'max'

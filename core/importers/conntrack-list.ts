@@ -10,7 +10,8 @@ import type { Importer, Problem } from './importer.js'
 import { headLines, lineBase, lineProblem, PROMPT_RE, textLines } from './text-lines.js'
 
 // [ipv4     2 ]udp      17 27 [STATE ]src=...
-const ENTRY = /^(?:(?:ipv4|ipv6)\s+\d+\s+)?([a-z][a-z0-9-]*)\s+(\d{1,3})\s+(\d+)\s+(?:([A-Z_]+)\s+)?(src=.*)$/
+const ENTRY =
+  /^(?:(?:ipv4|ipv6)\s+\d+\s+)?([a-z][a-z0-9-]*)\s+(\d{1,3})\s+(\d+)\s+(?:([A-Z_]+)\s+)?(src=.*)$/
 const TRAILER = /\s*(?:conn|con)track v[\d.]+ \(conntrack-tools\):.*$/
 
 type Entry = Extract<FactEvent['fact'], { type: 'conntrack-entry' }>

@@ -6,13 +6,37 @@
 // (`BEGIN netfilter.netlink_errors` / `SET insert_failed = 47646` / `END`).
 import type { FactEvent } from '../model/event.js'
 import type { Importer, ImportInput, Problem } from './importer.js'
-import { headLines, lineBase, lineProblem, PROMPT_RE, textLines, type TextLine } from './text-lines.js'
+import {
+  headLines,
+  lineBase,
+  lineProblem,
+  PROMPT_RE,
+  textLines,
+  type TextLine,
+} from './text-lines.js'
 
 /** Counters of the kernel's per-CPU ip_conntrack_stat (and the summary's global ones). */
 const COUNTERS = new Set([
-  'entries', 'clash_resolve', 'found', 'new', 'invalid', 'ignore', 'delete', 'delete_list',
-  'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'icmp_error', 'expect_new',
-  'expect_create', 'expect_delete', 'search_restart', 'searched', 'chaintoolong',
+  'entries',
+  'clash_resolve',
+  'found',
+  'new',
+  'invalid',
+  'ignore',
+  'delete',
+  'delete_list',
+  'insert',
+  'insert_failed',
+  'drop',
+  'early_drop',
+  'error',
+  'icmp_error',
+  'expect_new',
+  'expect_create',
+  'expect_delete',
+  'search_restart',
+  'searched',
+  'chaintoolong',
 ])
 const KV = /(\w+)=(\d+)/g
 // insert_failed\t\t0   (conntrack 1.4.4 and older: one global counter a line)
@@ -93,7 +117,10 @@ export const conntrackStats: Importer = {
       }
       if (PROMPT_RE.test(l.text) || /^-[-\s]+$/.test(text) || isTableHeader(text)) continue
       if (/^conntrack v[\d.]+ \(conntrack-tools\):/.test(text)) {
-        problems.push({ where: `line ${l.line}`, message: `conntrack failed: ${text.slice(0, 200)}` })
+        problems.push({
+          where: `line ${l.line}`,
+          message: `conntrack failed: ${text.slice(0, 200)}`,
+        })
         continue
       }
       if (/^command terminated with exit code \d+$/.test(text)) continue

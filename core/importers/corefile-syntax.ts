@@ -20,13 +20,62 @@ interface Entry {
 
 /** CoreDNS plugins (plugin.cfg, 1.0 to 1.12) and the removed proxy: how a sniffer knows a Corefile. */
 export const COREDNS_PLUGINS = new Set([
-  'acl', 'any', 'auto', 'autopath', 'azure', 'bind', 'bufsize', 'cache', 'cancel', 'chaos',
-  'clouddns', 'debug', 'dns64', 'dnssec', 'dnstap', 'erratic', 'errors', 'etcd', 'federation',
-  'file', 'forward', 'geoip', 'grpc', 'header', 'health', 'hosts', 'import', 'k8s_external',
-  'kubernetes', 'loadbalance', 'local', 'log', 'loop', 'metadata', 'minimal', 'multisocket',
-  'nsid', 'pprof', 'prometheus', 'proxy', 'quic', 'ready', 'reload', 'rewrite', 'root',
-  'route53', 'secondary', 'sign', 'template', 'timeouts', 'tls', 'trace', 'transfer', 'tsig',
-  'view', 'whoami',
+  'acl',
+  'any',
+  'auto',
+  'autopath',
+  'azure',
+  'bind',
+  'bufsize',
+  'cache',
+  'cancel',
+  'chaos',
+  'clouddns',
+  'debug',
+  'dns64',
+  'dnssec',
+  'dnstap',
+  'erratic',
+  'errors',
+  'etcd',
+  'federation',
+  'file',
+  'forward',
+  'geoip',
+  'grpc',
+  'header',
+  'health',
+  'hosts',
+  'import',
+  'k8s_external',
+  'kubernetes',
+  'loadbalance',
+  'local',
+  'log',
+  'loop',
+  'metadata',
+  'minimal',
+  'multisocket',
+  'nsid',
+  'pprof',
+  'prometheus',
+  'proxy',
+  'quic',
+  'ready',
+  'reload',
+  'rewrite',
+  'root',
+  'route53',
+  'secondary',
+  'sign',
+  'template',
+  'timeouts',
+  'tls',
+  'trace',
+  'transfer',
+  'tsig',
+  'view',
+  'whoami',
 ])
 
 /** Splits Corefile text into tokens with their 1-based line numbers (offset by `firstLine`). */
@@ -89,7 +138,12 @@ function skipBlock(tokens: Token[], at: { i: number }) {
 }
 
 /** Reads entries (one a line, each maybe with a `{ }` body) until a `}` or the end. */
-function readEntries(tokens: Token[], at: { i: number }, depth: number, problems: Problem[]): Entry[] {
+function readEntries(
+  tokens: Token[],
+  at: { i: number },
+  depth: number,
+  problems: Problem[],
+): Entry[] {
   const entries: Entry[] = []
   while (at.i < tokens.length) {
     const t = tokens[at.i]
@@ -107,7 +161,10 @@ function readEntries(tokens: Token[], at: { i: number }, depth: number, problems
     if (next?.brace && next.text === '{' && (entry.tokens.length === 0 || next.line === t.line)) {
       at.i++
       if (depth >= MAX_DEPTH) {
-        problems.push({ where: `line ${next.line}`, message: `blocks nested deeper than ${MAX_DEPTH}: skipped` })
+        problems.push({
+          where: `line ${next.line}`,
+          message: `blocks nested deeper than ${MAX_DEPTH}: skipped`,
+        })
         skipBlock(tokens, at)
         entry.children = []
       } else entry.children = readEntries(tokens, at, depth + 1, problems)
@@ -117,11 +174,18 @@ function readEntries(tokens: Token[], at: { i: number }, depth: number, problems
         // `}STUBDOMAINS`: text run onto a closing brace is not part of the block.
         const after = tokens[at.i]
         if (after && after.line === close.line && !after.brace) {
-          problems.push({ where: `line ${after.line}`, message: `text after a closing brace: ${JSON.stringify(after.text.slice(0, 60))}` })
-          while (at.i < tokens.length && tokens[at.i].line === close.line && !tokens[at.i].brace) at.i++
+          problems.push({
+            where: `line ${after.line}`,
+            message: `text after a closing brace: ${JSON.stringify(after.text.slice(0, 60))}`,
+          })
+          while (at.i < tokens.length && tokens[at.i].line === close.line && !tokens[at.i].brace)
+            at.i++
         }
       } else
-        problems.push({ where: `line ${entry.line}`, message: 'block not closed before the end of the file' })
+        problems.push({
+          where: `line ${entry.line}`,
+          message: 'block not closed before the end of the file',
+        })
     }
     if (entry.tokens.length || entry.children) entries.push(entry)
   }
@@ -132,7 +196,10 @@ function readEntries(tokens: Token[], at: { i: number }, depth: number, problems
  * Parses a Corefile into its server blocks.
  * @example parseCorefile(['.:53 {', '  forward . 8.8.8.8', '}']).servers[0].plugins[0].name === 'forward'
  */
-export function parseCorefile(lines: string[], firstLine = 1): { servers: CorefileServer[]; problems: Problem[] } {
+export function parseCorefile(
+  lines: string[],
+  firstLine = 1,
+): { servers: CorefileServer[]; problems: Problem[] } {
   const problems: Problem[] = []
   const tokens = tokenize(lines, firstLine, problems)
   const top = readEntries(tokens, { i: 0 }, 0, problems)
@@ -146,7 +213,10 @@ export function parseCorefile(lines: string[], firstLine = 1): { servers: Corefi
     }
     if (!e.children || keys.length === 0) {
       if (keys[0] === 'import') continue // a top-level import of other Corefiles: nothing to read here
-      problems.push({ where: `line ${e.line}`, message: `not a server block: ${JSON.stringify(keys.join(' ').slice(0, 60))}` })
+      problems.push({
+        where: `line ${e.line}`,
+        message: `not a server block: ${JSON.stringify(keys.join(' ').slice(0, 60))}`,
+      })
       continue
     }
     const plugins = toPlugins(e.children, snippets, 0)
@@ -167,7 +237,11 @@ export function parseCorefile(lines: string[], firstLine = 1): { servers: Corefi
   return { servers, problems }
 }
 
-function toPlugins(entries: Entry[], snippets: Map<string, Entry[]>, depth: number): CorefileServer['plugins'] {
+function toPlugins(
+  entries: Entry[],
+  snippets: Map<string, Entry[]>,
+  depth: number,
+): CorefileServer['plugins'] {
   const plugins: CorefileServer['plugins'] = []
   for (const e of entries) {
     const [name, ...args] = e.tokens.map((t) => t.text)

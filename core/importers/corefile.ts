@@ -21,7 +21,11 @@ export const corefile: Importer = {
       const t = tokens[i]
       const open = tokens[i + 1]
       if (t.brace || !open.brace || open.text !== '{' || open.line !== t.line) continue
-      if (!/^(?:[a-z]+:\/\/)?(?:\.|[^\s:]*\.[^\s:]*|\([\w-]+\)|[\w.*-]+)?(?::(?:\d+|\{\$\w+\}))?$/.test(t.text))
+      if (
+        !/^(?:[a-z]+:\/\/)?(?:\.|[^\s:]*\.[^\s:]*|\([\w-]+\)|[\w.*-]+)?(?::(?:\d+|\{\$\w+\}))?$/.test(
+          t.text,
+        )
+      )
         continue
       if (!/[.:(]/.test(t.text)) continue
       const next = tokens.slice(i + 2).find((x) => !x.brace && x.line > open.line)

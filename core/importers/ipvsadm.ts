@@ -4,7 +4,14 @@
 // what kept UDP DNS flows pinned to a deleted CoreDNS pod (kubernetes#71514, #76664).
 import type { FactEvent } from '../model/event.js'
 import type { Importer, Problem } from './importer.js'
-import { headLines, lineBase, lineProblem, PROMPT_RE, splitHostPort, textLines } from './text-lines.js'
+import {
+  headLines,
+  lineBase,
+  lineProblem,
+  PROMPT_RE,
+  splitHostPort,
+  textLines,
+} from './text-lines.js'
 
 // UDP  192.168.127.89:514 lc      |  TCP  10.96.0.1:443 rr persistent 10800  |  FWM  100 rr
 const SERVICE = /^(TCP|UDP|SCTP|FWM)\s+(\S+)\s+([a-z]+)(?:\s+(.*))?$/
@@ -45,7 +52,9 @@ export const ipvsadm: Importer = {
       if (real) {
         const hp = splitHostPort(real[1])
         if (!service || !hp) {
-          problems.push(lineProblem(l, service ? 'bad real server address' : 'real server without a service'))
+          problems.push(
+            lineProblem(l, service ? 'bad real server address' : 'real server without a service'),
+          )
           continue
         }
         service.realServers.push({

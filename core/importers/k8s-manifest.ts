@@ -63,7 +63,10 @@ export const k8sManifest: Importer = {
       if (item) {
         // A list may sit at its key's own indentation: pop deeper keys and the previous item only.
         const top = () => stack[stack.length - 1]
-        while (stack.length && (top().indent > indent || (top().key === '[]' && top().indent >= indent)))
+        while (
+          stack.length &&
+          (top().indent > indent || (top().key === '[]' && top().indent >= indent))
+        )
           stack.pop()
         const parent = stack[stack.length - 1]?.key
         const container =
@@ -105,11 +108,18 @@ export const k8sManifest: Importer = {
       if (!/coredns|node-cache/i.test(`${c.name} ${c.image}`)) continue
       const version = /coredns\/coredns:v?(\d+\.\d+\.\d+)\b/.exec(c.image)
       if (version)
-        events.push({ ...lineBase(input, c.line), kind: 'fact', fact: { type: 'coredns-version', version: version[1] } })
+        events.push({
+          ...lineBase(input, c.line),
+          kind: 'fact',
+          fact: { type: 'coredns-version', version: version[1] },
+        })
       if (!c.limitLine) continue
       const millicores = cpuMillicores(c.cpuLimit)
       if (Number.isNaN(millicores)) {
-        problems.push({ where: `line ${c.limitLine.line}`, message: `bad CPU quantity ${JSON.stringify(c.cpuLimit.slice(0, 40))}` })
+        problems.push({
+          where: `line ${c.limitLine.line}`,
+          message: `bad CPU quantity ${JSON.stringify(c.cpuLimit.slice(0, 40))}`,
+        })
         continue
       }
       events.push({
@@ -129,7 +139,12 @@ export function cpuMillicores(q: string): number {
   return m[2] ? Number(m[1]) : Math.round(Number(m[1]) * 1000)
 }
 
-function corefileFact(input: ImportInput, lines: TextLine[], events: FactEvent[], problems: Problem[]) {
+function corefileFact(
+  input: ImportInput,
+  lines: TextLine[],
+  events: FactEvent[],
+  problems: Problem[],
+) {
   const content = lines.filter((l) => l.text.trim() !== '')
   if (content.length === 0) return
   const indent = Math.min(...content.map((l) => /^ */.exec(l.text)![0].length))

@@ -10,22 +10,34 @@ import { headLines, lineBase, lineProblem, parseIsoTime, textLines } from './tex
 
 const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec'
 // Feb 23 16:44:36 jobs kernel: [38775494.393661] nf_conntrack: table full,
-const SYSLOG = new RegExp(`^((?:${MONTHS})\\s+\\d{1,2}\\s+\\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?)\\s+(\\S+)\\s+([\\w./-]+)(?:\\[\\d+\\])?:\\s?(.*)$`)
+const SYSLOG = new RegExp(
+  `^((?:${MONTHS})\\s+\\d{1,2}\\s+\\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?)\\s+(\\S+)\\s+([\\w./-]+)(?:\\[\\d+\\])?:\\s?(.*)$`,
+)
 // 2018-02-23T16:44:36.123456+0000 jobs kernel: ...
-const ISO_SYSLOG = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(\S+)\s+([\w./-]+)(?:\[\d+\])?:\s?(.*)$/
+const ISO_SYSLOG =
+  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+(\S+)\s+([\w./-]+)(?:\[\d+\])?:\s?(.*)$/
 // a paste that starts mid-line: `obs kernel: [38775494.392631] nf_conntrack: ...`
 const CUT_SYSLOG = /^(\S+)\s+(kernel):\s?(.*)$/
 // [38775494.392631] msg   |  [Fri Feb 23 16:44:36 2018] msg
 const DMESG = /^\[\s*(\d+\.\d+)\]\s?(.*)$/
-const DMESG_T = new RegExp(`^\\[((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:${MONTHS})\\s+\\d{1,2} \\d\\d:\\d\\d:\\d\\d \\d{4})\\]\\s?(.*)$`)
+const DMESG_T = new RegExp(
+  `^\\[((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:${MONTHS})\\s+\\d{1,2} \\d\\d:\\d\\d:\\d\\d \\d{4})\\]\\s?(.*)$`,
+)
 // kern  :warn  : [  123.456] msg
-const DMESG_X = /^(kern|user|mail|daemon|auth|syslog|lpr|news)\s*:\s*(emerg|alert|crit|err|warn|notice|info|debug)\s*:\s?(.*)$/
+const DMESG_X =
+  /^(kern|user|mail|daemon|auth|syslog|lpr|news)\s*:\s*(emerg|alert|crit|err|warn|notice|info|debug)\s*:\s?(.*)$/
 const TABLE_FULL = /nf_conntrack: (?:nf_conntrack: )?table full, dropping packet/
 
 type Level = LogEvent['level']
 const LEVELS: Record<string, Level> = {
-  emerg: 'fatal', alert: 'fatal', crit: 'error', err: 'error', warn: 'warning',
-  notice: 'info', info: 'info', debug: 'debug',
+  emerg: 'fatal',
+  alert: 'fatal',
+  crit: 'error',
+  err: 'error',
+  warn: 'warning',
+  notice: 'info',
+  info: 'info',
+  debug: 'debug',
 }
 
 interface Parsed {
@@ -49,7 +61,12 @@ function parseLine(text: string): Parsed | null {
   if (m) {
     const iso = parseIsoTime(m[1].replace(/([+-]\d\d)(\d\d)$/, '$1:$2'))
     if (!iso) return null
-    return { time: iso.time, ...(iso.zoned ? {} : { clock: m[1] }), ...stamp(m[4]), kernel: m[3] === 'kernel' }
+    return {
+      time: iso.time,
+      ...(iso.zoned ? {} : { clock: m[1] }),
+      ...stamp(m[4]),
+      kernel: m[3] === 'kernel',
+    }
   }
   m = DMESG_T.exec(text)
   if (m) return { time: NaN, clock: m[1], message: m[2], kernel: true }
@@ -104,7 +121,6 @@ export const kernelLog: Importer = {
       const p = parseLine(l.text)
       if (!p) {
         // A wrapped line: it continues the message above it.
-        // eslint-disable-next-line no-control-regex
         if (last && !/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(l.text)) {
           last.message += ' ' + l.text.trim()
           continue
@@ -135,9 +151,19 @@ export const kernelLog: Importer = {
       out.push(e)
       if (!explicit.has(e)) e.level = levelOf(e.message)
       if (!TABLE_FULL.test(e.message)) continue
-      const { kind: _kind, level: _level, plugin: _plugin, message, ...base } = e
-      out.push({ ...base, kind: 'fact', fact: { type: 'conntrack-table-full', line: message } })
+      out.push({
+        input: e.input,
+        ref: e.ref,
+        offset: e.offset,
+        vantage: e.vantage,
+        time: e.time,
+        ...(e.clock !== undefined ? { clock: e.clock } : {}),
+        ...(e.sinceBootUs !== undefined ? { sinceBootUs: e.sinceBootUs } : {}),
+        kind: 'fact',
+        fact: { type: 'conntrack-table-full', line: e.message },
+      })
     }
-    return { events: out, problems }
+    // inputs[].events counts the kernel lines; the facts repeat some of them.
+    return { events: out, problems, eventCount: events.length }
   },
 }

@@ -38,11 +38,15 @@ export const kubeProxyMode: Importer = {
         else problems.push(lineProblem(l, 'not a kube-proxy mode'))
       } else {
         const m = MODE_LINE.exec(l.text)
-        if (m && m[1].length === indent) mode = (m[2] ?? m[3] ?? m[4] ?? '').toLowerCase() || 'iptables'
+        if (m && m[1].length === indent)
+          mode = (m[2] ?? m[3] ?? m[4] ?? '').toLowerCase() || 'iptables'
       }
       if (mode === null) continue
       if (!MODES.test(mode))
-        problems.push({ where: `line ${l.line}`, message: `unknown kube-proxy mode ${JSON.stringify(mode.slice(0, 40))}` })
+        problems.push({
+          where: `line ${l.line}`,
+          message: `unknown kube-proxy mode ${JSON.stringify(mode.slice(0, 40))}`,
+        })
       events.push({ ...lineBase(input, l), kind: 'fact', fact: { type: 'kube-proxy-mode', mode } })
     }
     if (events.length === 0) problems.push({ where: 'file', message: 'no kube-proxy mode found' })

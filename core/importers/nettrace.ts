@@ -5,7 +5,14 @@
 // with location, drop reason and stack). Each dropped packet becomes one DropEvent.
 import type { DropEvent } from '../model/event.js'
 import type { ImportInput, Importer, Problem } from './importer.js'
-import { headLines, lineBase, lineProblem, splitHostPort, textLines, type TextLine } from './text-lines.js'
+import {
+  headLines,
+  lineBase,
+  lineProblem,
+  splitHostPort,
+  textLines,
+  type TextLine,
+} from './text-lines.js'
 
 // [4049.295711] [kfree_skb           ] ICMP: 192.168.122.8 -> 10.123.119.98 ping request, seq: 0 *packet is dropped by kernel*
 // [297286.084747] [c0103f00][napi_gro_receive_entry][cpu:9  ][enp4s0][pid:0 ][swapper/9 ][ns:0] TCP: ...

@@ -9,10 +9,12 @@ import type { Importer } from './importer.js'
 import { headLines, lineBase, lineProblem, textLines } from './text-lines.js'
 
 // 0xffff936378692ce8 6 [curl] kfree_skb_reason(SKB_DROP_REASON_NETFILTER_DROP) 172.20.10.2:33918->1.1.1.1:4240(tcp)
-const ROW_START = /^(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\s+)?(0x[0-9a-f]{1,16})\s+(\d{1,4})\s+(\S.*)$/
+const ROW_START =
+  /^(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\s+)?(0x[0-9a-f]{1,16})\s+(\d{1,4})\s+(\S.*)$/
 // 10.244.1.165:34998->10.244.0.88:80(tcp)  or  (tcp:SYN)
 const TUPLE = /^(.+):(\d+)->(.+):(\d+)\(([a-z0-9]+)(?::[^)]*)?\)$/
-const DROP_FUNC = /^(kfree_skb_reason|sk_skb_reason_drop|kfree_skb|kfree_skb_list_reason)(?:\((\w+)\))?$/
+const DROP_FUNC =
+  /^(kfree_skb_reason|sk_skb_reason_drop|kfree_skb|kfree_skb_list_reason)(?:\((\w+)\))?$/
 /** A kernel stack frame pwru prints under a row with --output-stack: `nf_hook_slow+0x9c`. */
 const FRAME = /^[\w.$]+\+0x[0-9a-f]+(?:\s+\[\w+\])?$/
 const HEADER = /^\s*(?:TIME\s+)?SKB\s+CPU\s+PROCESS\b/
@@ -124,7 +126,9 @@ interface PwruRow {
 function parseRow(m: RegExpExecArray, header: string[] | null): PwruRow | string {
   const [, clock, skb, cpu, rest] = m
   // `kfree_skb_reason (12)`: pwru prints a reason it cannot name as a number after a space.
-  const tokens = rest.replace(/\b(kfree_skb_reason|sk_skb_reason_drop) \((\d+)\)/, '$1($2)').split(/\s+/)
+  const tokens = rest
+    .replace(/\b(kfree_skb_reason|sk_skb_reason_drop) \((\d+)\)/, '$1($2)')
+    .split(/\s+/)
   const details: Record<string, string> = { skb, cpu }
   const proc = tokens.shift() ?? ''
   // v0/v1: [curl]; v2: <empty>:0 or ~system-x86:3433 (executable path, cut to 16 characters).
@@ -168,7 +172,8 @@ function parseRow(m: RegExpExecArray, header: string[] | null): PwruRow | string
     pid,
     func,
     caller: caller.replace(/\+0x[0-9a-f]+$/, ''),
-    protocol: proto === 'udp' || proto === 'tcp' ? proto : proto?.startsWith('icmp') ? 'icmp' : 'unknown',
+    protocol:
+      proto === 'udp' || proto === 'tcp' ? proto : proto?.startsWith('icmp') ? 'icmp' : 'unknown',
     src: tuple ? { addr: tuple[1], port: Number(tuple[2]) } : null,
     dst: tuple ? { addr: tuple[3], port: Number(tuple[4]) } : null,
     details,

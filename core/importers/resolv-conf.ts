@@ -71,7 +71,15 @@ export const resolvConf: Importer = {
     const base = first ?? { line: 1, offset: 0 }
     return {
       events: [
-        { input: input.index, ref: base.line, offset: base.offset, vantage: '', time: NaN, kind: 'fact', fact },
+        {
+          input: input.index,
+          ref: base.line,
+          offset: base.offset,
+          vantage: '',
+          time: NaN,
+          kind: 'fact',
+          fact,
+        },
       ],
       problems,
     }
@@ -88,5 +96,8 @@ function option(fact: ResolvConf, opt: string, l: TextLine, problems: Problem[])
   // glibc clamps the value to its maximum.
   fact[key] = Math.min(Number(m[2]), LIMITS[key])
   if (Number(m[2]) > LIMITS[key])
-    problems.push({ where: `line ${l.line}`, message: `${key}:${m[2]} is capped to ${LIMITS[key]} by glibc` })
+    problems.push({
+      where: `line ${l.line}`,
+      message: `${key}:${m[2]} is capped to ${LIMITS[key]} by glibc`,
+    })
 }

@@ -67,7 +67,8 @@ export function headLines(head: Uint8Array, maxLines = 400): string[] | null {
  * claim a file that has one: a CoreDNS log line (`[INFO] 10.0.0.1:1234 - 5 "A IN ...`, with any
  * timestamp prefix) or Prometheus exposition metadata (`# HELP x ...`, `# TYPE x counter`).
  */
-const FOREIGN = /^\s*(?:\S+\s+){0,4}\[(?:INFO|ERROR|WARNING|WARN|DEBUG|FATAL|PANIC)\]\s|^# (?:HELP|TYPE) [a-zA-Z_:]/
+const FOREIGN =
+  /^\s*(?:\S+\s+){0,4}\[(?:INFO|ERROR|WARNING|WARN|DEBUG|FATAL|PANIC)\]\s|^# (?:HELP|TYPE) [a-zA-Z_:]/
 
 /** The first non-blank lines of a head, trimmed at the end. */
 export function nonBlank(lines: string[], max = 50): string[] {
@@ -92,7 +93,6 @@ export function lineProblem(l: TextLine, message: string): Problem {
 
 /** A short printable quote of hostile text. */
 export function quote(text: string, max = 80): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
   return JSON.stringify(clean.length > max ? clean.slice(0, max) + '\u2026' : clean)
 }

@@ -7,13 +7,15 @@ import { headLines, lineBase, lineProblem, nonBlank, PROMPT_RE, textLines } from
 // 5.15.0-1034-azure, 6.1.0-18-amd64, 4.19.91-26.al7.x86_64, 6.18.44-fc-v509
 const RELEASE = /^\d+\.\d+(?:\.\d+)?(?:[-+_.~][\w.+~-]*)?$/
 // Linux vm 6.18.44-fc-v509 #1 SMP PREEMPT_DYNAMIC @0 x86_64 GNU/Linux
-const UNAME_A = /^Linux\s+(\S+)\s+(\d+\.\d+\S*)\s+(#.*?)\s+(x86_64|aarch64|arm64|armv\w+|i[3-6]86|ppc64le|s390x|riscv64|mips\w*|loongarch64)(?:\s+\S+)*?\s*(?:GNU\/Linux)?$/
+const UNAME_A =
+  /^Linux\s+(\S+)\s+(\d+\.\d+\S*)\s+(#.*?)\s+(x86_64|aarch64|arm64|armv\w+|i[3-6]86|ppc64le|s390x|riscv64|mips\w*|loongarch64)(?:\s+\S+)*?\s*(?:GNU\/Linux)?$/
 
 function factOf(text: string): FactEvent['fact'] | null {
   const t = text.trim()
   if (RELEASE.test(t) && t.length <= 128) return { type: 'kernel', release: t }
   const a = UNAME_A.exec(t)
-  if (a && RELEASE.test(a[2])) return { type: 'kernel', release: a[2], hostname: a[1], machine: a[4] }
+  if (a && RELEASE.test(a[2]))
+    return { type: 'kernel', release: a[2], hostname: a[1], machine: a[4] }
   return null
 }
 
