@@ -1,6 +1,9 @@
 // The importer registry and content detection: magic bytes first, then the manifest's hint,
 // then a text sniff of the head. A file name is never enough on its own.
 import type { Importer } from './importer.js'
+import { corednsLogImporter } from './coredns-log.js'
+import { prometheusImporter } from './prometheus.js'
+import { dnstapImporter, describeBareDnstap } from './dnstap.js'
 import { bpfDropTable } from './bpf-drop-table.js'
 import { gethostlatency } from './gethostlatency.js'
 import { pwru } from './pwru.js'
@@ -18,6 +21,8 @@ import { uname } from './uname.js'
 
 /** Binary formats first (checked by magic bytes), then text formats, most specific first. */
 export const importers: readonly Importer[] = [
+  dnstapImporter,
+  corednsLogImporter,
   // Kernel traces: found by a header row or a tool's own line shapes.
   bpfDropTable,
   gethostlatency,
@@ -32,9 +37,10 @@ export const importers: readonly Importer[] = [
   k8sManifest,
   corefile,
   resolvConf,
-  conntrackCount,
+  conntrackCount, // before prometheus: `nf_conntrack_count 1234` is also valid exposition text
   kernelLog,
   uname,
+  prometheusImporter,
 ]
 
 /** How many bytes of a file detection looks at. */
@@ -57,6 +63,8 @@ export function detectImporter(
 
 function describeUnknown(head: Uint8Array): string {
   if (head.length === 0) return 'empty file'
+  const bareDnstap = describeBareDnstap(head)
+  if (bareDnstap) return bareDnstap
   let printable = 0
   const n = Math.min(head.length, 512)
   for (let i = 0; i < n; i++) {

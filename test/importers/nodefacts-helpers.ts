@@ -1,19 +1,17 @@
 // Test helpers for the kernel-trace and node-fact importers: corpus paths, running an importer
 // the way the pipeline does, and the "same result under a meaningless name" check.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from 'vitest'
 import type { Event } from '../../core/model/event.js'
 import type { Importer, ImportResult } from '../../core/importers/importer.js'
 import { detectImporter, SNIFF_BYTES } from '../../core/importers/index.js'
+import { CORPUS, REPO_ROOT } from '../corpus.js'
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const repoRoot = REPO_ROOT
 
 /** The shared corpus: `../shared/corpus` beside the repository, else /work/shared/corpus. */
-export const corpusDir = [resolve(repoRoot, '../shared/corpus'), '/work/shared/corpus'].find((d) =>
-  existsSync(d),
-) as string
+export const corpusDir = CORPUS
 
 export const fixturesDir = join(repoRoot, 'test/fixtures')
 
