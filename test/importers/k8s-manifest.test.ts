@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { cpuMillicores, k8sManifest } from '../../core/importers/k8s-manifest.js'
+import { toYaml } from '../../collector/collect/to-yaml.js'
 import { bytesText, corpus, facts, importChecked, run, text } from './nodefacts-helpers.js'
 
 const manifest = 'config/k8s-manifests/coredns-deployment_coredns.yaml.sed'
@@ -74,6 +75,38 @@ spec:
     ])
     expect(facts(r.events, 'coredns-version')).toEqual([
       { type: 'coredns-version', version: '1.10.1' },
+    ])
+  })
+
+  it("the collector's YAML of a Deployment from the API (lists indented under their key)", () => {
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'coredns', namespace: 'kube-system' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                args: ['-conf', '/etc/coredns/Corefile'],
+                image: 'registry.k8s.io/coredns/coredns:v1.11.1',
+                name: 'coredns',
+                ports: [{ containerPort: 53, name: 'dns', protocol: 'UDP' }],
+                resources: { limits: { cpu: '0.5', memory: '170Mi' }, requests: { cpu: '100m' } },
+              },
+              { name: 'sidecar', image: 'busybox', resources: { limits: { cpu: 2 } } },
+            ],
+          },
+        },
+      },
+    }
+    const r = importChecked(k8sManifest, text(toYaml(deployment)), 'coredns-deployment.yaml')
+    expect(r.problems).toEqual([])
+    expect(facts(r.events, 'cpu-limit')).toEqual([
+      { type: 'cpu-limit', container: 'coredns', millicores: 500 },
+    ])
+    expect(facts(r.events, 'coredns-version')).toEqual([
+      { type: 'coredns-version', version: '1.11.1' },
     ])
   })
 

@@ -50,6 +50,18 @@ describe('kube-proxy-mode', () => {
     }
   })
 
+  it("the ConfigMap's config.conf on its own, as the collector stores it", () => {
+    const conf = configMap('"ipvs"')
+      .split('\n')
+      .slice(3, 13)
+      .map((l) => l.slice(4))
+      .join('\n')
+    expect(conf.startsWith('apiVersion: kubeproxy.config.k8s.io/v1alpha1\n')).toBe(true)
+    const r = importChecked(kubeProxyMode, text(conf), 'kube-proxy-config.conf')
+    expect(facts(r.events, 'kube-proxy-mode')).toEqual([{ type: 'kube-proxy-mode', mode: 'ipvs' }])
+    expect(r.events[0].ref).toBe(8)
+  })
+
   it('an unknown mode is kept with a problem; garbage around a word is a problem', () => {
     const r = run(kubeProxyMode, text(configMap('"ebpf"')))
     expect(facts(r.events, 'kube-proxy-mode')[0].mode).toBe('ebpf')
