@@ -20,7 +20,9 @@ const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 10
 
 function resolve(name) {
   return new Promise((done) => {
-    lookup(name, { all: true, family: 0, hints: 0, verbatim: true }, (err, addrs) => done({ err, addrs }))
+    lookup(name, { all: true, family: 0, hints: 0, verbatim: true }, (err, addrs) =>
+      done({ err, addrs }),
+    )
   })
 }
 

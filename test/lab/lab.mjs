@@ -9,7 +9,8 @@ import { runScenario, scenarioIds } from './lib/run.mjs'
 const [cmd = 'list', ...rest] = process.argv.slice(2)
 
 async function main() {
-  if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, iptables, bpftrace)')
+  if (process.getuid?.() !== 0)
+    throw new Error('the lab needs root (network namespaces, iptables, bpftrace)')
   if (cmd === 'list') return console.log(scenarioIds().join('\n'))
   if (cmd === 'setup') {
     await teardown()

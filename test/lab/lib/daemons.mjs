@@ -26,7 +26,7 @@ export async function startUpstream() {
   xfrdfile: "${dir}/xfrd.state"
   xfrdir: "${dir}"
   pidfile: "${dir}/nsd.pid"
-  verbosity: 4
+  verbosity: 1
   hide-version: yes
   # nsd rate-limits responses by default; the lab's load must not be shaped by RRL.
   rrl-ratelimit: 0
@@ -62,7 +62,7 @@ function unboundConf(dir) {
   pidfile: "${dir}/unbound.pid"
   use-syslog: no
   logfile: ""
-  verbosity: 4
+  verbosity: 1
   module-config: "iterator"
   qname-minimisation: no
   minimal-responses: yes
@@ -134,13 +134,35 @@ async function waitUdpListen(ns, addr) {
   throw new Error(`nothing listens on ${addr}:53 in ${ns}`)
 }
 
-/** tcpdump on every interface of a namespace (`-i any`: SLL2), DNS and ICMP only, unbuffered. */
+/**
+ * tcpdump on every interface of a namespace (`-i any`: SLL2), DNS and ICMP only, unbuffered.
+ * Immediate mode uses TPACKET_V2, whose ring slots are snaplen-sized: a small snaplen keeps
+ * thousands of slots in the buffer, so a busy machine does not make tcpdump drop.
+ */
 export function startCapture(name, ns, file) {
   return startBg(
     name,
     'ip',
-    ['netns', 'exec', ns, 'tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '-Z', 'root', '-s', '0', '-B', '8192', '-w', file,
-      'port 53 or icmp'],
+    [
+      'netns',
+      'exec',
+      ns,
+      'tcpdump',
+      '-i',
+      'any',
+      '-n',
+      '-U',
+      '--immediate-mode',
+      '-Z',
+      'root',
+      '-s',
+      '2048',
+      '-B',
+      '32768',
+      '-w',
+      file,
+      'port 53 or icmp',
+    ],
     { out: `${RUN_DIR}/${name}.log`, err: `${RUN_DIR}/${name}.log.err`, ready: /listening on/ },
   )
 }

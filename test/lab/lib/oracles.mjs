@@ -34,8 +34,19 @@ export function epochToUs(s) {
  */
 export function tsharkDns(pcap) {
   const out = sh('tshark', [
-    '-r', pcap, '-n', '-Y', 'dns && !icmp', '-T', 'fields',
-    '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=|',
+    '-r',
+    pcap,
+    '-n',
+    '-Y',
+    'dns && !icmp',
+    '-T',
+    'fields',
+    '-E',
+    'separator=/t',
+    '-E',
+    'occurrence=a',
+    '-E',
+    'aggregator=|',
     ...FIELDS.flatMap((f) => ['-e', f]),
   ])
   const rows = []
@@ -80,8 +91,15 @@ export function dnstapMessages(file) {
     if (!type) continue
     const id = Number((doc.match(/id: (\d+)/) ?? [])[1] ?? NaN)
     const q = doc.match(/;; QUESTION SECTION:\n\s*;(\S+)\s+IN\s+(\S+)/)
+    const ts = doc.match(
+      /(?:query|response)_time: !!timestamp (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\.(\d{1,9})/,
+    )
     msgs.push({
       type,
+      // dnstap-ldns prints UTC with microseconds.
+      t: ts
+        ? Date.parse(`${ts[1]}T${ts[2]}Z`) * 1000 + Number((ts[3] + '000000').slice(0, 6))
+        : NaN,
       queryAddress: (doc.match(/query_address: "([^"]+)"/) ?? [])[1] ?? '',
       queryPort: Number((doc.match(/query_port: (\d+)/) ?? [])[1] ?? NaN),
       responseAddress: (doc.match(/response_address: "([^"]+)"/) ?? [])[1] ?? '',

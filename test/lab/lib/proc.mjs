@@ -69,7 +69,9 @@ export async function startBg(name, cmd, args, { out, err, ready, timeoutMs = 30
       if (entry.exited)
         throw new Error(`${name} exited before it was ready: ${safeRead(files[1]).slice(-800)}`)
       if (Date.now() - start > timeoutMs)
-        throw new Error(`${name} not ready after ${timeoutMs} ms: ${safeRead(files[1]).slice(-800)}`)
+        throw new Error(
+          `${name} not ready after ${timeoutMs} ms: ${safeRead(files[1]).slice(-800)}`,
+        )
       await sleep(50)
     }
   }

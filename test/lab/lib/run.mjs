@@ -7,24 +7,46 @@ import { NS, ADDR, OUT_DIR, RUN_DIR, LAB_DIR, resolvConf } from './config.mjs'
 import { setup, teardown, CGROUP, removeCgroup } from './topology.mjs'
 import { startBg, waitBg, stopBg, stopAll, sleep, sh, nsx, safeRead, pidOf } from './proc.mjs'
 import {
-  startUpstream, startResolver, stopResolver, startCapture, stopCapture, startDropTrace, netnsInode,
+  startUpstream,
+  startResolver,
+  stopResolver,
+  startCapture,
+  stopCapture,
+  startDropTrace,
+  netnsInode,
 } from './daemons.mjs'
 import { SCENARIOS, dnsperfData, CPU_QUOTA } from './scenarios.mjs'
-import { tsharkDns, dnstapMessages, clientLog, dnsperfCounters, iptablesPackets, dropLines } from './oracles.mjs'
-import { computeClientTruth, nodeDrops, txSummary, QTYPE } from './truth.mjs'
+import {
+  tsharkDns,
+  dnstapMessages,
+  clientLog,
+  dnsperfCounters,
+  iptablesPackets,
+  dropLines,
+} from './oracles.mjs'
+import { computeClientTruth, nodeDrops, txSummary } from './truth.mjs'
 
 const VANTAGES = {
   pod: {
-    id: 'pod/default/client-7d9f8b6c5-x2x9z', type: 'pod', name: 'default/client-7d9f8b6c5-x2x9z',
-    node: 'dnslab-node', addresses: [ADDR.pod, ADDR.podPerf],
+    id: 'pod/default/client-7d9f8b6c5-x2x9z',
+    type: 'pod',
+    name: 'default/client-7d9f8b6c5-x2x9z',
+    node: 'dnslab-node',
+    addresses: [ADDR.pod, ADDR.podPerf],
   },
   node: {
-    id: 'node/dnslab-node', type: 'node', name: 'dnslab-node', node: 'dnslab-node',
+    id: 'node/dnslab-node',
+    type: 'node',
+    name: 'dnslab-node',
+    node: 'dnslab-node',
     addresses: [ADDR.nodePodSide, ADDR.nodeDnsSide],
   },
   dns: {
-    id: 'dns/kube-system/coredns-lab', type: 'dns-server', name: 'kube-system/coredns-lab',
-    node: 'dnslab-node', addresses: [ADDR.dns, ADDR.dnsUpSide],
+    id: 'dns/kube-system/coredns-lab',
+    type: 'dns-server',
+    name: 'kube-system/coredns-lab',
+    node: 'dnslab-node',
+    addresses: [ADDR.dns, ADDR.dnsUpSide],
   },
   up: { id: 'upstream/nsd', type: 'upstream', name: 'upstream-nsd', addresses: [ADDR.upstream] },
 }
@@ -79,12 +101,27 @@ export async function runScenario(id, { log = console.log } = {}) {
         const name = `client${clientN++ || ''}`
         const planFile = join(RUN_DIR, `${name}-plan.json`)
         writeFileSync(planFile, JSON.stringify(plan))
-        const started = startBg(name, 'ip', ['netns', 'exec', NS.pod, process.execPath,
-          join(LAB_DIR, 'client.mjs'), planFile, join(dir, `${name}.jsonl`)], { out: join(RUN_DIR, `${name}.log`) })
+        // libuv runs at most half its pool as slow work (getaddrinfo): give it room for 4 lookups.
+        const env = { ...process.env, UV_THREADPOOL_SIZE: '8' }
+        const started = startBg(
+          name,
+          'ip',
+          [
+            'netns',
+            'exec',
+            NS.pod,
+            process.execPath,
+            join(LAB_DIR, 'client.mjs'),
+            planFile,
+            join(dir, `${name}.jsonl`),
+          ],
+          { out: join(RUN_DIR, `${name}.log`), env },
+        )
         return async (timeoutMs = 60_000) => {
           await started
           const r = await waitBg(name, timeoutMs)
-          if (r.code !== 0) throw new Error(`${name} failed: ${safeRead(join(RUN_DIR, `${name}.log.err`))}`)
+          if (r.code !== 0)
+            throw new Error(`${name} failed: ${safeRead(join(RUN_DIR, `${name}.log.err`))}`)
         }
       },
       async runClient(plan, timeoutMs) {
@@ -103,9 +140,35 @@ export async function runScenario(id, { log = console.log } = {}) {
         const data = join(RUN_DIR, `${name}.dnsperf`)
         writeFileSync(data, dnsperfData(prefix, qps * seconds))
         const out = join(dir, `dnsperf-${name}.txt`)
-        await startBg(`dnsperf-${name}`, 'ip', ['netns', 'exec', NS.pod, 'dnsperf', '-s', ADDR.service,
-          '-a', ADDR.podPerf, '-d', data, '-n', '1', '-l', String(seconds), '-Q', String(qps), '-c', '4',
-          '-q', '500', '-t', '5'], { out })
+        await startBg(
+          `dnsperf-${name}`,
+          'ip',
+          [
+            'netns',
+            'exec',
+            NS.pod,
+            'dnsperf',
+            '-s',
+            ADDR.service,
+            '-a',
+            ADDR.podPerf,
+            '-d',
+            data,
+            '-n',
+            '1',
+            '-l',
+            String(seconds),
+            '-Q',
+            String(qps),
+            '-c',
+            '4',
+            '-q',
+            '500',
+            '-t',
+            '5',
+          ],
+          { out },
+        )
         const r = await waitBg(`dnsperf-${name}`, (seconds + 30) * 1000)
         if (r.code !== 0) throw new Error(`dnsperf failed: ${safeRead(out + '.err')}`)
         state.perf[name] = { qps, seconds, ...dnsperfCounters(readFileSync(out, 'utf8')) }
@@ -119,7 +182,8 @@ export async function runScenario(id, { log = console.log } = {}) {
     await sleep(1800)
 
     const captures = {}
-    for (const c of ['tcpdump-pod', 'tcpdump-node', 'tcpdump-up']) captures[c] = await stopCapture(c)
+    for (const c of ['tcpdump-pod', 'tcpdump-node', 'tcpdump-up'])
+      captures[c] = await stopCapture(c)
     await stopBg('bpftrace', 'SIGINT', 5000)
     const end = Date.now()
     // Node facts, at the end of the incident window, as a collector would gather them.
@@ -141,20 +205,38 @@ export async function runScenario(id, { log = console.log } = {}) {
     add('pod.pcap', 'pcap', 'pod', 'tcpdump -i any -n -U -w pod.pcap "port 53 or icmp"')
     add('node.pcap', 'pcap', 'node', 'tcpdump -i any -n -U -w node.pcap "port 53 or icmp"')
     add('upstream.pcap', 'pcap', 'up', 'tcpdump -i any -n -U -w upstream.pcap "port 53 or icmp"')
-    add('coredns.dnstap', 'dnstap', 'dns', 'fstrm_capture -t protobuf:dnstap.Dnstap -u dnstap.sock -w coredns.dnstap')
+    add(
+      'coredns.dnstap',
+      'dnstap',
+      'dns',
+      'fstrm_capture -t protobuf:dnstap.Dnstap -u dnstap.sock -w coredns.dnstap',
+    )
     writeFileSync(join(bundle, 'pod-resolv.conf'), resolvConf(resolvOptions))
     add('pod-resolv.conf', 'resolv-conf', 'pod', 'cat /etc/resolv.conf')
     for (const [f, text] of Object.entries(nodeFacts)) {
       writeFileSync(join(bundle, f), text)
-      const kind = { 'node-uname.txt': 'uname', 'node-conntrack-stats.txt': 'conntrack-stats', 'node-iptables-save.txt': 'iptables-save' }[f]
-      const cmd = { uname: 'uname -r', 'conntrack-stats': 'conntrack -S', 'iptables-save': 'iptables-save -c' }[kind]
+      const kind = {
+        'node-uname.txt': 'uname',
+        'node-conntrack-stats.txt': 'conntrack-stats',
+        'node-iptables-save.txt': 'iptables-save',
+      }[f]
+      const cmd = {
+        uname: 'uname -r',
+        'conntrack-stats': 'conntrack -S',
+        'iptables-save': 'iptables-save -c',
+      }[kind]
       add(f, kind, 'node', cmd)
     }
     // Kernel drops, one file per namespace (= per host in a real cluster).
     const rawDrops = readFileSync(join(RUN_DIR, 'drops.txt'), 'utf8')
     const header = rawDrops.split('\n').find((l) => l.startsWith('TIME ')) ?? ''
     const drops = dropLines(rawDrops).map((d) => ({ ...d, where: inode[d.netns] ?? 'other' }))
-    const dropFile = { node: 'node-drops.txt', dns: 'coredns-drops.txt', up: 'upstream-drops.txt', pod: 'pod-drops.txt' }
+    const dropFile = {
+      node: 'node-drops.txt',
+      dns: 'coredns-drops.txt',
+      up: 'upstream-drops.txt',
+      pod: 'pod-drops.txt',
+    }
     for (const [where, f] of Object.entries(dropFile)) {
       const lines = drops.filter((d) => d.where === where).map((d) => d.line)
       if (!lines.length && where !== 'node') continue
@@ -164,20 +246,41 @@ export async function runScenario(id, { log = console.log } = {}) {
     copyFileSync(join(RUN_DIR, 'dns-drops.bt'), join(dir, 'dns-drops.bt'))
     if (state.cpuStat) {
       writeFileSync(join(bundle, 'coredns-cadvisor.prom'), cadvisor(state.cpuStat, end))
-      add('coredns-cadvisor.prom', 'prometheus', 'dns', 'cAdvisor metrics of the coredns container (from cgroup cpu.stat)')
+      add(
+        'coredns-cadvisor.prom',
+        'prometheus',
+        'dns',
+        'cAdvisor metrics of the coredns container (from cgroup cpu.stat)',
+      )
     }
     const manifest = {
       schema: 'dnsbundle.manifest/v1',
       collectedBy: { name: 'dnsbundle-lab', version: '1' },
       collectedAt: iso(end),
-      cluster: { name: 'dnslab', dnsServiceIps: [ADDR.service], dnsEndpoints: [ADDR.dns], kubeProxyMode: 'iptables' },
+      cluster: {
+        name: 'dnslab',
+        dnsServiceIps: [ADDR.service],
+        dnsEndpoints: [ADDR.dns],
+        kubeProxyMode: 'iptables',
+      },
       files,
       notes: [`lab scenario ${id}: ${sc.title}`, ...marks.map((m) => `${m.at} ${m.what}`)],
     }
     writeFileSync(join(bundle, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
 
     // --- the ground truth --------------------------------------------------------------------
-    const truth = buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, drops, state, marks })
+    const truth = buildTruth({
+      id,
+      sc,
+      dir,
+      bundle,
+      resolvOptions,
+      captures,
+      rawTable,
+      drops,
+      state,
+      marks,
+    })
     writeFileSync(join(dir, 'truth.json'), JSON.stringify(truth, null, 2) + '\n')
     const seconds = (Date.now() - t0) / 1000
     const bad = truth.checks.filter((c) => !c.ok)
@@ -194,7 +297,13 @@ export async function runScenario(id, { log = console.log } = {}) {
 
 /** cAdvisor's CFS metrics for the "coredns" container, from the cgroup's own cpu.stat. */
 function cadvisor(cpuStat, endMs) {
-  const v = Object.fromEntries(cpuStat.trim().split('\n').map((l) => l.split(' ')).map(([k, n]) => [k, Number(n)]))
+  const v = Object.fromEntries(
+    cpuStat
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([k, n]) => [k, Number(n)]),
+  )
   const lab = '{namespace="kube-system",pod="coredns-lab",container="coredns"}'
   return [
     '# HELP container_cpu_cfs_periods_total Number of elapsed enforcement period intervals.',
@@ -216,7 +325,18 @@ function cadvisor(cpuStat, endMs) {
   ].join('\n')
 }
 
-function buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, drops, state, marks }) {
+function buildTruth({
+  id,
+  sc,
+  dir,
+  bundle,
+  resolvOptions,
+  captures,
+  rawTable,
+  drops,
+  state,
+  marks,
+}) {
   const ndots = Number((resolvOptions.match(/ndots:(\d+)/) ?? [])[1] ?? 1)
   const podDns = tsharkDns(join(bundle, 'pod.pcap'))
   const nodeDns = tsharkDns(join(bundle, 'node.pcap'))
@@ -228,7 +348,11 @@ function buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, dr
   const client = computeClientTruth({ podDns, log, ndots, checkModel: sc.checkModel })
   const checks = [...client.checks]
   for (const [c, s] of Object.entries(captures))
-    checks.push({ name: `${c} lost nothing (its own counters)`, ok: s.droppedByKernel === 0 && s.captured === s.received, detail: s })
+    checks.push({
+      name: `${c} lost nothing (its own counters)`,
+      ok: s.droppedByKernel === 0 && s.captured === s.received,
+      detail: s,
+    })
 
   // Node: what entered it pre-DNAT and never left post-DNAT.
   const clients = new Set([ADDR.pod, ADDR.podPerf])
@@ -236,10 +360,17 @@ function buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, dr
   const lossCounter = iptablesPackets(rawTable, 'dnslab-injected-loss')
   const nodeKernel = drops.filter((d) => d.where === 'node' && d.dport === 53 && clients.has(d.src))
   const droppedOnNode = Number.isFinite(lossCounter) ? lossCounter : 0
-  checks.push({ name: 'every pod query reached the node capture', ok: nd.pre === client.summary.clientQueries, detail: { node: nd.pre, pod: client.summary.clientQueries } })
+  checks.push({
+    name: 'every pod query reached the node capture',
+    ok: nd.pre === client.summary.clientQueries,
+    detail: { node: nd.pre, pod: client.summary.clientQueries },
+  })
   checks.push({
     name: 'dropped on node: iptables counter = pre-DNAT minus post-DNAT captures = bpftrace NETFILTER_DROP records',
-    ok: nd.dropped.length === droppedOnNode && nodeKernel.length === droppedOnNode && nodeKernel.every((d) => d.reason === 'NETFILTER_DROP'),
+    ok:
+      nd.dropped.length === droppedOnNode &&
+      nodeKernel.length === droppedOnNode &&
+      nodeKernel.every((d) => d.reason === 'NETFILTER_DROP'),
     detail: { iptables: droppedOnNode, captures: nd.dropped.length, bpftrace: nodeKernel.length },
   })
 
@@ -249,40 +380,97 @@ function buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, dr
   // match each dropped node copy to the pod copy with the same key sent just before it.
   const podCopyDropped = (p) =>
     nd.dropped.some((d) => podKey(d) === podKey(p) && d.t >= p.t && d.t - p.t < 50_000)
-  const cq = new Set(tap.filter((m) => m.type === 'CLIENT_QUERY').map((m) => `${m.queryAddress}|${m.id}|${m.qname}|${QTYPE[m.qtype] ?? m.qtype}`))
-  const fullyDropped = client.txs.filter((tx) => tx.copies.every(podCopyDropped))
+  const cq = tap.filter((m) => m.type === 'CLIENT_QUERY')
+  const fullyDropped = client.txs.filter((tx) => !tx.response && tx.copies.every(podCopyDropped))
   const nodeDroppedTransactions = fullyDropped.map((tx) => {
     const s = txSummary(tx)
-    s.dnstapClientQuery = cq.has(`${tx.client}|${tx.id}|${tx.qname}|${s.qtype}`)
-    s.kernelDrops = nodeKernel.filter((d) => tx.copies.some((c) => c.sport === d.sport)).map((d) => d.line)
+    const last = tx.copies.at(-1).t
+    s.dnstapClientQuery = cq.some(
+      (m) =>
+        m.queryAddress === tx.client &&
+        m.id === tx.id &&
+        m.qname === tx.qname &&
+        m.qtype === s.qtype &&
+        m.t >= tx.firstSent - 1000 &&
+        m.t <= last + 1_000_000,
+    )
+    // The kernel's record of each copy: same 4-tuple, within 100 ms (bpftrace prints µs wall time).
+    s.kernelDrops = tx.copies.map(
+      (c) =>
+        nodeKernel.find(
+          (d) =>
+            d.sport === c.sport &&
+            Math.abs(
+              Date.parse(d.time.replace(/(\.\d{3})\d*/, '$1').replace(/\+0000$/, 'Z')) * 1000 - c.t,
+            ) < 100_000,
+        )?.line ?? null,
+    )
     return s
   })
-  checks.push({ name: 'fully dropped transactions never reached the resolver (no dnstap CLIENT_QUERY)', ok: nodeDroppedTransactions.every((t) => !t.dnstapClientQuery), detail: nodeDroppedTransactions.length })
+  checks.push({
+    name: 'every copy of a fully dropped transaction has a bpftrace drop record',
+    ok: nodeDroppedTransactions.every((t) => t.kernelDrops.every(Boolean)),
+    detail: nodeDroppedTransactions.filter((t) => !t.kernelDrops.every(Boolean)).length,
+  })
+  checks.push({
+    name: 'fully dropped transactions never reached the resolver (no dnstap CLIENT_QUERY)',
+    ok: nodeDroppedTransactions.every((t) => !t.dnstapClientQuery),
+    detail: nodeDroppedTransactions.length,
+  })
 
   // Forwarder hop: the resolver's queries to the upstream, seen at the upstream's capture.
   const fq = upDns.filter((p) => !p.qr && p.src === ADDR.dnsUpSide && p.dst === ADDR.upstream)
   const fr = upDns.filter((p) => p.qr && p.dst === ADDR.dnsUpSide && p.src === ADDR.upstream)
   const answeredFq = new Set(fr.map((p) => `${p.dport}|${p.id}|${p.qname}|${p.qtype}`))
-  const forwarderUnanswered = fq.filter((p) => !answeredFq.has(`${p.sport}|${p.id}|${p.qname}|${p.qtype}`)).length
+  const forwarderUnanswered = fq.filter(
+    (p) => !answeredFq.has(`${p.sport}|${p.id}|${p.qname}|${p.qtype}`),
+  ).length
   const tapFq = tap.filter((m) => m.type === 'FORWARDER_QUERY').length
-  checks.push({ name: 'forwarder queries: upstream capture = dnstap FORWARDER_QUERY', ok: tapFq === fq.length, detail: { capture: fq.length, dnstap: tapFq } })
+  checks.push({
+    name: 'forwarder queries: upstream capture = dnstap FORWARDER_QUERY',
+    ok: tapFq === fq.length,
+    detail: { capture: fq.length, dnstap: tapFq },
+  })
   const tapCq = tap.filter((m) => m.type === 'CLIENT_QUERY').length
-  checks.push({ name: 'client queries that left the node = dnstap CLIENT_QUERY', ok: tapCq === nd.post, detail: { nodePostDnat: nd.post, dnstap: tapCq } })
+  const socketDrops = drops.filter(
+    (d) => d.where === 'dns' && d.dport === 53 && clients.has(d.src),
+  ).length
+  checks.push({
+    name: 'client queries that left the node = dnstap CLIENT_QUERY + kernel drops at the resolver',
+    ok: tapCq + socketDrops === nd.post,
+    detail: { nodePostDnat: nd.post, dnstap: tapCq, resolverKernelDrops: socketDrops },
+  })
 
   const expected = { ...sc.expected }
   const extra = {}
   if (id === 'healthy') {
-    checks.push({ name: 'healthy: nothing unanswered, nothing dropped', ok: client.summary.unanswered === 0 && droppedOnNode === 0 && drops.length === 0, detail: { unanswered: client.summary.unanswered, drops: drops.length } })
+    checks.push({
+      name: 'healthy: nothing unanswered, nothing dropped',
+      ok: client.summary.unanswered === 0 && droppedOnNode === 0 && drops.length === 0,
+      detail: { unanswered: client.summary.unanswered, drops: drops.length },
+    })
   }
   if (id === 'drops') {
-    checks.push({ name: 'drops: some transaction lost every copy on the node', ok: nodeDroppedTransactions.length > 0, detail: nodeDroppedTransactions.length })
+    checks.push({
+      name: 'drops: some transaction lost every copy on the node',
+      ok: nodeDroppedTransactions.length > 0,
+      detail: nodeDroppedTransactions.length,
+    })
   }
   if (id === 'upstream') {
     extra.blackholeCounter = iptablesPackets(state.blackholeDrops, 'dnslab-upstream-blackhole')
     extra.upstreamKernelDrops = drops.filter((d) => d.where === 'up').length
     const failedExternal = client.lookups.filter((l) => l.outcome !== 'address')
-    checks.push({ name: 'upstream: only external names failed', ok: failedExternal.length > 0 && failedExternal.every((l) => !/^svc-|^database/.test(l.name)), detail: failedExternal.map((l) => `${l.name}:${l.outcome}`) })
-    checks.push({ name: 'upstream: forwarder queries went unanswered', ok: forwarderUnanswered > 0, detail: forwarderUnanswered })
+    checks.push({
+      name: 'upstream: only external names failed',
+      ok: failedExternal.length > 0 && failedExternal.every((l) => !/^svc-|^database/.test(l.name)),
+      detail: failedExternal.map((l) => `${l.name}:${l.outcome}`),
+    })
+    checks.push({
+      name: 'upstream: forwarder queries went unanswered',
+      ok: forwarderUnanswered > 0,
+      detail: forwarderUnanswered,
+    })
   }
   if (id === 'cpu') {
     const perfTruth = client.byClient[ADDR.podPerf]
@@ -290,10 +478,24 @@ function buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, dr
     const lost = Object.values(state.perf).reduce((n, p) => n + p.lost, 0)
     extra.dnsperf = state.perf
     extra.cpuStat = state.cpuStat
-    extra.socketDrops = drops.filter((d) => d.where === 'dns' && d.reason === 'SOCKET_RCVBUFF').length
-    checks.push({ name: 'cpu: dnsperf sent = its queries in the pod capture', ok: perfTruth?.clientQueries === sent, detail: { dnsperf: sent, capture: perfTruth?.clientQueries } })
-    checks.push({ name: 'cpu: dnsperf lost = its unanswered transactions', ok: perfTruth?.unanswered === lost, detail: { dnsperf: lost, capture: perfTruth?.unanswered } })
-    checks.push({ name: 'cpu: the resolver was throttled', ok: /nr_throttled [1-9]/.test(state.cpuStat), detail: state.cpuStat.trim() })
+    extra.socketDrops = drops.filter(
+      (d) => d.where === 'dns' && d.reason === 'SOCKET_RCVBUFF',
+    ).length
+    checks.push({
+      name: 'cpu: dnsperf sent = its queries in the pod capture',
+      ok: perfTruth?.clientQueries === sent,
+      detail: { dnsperf: sent, capture: perfTruth?.clientQueries },
+    })
+    checks.push({
+      name: 'cpu: dnsperf lost = its unanswered transactions',
+      ok: perfTruth?.unanswered === lost,
+      detail: { dnsperf: lost, capture: perfTruth?.unanswered },
+    })
+    checks.push({
+      name: 'cpu: the resolver was throttled',
+      ok: /nr_throttled [1-9]/.test(state.cpuStat),
+      detail: state.cpuStat.trim(),
+    })
   }
 
   return {
@@ -309,21 +511,35 @@ function buildTruth({ id, sc, dir, bundle, resolvOptions, captures, rawTable, dr
     droppedOnNode,
     nodeDroppedTransactions,
     byClient: client.byClient,
+    retransmitsByWindow: client.retransmitsByWindow,
     lookups: client.lookups,
-    kernelDrops: Object.fromEntries(['node', 'dns', 'up', 'pod', 'other'].map((w) => [w, drops.filter((d) => d.where === w).length])),
+    kernelDrops: Object.fromEntries(
+      ['node', 'dns', 'up', 'pod', 'other'].map((w) => [
+        w,
+        drops.filter((d) => d.where === w).length,
+      ]),
+    ),
     captures,
     marks,
     ...extra,
     sources: {
-      clientQueries: 'tshark on bundle/pod.pcap: DNS queries (QR=0) from the pod addresses to port 53; every send counts',
-      transactions: 'report-contract definition applied to tshark fields of pod.pcap (key client, id, qname, qtype; retransmit only while unanswered, within 10 s); code in test/lab/lib/truth.mjs',
+      clientQueries:
+        'tshark on bundle/pod.pcap: DNS queries (QR=0) from the pod addresses to port 53; every send counts',
+      transactions:
+        'report-contract definition applied to tshark fields of pod.pcap (key client, id, qname, qtype; retransmit only while unanswered, within 10 s); code in test/lab/lib/truth.mjs',
       unanswered: 'transactions with no response in pod.pcap',
-      lookups: "the client's own log (client*.jsonl, one line per getaddrinfo call); dnsperf queries count one lookup each",
-      failedLookups: 'client log entries without an address (and dnsperf queries without an A answer)',
-      searchExpansionQueries: 'per successful client lookup, its transactions (attributed by time window and search-list candidates) whose qname is not the answering one',
-      aaaaNoData: 'AAAA transactions answered NOERROR with no AAAA record (tshark dns.aaaa empty; unbound runs with minimal-responses)',
-      droppedOnNode: 'iptables -t raw -L PREROUTING -v -x counter of the statistic DROP rule; cross-checked against node.pcap pre/post DNAT and bpftrace NETFILTER_DROP lines',
-      forwarderQueries: 'tshark on upstream.pcap: queries from the resolver to the upstream; cross-checked with dnstap-ldns FORWARDER_QUERY',
+      lookups:
+        "the client's own log (client*.jsonl, one line per getaddrinfo call); dnsperf queries count one lookup each",
+      failedLookups:
+        'client log entries without an address (and dnsperf queries without an A answer)',
+      searchExpansionQueries:
+        'per successful client lookup, its transactions (attributed by time window and search-list candidates) whose qname is not the answering one',
+      aaaaNoData:
+        'AAAA transactions answered NOERROR with no AAAA record (tshark dns.aaaa empty; unbound runs with minimal-responses)',
+      droppedOnNode:
+        'iptables -t raw -L PREROUTING -v -x counter of the statistic DROP rule; cross-checked against node.pcap pre/post DNAT and bpftrace NETFILTER_DROP lines',
+      forwarderQueries:
+        'tshark on upstream.pcap: queries from the resolver to the upstream; cross-checked with dnstap-ldns FORWARDER_QUERY',
     },
     checks,
   }

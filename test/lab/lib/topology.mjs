@@ -22,7 +22,9 @@ const SEP_UDP = 'KUBE-SEP-DNSLABUDP0000001'
 const SEP_TCP = 'KUBE-SEP-DNSLABTCP0000001'
 
 export function netnsExists(name) {
-  return sh('ip', ['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === name)
+  return sh('ip', ['netns', 'list'])
+    .split('\n')
+    .some((l) => l.split(' ')[0] === name)
 }
 
 /** Creates the namespaces, links, routes and the Service DNAT. Call teardown() first. */

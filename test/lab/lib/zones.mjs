@@ -11,7 +11,11 @@ export const CLUSTER_RECORDS = [
   ['redis.cache.svc.cluster.local', 'A', '10.253.100.11'],
   ['web.default.svc.cluster.local', 'A', '10.253.100.12'],
   ['web.default.svc.cluster.local', 'AAAA', 'fd00:253::12'],
-  ...Array.from({ length: 80 }, (_, i) => [`svc-${pad(i + 1)}.default.svc.cluster.local`, 'A', `10.253.101.${i + 1}`]),
+  ...Array.from({ length: 80 }, (_, i) => [
+    `svc-${pad(i + 1)}.default.svc.cluster.local`,
+    'A',
+    `10.253.101.${i + 1}`,
+  ]),
 ]
 
 /** The "external" world, served by nsd as a small root zone (so typo names get a real NXDOMAIN). */
@@ -23,8 +27,16 @@ export const EXTERNAL_RECORDS = [
   ['api.example.com', 'A', '10.253.200.4'],
   ['api.example.com', 'AAAA', 'fd00:253::200:4'],
   ['www.example.com', 'A', '10.253.200.5'],
-  ...Array.from({ length: 80 }, (_, i) => [`host-${pad(i + 1)}.example.com`, 'A', `10.253.201.${i + 1}`]),
-  ...Array.from({ length: 60 }, (_, i) => [`cdn-${pad(i + 1)}.aliyun.com`, 'A', `10.253.202.${i + 1}`]),
+  ...Array.from({ length: 80 }, (_, i) => [
+    `host-${pad(i + 1)}.example.com`,
+    'A',
+    `10.253.201.${i + 1}`,
+  ]),
+  ...Array.from({ length: 60 }, (_, i) => [
+    `cdn-${pad(i + 1)}.aliyun.com`,
+    'A',
+    `10.253.202.${i + 1}`,
+  ]),
 ]
 
 /** Every name under this zone answers A (unbound `redirect`): unique names for dnsperf's load. */
