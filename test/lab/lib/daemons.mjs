@@ -191,7 +191,10 @@ export function dropScript() {
 export async function startDropTrace(out) {
   const script = `${RUN_DIR}/dns-drops.bt`
   writeFileSync(script, dropScript())
+  // A bigger perf ring per CPU: a burst of socket drops must not cost bpftrace lost events.
+  const env = { ...process.env, BPFTRACE_PERF_RB_PAGES: '1024' }
   return startBg('bpftrace', 'bpftrace', [script], {
+    env,
     out,
     err: `${RUN_DIR}/bpftrace.err`,
     ready: /Attaching \d+ probe/,

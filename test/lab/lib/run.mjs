@@ -1,7 +1,15 @@
 // Runs one scenario end to end: fresh topology, servers, recorders, the scenario's traffic and
 // fault, then the bundle (files + manifest.json) and truth.json. Everything started is stopped
 // and the topology removed in `finally`, whatever happened.
-import { mkdirSync, rmSync, writeFileSync, readFileSync, copyFileSync, existsSync } from 'node:fs'
+import {
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  readFileSync,
+  copyFileSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { NS, ADDR, OUT_DIR, RUN_DIR, LAB_DIR, resolvConf } from './config.mjs'
 import { setup, teardown, CGROUP, removeCgroup } from './topology.mjs'
@@ -269,7 +277,11 @@ export async function runScenario(id, { log = console.log } = {}) {
     writeFileSync(join(bundle, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
 
     // --- the ground truth --------------------------------------------------------------------
+    const bpftraceLost = (/Lost \d+ events/.exec(
+      rawDrops + safeRead(join(RUN_DIR, 'bpftrace.err')),
+    ) ?? [null])[0]
     const truth = buildTruth({
+      bpftraceLost,
       id,
       sc,
       dir,
@@ -289,10 +301,19 @@ export async function runScenario(id, { log = console.log } = {}) {
     return { dir, truth, seconds }
   } finally {
     await stopAll()
+    keepLogs(join(dir, 'logs'))
     await teardown()
     process.removeListener('SIGINT', sigHandler)
     process.removeListener('SIGTERM', sigHandler)
   }
+}
+
+/** The servers' and recorders' own logs, kept beside the bundle for whoever debugs a run. */
+function keepLogs(to) {
+  if (!existsSync(RUN_DIR)) return
+  mkdirSync(to, { recursive: true })
+  for (const f of readdirSync(RUN_DIR))
+    if (/\.log(\.err)?$|\.err$/.test(f)) copyFileSync(join(RUN_DIR, f), join(to, f))
 }
 
 /** cAdvisor's CFS metrics for the "coredns" container, from the cgroup's own cpu.stat. */
@@ -326,6 +347,7 @@ function cadvisor(cpuStat, endMs) {
 }
 
 function buildTruth({
+  bpftraceLost,
   id,
   sc,
   dir,
@@ -347,6 +369,7 @@ function buildTruth({
     .flatMap((f) => clientLog(join(dir, f)))
   const client = computeClientTruth({ podDns, log, ndots, checkModel: sc.checkModel })
   const checks = [...client.checks]
+  checks.push({ name: 'bpftrace lost no event', ok: !bpftraceLost, detail: bpftraceLost })
   for (const [c, s] of Object.entries(captures))
     checks.push({
       name: `${c} lost nothing (its own counters)`,
@@ -490,6 +513,11 @@ function buildTruth({
       name: 'cpu: dnsperf lost = its unanswered transactions',
       ok: perfTruth?.unanswered === lost,
       detail: { dnsperf: lost, capture: perfTruth?.unanswered },
+    })
+    checks.push({
+      name: 'cpu: the resolver dropped queries at its socket (SOCKET_RCVBUFF)',
+      ok: extra.socketDrops > 0,
+      detail: extra.socketDrops,
     })
     checks.push({
       name: 'cpu: the resolver was throttled',

@@ -43,8 +43,8 @@ const BLACKHOLE_RULE = [
   'DROP',
 ]
 
-/** CPU limit on the resolver, as a `resources.limits.cpu: 50m` would set it (cgroup v1 CFS). */
-export const CPU_QUOTA = { periodUs: 100_000, quotaUs: 5_000 }
+/** CPU limit on the resolver, as a `resources.limits.cpu: 40m` would set it (cgroup v1 CFS). */
+export const CPU_QUOTA = { periodUs: 100_000, quotaUs: 4_000 }
 
 export const SCENARIOS = {
   healthy: {

@@ -33,8 +33,8 @@ export function setup({ resolvOptions } = {}) {
   for (const ns of Object.values(NS)) {
     sh('ip', ['netns', 'add', ns])
     nsx(ns, 'ip', ['link', 'set', 'lo', 'up'])
-    nsx(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
-    nsx(ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
+    netnsSysctl(ns, 'net/ipv6/conf/all/disable_ipv6', 1)
+    netnsSysctl(ns, 'net/ipv6/conf/default/disable_ipv6', 1)
   }
   veth(NS.pod, 'eth0', NS.node, 'vethpod')
   veth(NS.node, 'vethdns', NS.dns, 'eth0')
@@ -49,7 +49,7 @@ export function setup({ resolvOptions } = {}) {
   // Routes stay inside 10.253.0.0/16: no namespace has a default route.
   nsx(NS.pod, 'ip', ['route', 'add', '10.253.0.0/16', 'via', ADDR.nodePodSide])
   nsx(NS.dns, 'ip', ['route', 'add', '10.253.1.0/24', 'via', ADDR.nodeDnsSide])
-  nsx(NS.node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1'])
+  netnsSysctl(NS.node, 'net/ipv4/ip_forward', 1)
   kubeProxyRules()
 
   // The pod's own view of /etc: resolv.conf as the kubelet writes it, and an nsswitch.conf without
@@ -60,6 +60,11 @@ export function setup({ resolvOptions } = {}) {
   writeFileSync(`${etc}/nsswitch.conf`, 'hosts: files dns\n')
   writeFileSync(`${etc}/hosts`, '127.0.0.1\tlocalhost\n10.253.1.2\tclient-7d9f8b6c5-x2x9z\n')
   mountTracefs()
+}
+
+/** /proc/sys/net inside `ns` is that namespace's own (no dependency on procps' sysctl). */
+function netnsSysctl(ns, key, value) {
+  nsx(ns, 'sh', ['-c', `echo ${value} > /proc/sys/${key}`])
 }
 
 function veth(nsA, a, nsB, b) {
@@ -130,6 +135,7 @@ export async function teardown() {
     if (netnsExists(ns)) sh('ip', ['netns', 'del', ns], { allowFail: true })
   }
   rmSync(`/etc/netns/${NS.pod}`, { recursive: true, force: true })
+  rmSync(RUN_DIR, { recursive: true, force: true })
   removeCgroup()
   if (existsSync(MOUNTED_FLAG)) {
     const where = readFileSync(MOUNTED_FLAG, 'utf8').trim()
