@@ -66,7 +66,19 @@ export function scenarioIds() {
 }
 
 /** Runs scenario `id`; returns { dir, truth, seconds }. Throws if the lab or its truth is broken. */
-export async function runScenario(id, { log = console.log } = {}) {
+export async function runScenario(id, opts = {}) {
+  const first = await runOnce(id, opts)
+  const why = SCENARIOS[id].rerunIf?.(first.truth)
+  if (!why) return first
+  // Random loss can miss what the scenario exists to show; one more run, and truth.json says so.
+  ;(opts.log ?? console.log)(`lab: ${id}: ${why}; running it once more`)
+  const second = await runOnce(id, opts)
+  second.truth.notes = [...(second.truth.notes ?? []), `second run: the first had ${why}`]
+  writeFileSync(join(second.dir, 'truth.json'), JSON.stringify(second.truth, null, 2) + '\n')
+  return { ...second, seconds: first.seconds + second.seconds }
+}
+
+async function runOnce(id, { log = console.log } = {}) {
   const sc = SCENARIOS[id]
   if (!sc) throw new Error(`unknown scenario ${id}; known: ${scenarioIds().join(', ')}`)
   const t0 = Date.now()
@@ -458,10 +470,23 @@ function buildTruth({
   const socketDrops = drops.filter(
     (d) => d.where === 'dns' && d.dport === 53 && clients.has(d.src),
   ).length
+  // unbound's own count, from the stats it logs when it stops.
+  const unboundLog = safeRead(join(RUN_DIR, 'unbound.log.err'))
+  const unboundQueries = Number(
+    (/server stats for thread 0: (\d+) queries/.exec(unboundLog) ?? [])[1] ?? NaN,
+  )
   checks.push({
-    name: 'client queries that left the node = dnstap CLIENT_QUERY + kernel drops at the resolver',
-    ok: tapCq + socketDrops === nd.post,
-    detail: { nodePostDnat: nd.post, dnstap: tapCq, resolverKernelDrops: socketDrops },
+    name: "client queries that left the node = unbound's query count + kernel drops at its socket",
+    ok: unboundQueries + socketDrops === nd.post,
+    detail: { nodePostDnat: nd.post, unbound: unboundQueries, resolverKernelDrops: socketDrops },
+  })
+  // dnstap is lossy by design: unbound drops messages when its dnstap queue is full, and under a
+  // CPU quota the dnstap thread is throttled too. Only the overloaded scenario may lose any.
+  const dnstapLost = unboundQueries - tapCq
+  checks.push({
+    name: 'dnstap CLIENT_QUERY = unbound query count (except under overload, where dnstap drops)',
+    ok: id === 'cpu' ? dnstapLost >= 0 : dnstapLost === 0,
+    detail: { unbound: unboundQueries, dnstap: tapCq, dnstapLost },
   })
 
   const expected = { ...sc.expected }
@@ -537,6 +562,7 @@ function buildTruth({
       forwarderUnanswered,
     },
     droppedOnNode,
+    dnstapLost,
     nodeDroppedTransactions,
     byClient: client.byClient,
     retransmitsByWindow: client.retransmitsByWindow,
