@@ -23,12 +23,16 @@ export interface Transaction {
   /** Lower-case qname with trailing dot. */
   qname: string
   qtype: number
-  /** Client sends of this query (first + retransmits), at the vantage that saw most. */
+  /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
   queries: DnsMessageEvent[]
+  /** Sends of this query (first + retransmits): the most copies any one vantage saw. */
+  copies: number
   /** The response delivered to the client, if any. */
   response: DnsMessageEvent | null
   /** Time of the first send (µs since epoch). */
   firstSent: number
+  /** Time of the last thing seen of it (µs since epoch). */
+  lastTime: number
   /** Latency in µs from the first send to the response, or null. */
   latencyUs: number | null
   hops: TransactionHop[]
