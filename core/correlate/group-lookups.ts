@@ -88,14 +88,19 @@ function accepts(o: OpenLookup, t: Transaction): boolean {
       break
     }
   }
-  // The same question again after it was answered: the application asked again.
-  if (prev && prev.response && prev.response.time <= t.firstSent) return false
+  // The same question again after a final answer (NOERROR, NXDOMAIN): the application asked
+  // again. After SERVFAIL or REFUSED the resolver itself retries (next server, next attempt).
+  if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) return false
   if (t.firstSent > o.doneAt) {
     // After the address arrived only the sibling question of the answering name may follow
     // (single-request sends AAAA after A's answer).
     return o.answeredName === t.qname && !prev
   }
   return true
+}
+
+function isFinal(rcode: number): boolean {
+  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
 }
 
 function hasAddress(t: Transaction): boolean {

@@ -84,6 +84,20 @@ describe('lookups', () => {
     expect(c.lookups[0].transactions).toHaveLength(2)
   })
 
+  it('a question asked again after SERVFAIL is the resolver retrying, in the same lookup', () => {
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const c = run([
+      query({ t: 0, from, to, id: 1, q: 'ext.example.com' }),
+      response({ t: 1, from: to, to: from, id: 1, q: 'ext.example.com', rcode: 2 }),
+      query({ t: 2, from, to, id: 2, q: 'ext.example.com' }),
+      response({ t: 3, from: to, to: from, id: 2, q: 'ext.example.com', rcode: 2 }),
+    ], [kubeResolv])
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ outcome: 'servfail' })
+    expect(c.lookups[0].transactions).toHaveLength(2)
+  })
+
   it('a name asked again after its answer is a new lookup', () => {
     const c = run([
       ...lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }),
