@@ -41,4 +41,9 @@ export interface Rule {
   /** Talk sections, issues and docs the rule comes from. */
   references: string[]
   check(ctx: RuleContext): RuleFinding[]
+  /**
+   * Words one finding's data as a plain-language statement (the report layer calls it; rules
+   * return data, never prose). Optional: without it the report shows the title.
+   */
+  describe?(data: Record<string, unknown>): string
 }
