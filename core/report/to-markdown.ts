@@ -25,7 +25,7 @@ export function md(s: unknown): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]{}()#+!|~])/g, '\\$1')
+    .replace(/([\\`*_[\]{}#|~])/g, '\\$1')
 }
 
 /** A code span whose fence is longer than any backtick run inside it (CommonMark 6.1). */
