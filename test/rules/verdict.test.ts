@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Vantage } from '../../core/model/bundle.js'
 import type { Transaction } from '../../core/correlate/types.js'
+import type { Event } from '../../core/model/event.js'
 import { runRules } from '../../core/rules/index.js'
 import { failurePattern, FREQUENCY_TABLE, SCOPE_TABLE } from '../../core/rules/verdict.js'
 import { reportFindings } from '../../core/report/findings.js'
@@ -177,7 +178,7 @@ describe('verdict on lab-shaped scenarios', () => {
       () => 8,
       (s, i) => (s * 8 + i) % 10 === 0,
     )
-    const events = [...nodeKernel()]
+    const events: Event[] = [...nodeKernel()]
     for (const t of tr)
       if (t.response === null) {
         const d = drop(
@@ -228,12 +229,12 @@ describe('verdict on lab-shaped scenarios', () => {
       10,
       (s) => 10 + 10 * s,
       (s, i) => s >= 6 && i % 5 === 0,
-    ).map((t, k) => {
+    ).map((t) => {
       const s = Math.floor((t.firstSent - tr0) / 1e6)
       if (t.response) return { ...t, latencyUs: (1 + s * s) * 1000 }
       return t
     })
-    const events = [
+    const events: Event[] = [
       fact({ type: 'cpu-limit', container: 'unbound', millicores: 100 }, { vantage: 'coredns' }),
       ...nodeKernel(),
     ]
