@@ -29,7 +29,7 @@ export const conntrackRace: Rule = {
     'https://github.com/kubernetes/kubernetes/issues/56903',
     'https://lambda.lt/blog/2018/racy_conntrack.html (Weave Works, "Racy conntrack and DNS lookup timeouts")',
     'kernel ed07d9a021df "netfilter: nf_conntrack: resolve clash for matching conntracks" (race 1, 4.19)',
-    'kernel 4e35c1cb9460 "netfilter: nf_nat: skip nat clash resolution for same-origin entries" (race 2, 5.0)',
+    'kernel "netfilter: nf_nat: skip nat clash resolution for same-origin entries" (race 2, in 5.0 per the Weave Works and XING write-ups)',
     'https://lists.ubuntu.com/archives/kernel-team/2019-July/102291.html (the two races, SRU to 4.15)',
     'https://kubernetes.io/docs/tasks/administer-cluster/nodelocaldns/',
   ],

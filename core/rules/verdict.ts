@@ -11,7 +11,7 @@ import { isFailed, perSecond, spearman } from './transaction-views.js'
 export type Frequency = 'none' | 'always' | 'peaks' | 'intermittent' | 'unknown'
 export type Scope = 'none' | 'whole-cluster' | 'some-nodes' | 'some-pods' | 'single-client'
 
-export interface TableRow {
+export type TableRow = {
   /** The row's question answer, as the talk words it. */
   answer: string
   possibleCauses: string[]
@@ -94,7 +94,8 @@ export const SCOPE_TABLE: Record<
   },
 }
 
-export interface FailurePattern {
+/** A type (not an interface) so it is assignable to Report.pattern (Record<string, unknown>). */
+export type FailurePattern = {
   frequency: Frequency
   scope: Scope
   failures: number

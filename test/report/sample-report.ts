@@ -100,7 +100,7 @@ export function sampleReport(): Report {
     },
     verdict: built.verdict,
     alternatives: built.alternatives,
-    pattern: built.pattern as unknown as Record<string, unknown>,
+    pattern: built.pattern,
     findings: built.findings,
     worstLookups: [
       {
