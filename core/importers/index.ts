@@ -1,9 +1,12 @@
 // The importer registry and content detection: magic bytes first, then the manifest's hint,
 // then a text sniff of the head. A file name is never enough on its own.
 import type { Importer } from './importer.js'
+import { corednsLogImporter } from './coredns-log.js'
+import { prometheusImporter } from './prometheus.js'
+import { dnstapImporter, describeBareDnstap } from './dnstap.js'
 
 /** Binary formats first (checked by magic bytes), then text formats, most specific first. */
-export const importers: readonly Importer[] = []
+export const importers: readonly Importer[] = [dnstapImporter, corednsLogImporter, prometheusImporter]
 
 /** How many bytes of a file detection looks at. */
 export const SNIFF_BYTES = 64 * 1024
@@ -25,6 +28,8 @@ export function detectImporter(
 
 function describeUnknown(head: Uint8Array): string {
   if (head.length === 0) return 'empty file'
+  const bareDnstap = describeBareDnstap(head)
+  if (bareDnstap) return bareDnstap
   let printable = 0
   const n = Math.min(head.length, 512)
   for (let i = 0; i < n; i++) {

@@ -4,10 +4,11 @@
 import type { Vantage } from '../model/bundle.js'
 import type { DnsMessageEvent, Event, NodeFact } from '../model/event.js'
 import type { EvidenceItem, ReportFinding, Severity, Verdict } from '../model/report.js'
-import type { Correlation } from '../correlate/types.js'
+import type { Lookup, Transaction } from '../correlate/types.js'
 import type { FiredFinding } from '../rules/index.js'
 import { failurePattern, findingTitle, rankCauses, type FailurePattern } from '../rules/verdict.js'
 import { qtypeName, rcodeName } from '../codec/dns-constants.js'
+import { whereOf } from './evidence.js'
 
 /** Evidence items shown per finding; the rest are counted in `evidenceTotal`. */
 export const EVIDENCE_SHOWN = 10
@@ -19,8 +20,17 @@ export interface FindingsInput {
   fired: readonly FiredFinding[]
   /** The report's inputs, indexed like events' `input`. */
   inputs: readonly { path: string }[]
-  correlation: Correlation
+  correlation: { transactions: readonly Transaction[] }
+  /** Vantages with their nodes, for the failure scope; without them scope is by client. */
   vantages: readonly Vantage[]
+}
+
+/** What build-report hands over. */
+export interface FindingsContext {
+  inputs: readonly { path: string }[]
+  transactions: readonly Transaction[]
+  lookups: readonly Lookup[]
+  vantages?: readonly Vantage[]
 }
 
 export interface FindingsResult {
@@ -63,6 +73,21 @@ export function reportFindings(input: FindingsInput): FindingsResult {
   }
 }
 
+/**
+ * The same, with build-report's arguments.
+ * @example
+ *   const { findings, verdict, alternatives, pattern } =
+ *     buildFindings(b.findings, { inputs: b.inputs, transactions, lookups, vantages: b.vantages })
+ */
+export function buildFindings(fired: readonly FiredFinding[], ctx: FindingsContext): FindingsResult {
+  return reportFindings({
+    fired,
+    inputs: ctx.inputs,
+    correlation: { transactions: ctx.transactions },
+    vantages: ctx.vantages ?? [],
+  })
+}
+
 function toReportFinding(f: FiredFinding, inputs: FindingsInput['inputs']): ReportFinding {
   const { rule, finding } = f
   let summary: string | undefined
@@ -92,13 +117,6 @@ export function evidenceItem(e: Event, inputs: FindingsInput['inputs']): Evidenc
     where: whereOf(e),
     text: clip(excerpt(e)),
   }
-}
-
-function whereOf(e: Event): string {
-  if (e.kind === 'dns' && e.source === 'capture')
-    return `packet ${e.ref}` + (e.offset >= 0 ? ` @ byte ${e.offset}` : '')
-  if (e.kind === 'dns' && e.source === 'dnstap') return `frame ${e.ref}`
-  return `line ${e.ref}`
 }
 
 function clip(s: string): string {

@@ -55,7 +55,7 @@ export const conntrackRace: Rule = {
 }
 
 function suffered(t: Transaction): boolean {
-  return t.response === null || t.queries.length > 1
+  return t.response === null || t.copies > 1
 }
 
 function check(ctx: RuleContext): RuleFinding[] {

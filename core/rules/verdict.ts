@@ -4,7 +4,7 @@
 // findings, with the runner-ups.
 import type { Vantage } from '../model/bundle.js'
 import type { Severity } from '../model/report.js'
-import type { Correlation, Transaction } from '../correlate/types.js'
+import type { Transaction } from '../correlate/types.js'
 import type { FiredFinding } from './index.js'
 import { isFailed, perSecond, spearman } from './transaction-views.js'
 
@@ -114,7 +114,7 @@ export type FailurePattern = {
 
 /** How often and how widely client transactions fail. */
 export function failurePattern(
-  correlation: Correlation,
+  correlation: { transactions: readonly Transaction[] },
   vantages: readonly Vantage[],
 ): FailurePattern {
   const tx = correlation.transactions

@@ -47,7 +47,7 @@ describe('evidenceItem', () => {
     })
     expect(evidenceItem(r, inputs)).toEqual({
       input: 'coredns.dnstap',
-      where: 'frame 3',
+      where: 'frame 3 @ byte 40',
       text: '10.96.0.10:53 → 10.0.0.5:41234 AAAA example.com. id 4242: NOERROR, 0 addresses [CLIENT_RESPONSE]',
     })
     // A CoreDNS log line names only the client, and may say no response was sent (rcode -).

@@ -107,9 +107,12 @@ export function sampleReport(): Report {
         client: '10.0.0.5',
         name: HOSTILE_QNAME,
         queries: 1,
+        transactionCount: 1,
         outcome: 'timeout',
         wasted: 0,
         durationMs: 5000,
+        answeredBy: null,
+        start: T0,
         timeline: [
           {
             vantage: 'pod-a',

@@ -192,7 +192,7 @@ export function tx(s: TxSpec): Transaction {
         source,
         input: s.input ?? 0,
       })
-      if (i === 0) queries.push(q)
+      queries.push(q)
       hops.push({ vantage, time: q.time, what: `query ${i === 0 ? 'sent' : 'seen'}`, event: q })
     })
   }
@@ -234,6 +234,7 @@ export function tx(s: TxSpec): Transaction {
     qname: s.qname,
     qtype,
     queries,
+    copies: s.copies ?? 1,
     response,
     firstSent: first,
     latencyUs: response ? (response as DnsMessageEvent).time - first : null,

@@ -42,9 +42,10 @@ function analyze(
     skipped: [],
   })
   for (const f of files) {
+    // `events` counts a log's query lines only, so an errors-only log can be 0: recognition is the check.
     const input = report.inputs.find((i) => i.path === f)
     expect(input?.skipped, `${f}: no importer recognised it`).toBeUndefined()
-    expect(input?.events, `${f}: imported no events`).toBeGreaterThan(0)
+    expect(input?.kind, `${f}: kind`).not.toBe('unknown')
   }
   return report
 }
