@@ -88,17 +88,20 @@ function check(ctx: RuleContext): RuleFinding[] {
         (signals.loadLatency ? 0.3 : 0) +
         (signals.rcvbuf ? 0.3 : 0) +
         (signals.throttled ? 0.2 : 0) +
-        (limits.length ? 0.1 : 0) +
+        (limits.length || cadvisorLimits(ctx).length ? 0.1 : 0) +
         (load.failuresWithLoad ? 0.05 : 0) +
         (rcvbufUnscoped > 0 ? 0.05 : 0),
     ),
     2,
   )
-  const cpuLimits = limits.flatMap((e) =>
-    e.fact.type === 'cpu-limit'
-      ? [{ container: e.fact.container, millicores: e.fact.millicores }]
-      : [],
-  )
+  const cpuLimits = [
+    ...limits.flatMap((e) =>
+      e.fact.type === 'cpu-limit'
+        ? [{ container: e.fact.container, millicores: e.fact.millicores }]
+        : [],
+    ),
+    ...cadvisorLimits(ctx),
+  ]
   const minLimit = cpuLimits.length ? Math.min(...cpuLimits.map((l) => l.millicores)) : null
   const replicas = ctx.manifest?.cluster?.dnsEndpoints?.length ?? null
   const data = {
@@ -129,6 +132,7 @@ function check(ctx: RuleContext): RuleFinding[] {
       evidence: evidenceList(
         rcvbuf,
         limits,
+        seriesOf(ctx.metrics, 'container_spec_cpu_quota').map((q) => q.last),
         load.evidence,
         [...throttledSeries.map((s) => s.last)],
         rcvbufSeries.map((s) => s.last),
@@ -187,4 +191,30 @@ function loadVersusLatency(ctx: RuleContext) {
       .slice(0, 5))
       evidence.push(t.queries[0], t.response!)
   return { signal, failuresWithLoad, evidence, data }
+}
+
+/**
+ * CPU limits from cAdvisor's spec gauges, quota / period per container:
+ * container_spec_cpu_quota{namespace="kube-system",pod="coredns-lab",container="coredns"} 4000
+ * container_spec_cpu_period{namespace="kube-system",pod="coredns-lab",container="coredns"} 100000
+ */
+function cadvisorLimits(ctx: RuleContext): { container: string; millicores: number }[] {
+  const periods = new Map(
+    seriesOf(ctx.metrics, 'container_spec_cpu_period').map((s) => [
+      containerKey(s.labels),
+      s.last.value,
+    ]),
+  )
+  return seriesOf(ctx.metrics, 'container_spec_cpu_quota').flatMap((s) => {
+    const period = periods.get(containerKey(s.labels))
+    if (!period || !(s.last.value > 0)) return [] // quota -1: no limit
+    const name = [s.labels.namespace, s.labels.pod, s.labels.container].filter(Boolean).join('/')
+    return [
+      { container: name || 'container', millicores: Math.round((s.last.value / period) * 1000) },
+    ]
+  })
+}
+
+function containerKey(l: Record<string, string>): string {
+  return `${l.namespace ?? ''}/${l.pod ?? ''}/${l.container ?? ''}/${l.id ?? ''}`
 }

@@ -2,6 +2,8 @@
 // server (the lab's resolver under load); the metrics mirror
 // corpus/bpf/metrics/cloudflare-ebpf_exporter-235_kfree_skb-by-proto-port-reason.prom (UDP port 12345
 // SOCKET_RCVBUFF 448205: not DNS) and cloudflare-ebpf_exporter-233_kfree_skb-reasons.prom (no port).
+// The cAdvisor counters mirror the lab's coredns-cadvisor.prom (issue 4 "cpu" scenario: unbound in a
+// cgroup with cfs_quota 4000 per 100000, throttled in 61 of 95 periods).
 import { expect } from 'vitest'
 import { cpuStarvation } from '../../core/rules/cpu-starvation.js'
 import type { Transaction } from '../../core/correlate/types.js'
@@ -32,6 +34,15 @@ const rcvbuf = (n: number) =>
       vantage: 'coredns',
     }),
   )
+const cadvisor = (quota: number, throttled: number) => {
+  const l = { namespace: 'kube-system', pod: 'coredns-lab', container: 'coredns' }
+  return [
+    metric('container_cpu_cfs_periods_total', l, 95),
+    metric('container_cpu_cfs_throttled_periods_total', l, throttled),
+    metric('container_spec_cpu_quota', l, quota, { type: 'gauge' }),
+    metric('container_spec_cpu_period', l, 100000, { type: 'gauge' }),
+  ]
+}
 const limit = () =>
   fact({ type: 'cpu-limit', container: 'coredns', millicores: 100 }, { vantage: 'coredns' })
 
@@ -79,6 +90,19 @@ ruleTable(cpuStarvation, {
         expect(f.data.rcvbufDrops).toBe(12)
         expect(f.data.failuresCorrelateWithLoad).toBe(true)
         expect(f.evidence[0].kind).toBe('drop')
+      },
+    },
+    {
+      name: "throttled by a 40m limit (cAdvisor's cfs counters and spec quota)",
+      ctx: () => ctx({ events: cadvisor(4000, 61) }),
+      expect: (f) => {
+        expect(f.confidence).toBe(0.55)
+        expect(f.data).toMatchObject({
+          throttledPeriods: 61,
+          throttledRatio: 0.6421,
+          cpuLimits: [{ container: 'kube-system/coredns-lab/coredns', millicores: 40 }],
+        })
+        expect(f.mitigation).toContain('--limits=cpu=80m')
       },
     },
     {
