@@ -6,7 +6,7 @@ import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { increaseSum, latestSum, seriesOf } from './metric-series.js'
 import {
   dnsAddresses,
-  evidenceList,
+  evidenceMix,
   median,
   perSecond,
   round,
@@ -129,7 +129,7 @@ function check(ctx: RuleContext): RuleFinding[] {
       confidence,
       severity: signals.rcvbuf || load.failuresWithLoad ? 'critical' : 'warning',
       data,
-      evidence: evidenceList(
+      evidence: evidenceMix(
         rcvbuf,
         limits,
         seriesOf(ctx.metrics, 'container_spec_cpu_quota').map((q) => q.last),

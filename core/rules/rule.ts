@@ -1,5 +1,12 @@
 // The contract every diagnosis rule implements (one rule per file, file name = rule id).
-import type { Event, FactEvent, MetricEvent, DropEvent, LogEvent, HostLookupEvent } from '../model/event.js'
+import type {
+  Event,
+  FactEvent,
+  MetricEvent,
+  DropEvent,
+  LogEvent,
+  HostLookupEvent,
+} from '../model/event.js'
 import type { Manifest, Vantage } from '../model/bundle.js'
 import type { Severity } from '../model/report.js'
 import type { Correlation } from '../correlate/types.js'

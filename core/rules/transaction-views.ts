@@ -134,6 +134,30 @@ export function evidenceList(...groups: (readonly (Event | null | undefined)[])[
   return out
 }
 
+/**
+ * Distinct events taking one from each group in turn, so the first few shown (the report shows
+ * ten) cover every kind of evidence a finding rests on. At most EVIDENCE_CAP.
+ */
+export function evidenceMix(...groups: (readonly (Event | null | undefined)[])[]): Event[] {
+  const out: Event[] = []
+  const seen = new Set<Event>()
+  const at = groups.map(() => 0)
+  for (let progressed = true; progressed && out.length < EVIDENCE_CAP;) {
+    progressed = false
+    groups.forEach((g, i) => {
+      while (at[i] < g.length) {
+        const e = g[at[i]++]
+        if (!e || seen.has(e)) continue
+        seen.add(e)
+        if (out.length < EVIDENCE_CAP) out.push(e)
+        progressed = true
+        break
+      }
+    })
+  }
+  return out
+}
+
 export function round(x: number, digits = 3): number {
   const f = 10 ** digits
   return Math.round(x * f) / f

@@ -6,7 +6,7 @@ import type { Event, LogEvent } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { clusterDomains, isLoopProbe, nameScope } from './cluster-names.js'
 import { increaseSum, latestSum, seriesOf } from './metric-series.js'
-import { clientRcode, dnsAddresses, evidenceList, round, topCounts } from './transaction-views.js'
+import { clientRcode, dnsAddresses, evidenceMix, round, topCounts } from './transaction-views.js'
 
 // [ERROR] plugin/errors: 2 pool.dudiito.dev. AAAA: read udp 10.10.0.111:34538->10.30.0.3:53: i/o timeout
 // [ERROR] plugin/errors: 2 x.rds.amazonaws.com. AAAA: dial tcp 10.28.0.2:53: i/o timeout
@@ -165,7 +165,7 @@ function check(ctx: RuleContext): RuleFinding[] {
       confidence,
       severity: severe ? 'critical' : 'warning',
       data,
-      evidence: evidenceList(
+      evidence: evidenceMix(
         fwdUnanswered.map((f) => f.query),
         timeouts.filter((t) => !t.probe).map((t) => t.log),
         noUpstream,
