@@ -32,24 +32,17 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
 
   const client: DnsMessageEvent[] = []
   const forwarder: DnsMessageEvent[] = []
-  const roles = new Map<DnsMessageEvent, 'query' | 'response' | 'log'>()
   for (const e of input.dns) {
-    if (!e.qname && e.source === 'dnstap') continue // dnstap without wire bytes: nothing to pair on
+    if (e.id < 0) continue // dnstap without wire bytes: nothing to pair on
     const role = roleOf(e, dnsServers)
-    if (role === 'client-query' || role === 'client-response') {
-      client.push(e)
-      roles.set(e, e.source === 'log' ? 'log' : role === 'client-query' ? 'query' : 'response')
-    } else if (role === 'forwarder-query' || role === 'forwarder-response') {
-      forwarder.push(e)
-      roles.set(e, role === 'forwarder-query' ? 'query' : 'response')
-    }
+    if (role === 'client-query' || role === 'client-response') client.push(e)
+    else if (role === 'forwarder-query' || role === 'forwarder-response') forwarder.push(e)
   }
   const byTime = (a: DnsMessageEvent, b: DnsMessageEvent) => arrival(a) - arrival(b) || a.ref - b.ref
   client.sort(byTime)
   forwarder.sort(byTime)
 
-  const direction = (e: DnsMessageEvent) => roles.get(e) ?? null
-  const paired = pairQueries(client, { rank, direction })
+  const paired = pairQueries(client, { rank })
   const transactions = paired.transactions
   transactions.sort((a, b) => a.firstSent - b.firstSent)
 
@@ -57,7 +50,7 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   const lookups = groupLookups(transactions, resolver)
   attachDrops(transactions, input.drops)
 
-  const fwd = pairQueries(forwarder, { rank, direction })
+  const fwd = pairQueries(forwarder, { rank })
   const forwarderTxns: ForwarderTransaction[] = fwd.transactions.map((t) => ({
     server: t.client,
     upstream: t.server,
