@@ -17,6 +17,9 @@ import {
   vantageTypes,
 } from './transaction-views.js'
 
+/** Answered queries read to learn the usual path (hop order) of the lost queries' clients. */
+const PATH_SAMPLE = 5000
+
 export const packetDrop: Rule = {
   id: 'packet-drop',
   title: 'DNS packets lost in transit',
@@ -80,10 +83,17 @@ function check(ctx: RuleContext): RuleFinding[] {
   const dnsDrops = ctx.drops.filter((d) => touchesDnsPort(d, dnsAddrs))
   if (lost.length === 0 && dnsDrops.length === 0) return []
 
-  const positions = vantagePositions(transactions)
-  const pathByClient = new Map<string, Set<string>>()
+  // Hops are built lazily by the correlator: look only at the lost queries' clients, and at a
+  // bounded sample of their answered queries, which show the path a query normally takes.
+  const lostClients = new Set(lost.map((t) => t.client))
+  const sample: Transaction[] = []
   for (const t of transactions) {
-    if (t.response === null) continue
+    if (t.response !== null && lostClients.has(t.client)) sample.push(t)
+    if (sample.length >= PATH_SAMPLE) break
+  }
+  const positions = vantagePositions([...sample, ...lost])
+  const pathByClient = new Map<string, Set<string>>()
+  for (const t of sample) {
     let s = pathByClient.get(t.client)
     if (!s) pathByClient.set(t.client, (s = new Set()))
     for (const h of t.hops) s.add(h.vantage)

@@ -176,12 +176,23 @@ function classifyScope(
   vantages: readonly Vantage[],
 ) {
   const nodeOf = new Map(vantages.filter((v) => v.node).map((v) => [v.id, v.node as string]))
+  // One transaction per client says its node (hops are built lazily: do not build them all).
+  const nodeByClient = new Map<string, string | null>()
   const clientNode = (t: Transaction) => {
-    for (const h of t.hops) {
-      const n = nodeOf.get(h.vantage)
-      if (n) return n
+    let n = nodeByClient.get(t.client)
+    if (n === undefined) {
+      n = null
+      if (nodeOf.size)
+        for (const h of t.hops) {
+          const v = nodeOf.get(h.vantage)
+          if (v) {
+            n = v
+            break
+          }
+        }
+      nodeByClient.set(t.client, n)
     }
-    return null
+    return n
   }
   const allClients = new Set(tx.map((t) => t.client))
   const failClients = new Set(failed.map((t) => t.client))

@@ -237,6 +237,7 @@ export function tx(s: TxSpec): Transaction {
     copies: s.copies ?? 1,
     response,
     firstSent: first,
+    lastTime: hops[hops.length - 1].time,
     latencyUs: response ? (response as DnsMessageEvent).time - first : null,
     hops,
     lastSeen: hops[hops.length - 1].vantage,
