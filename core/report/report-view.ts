@@ -93,6 +93,11 @@ export function patternView(report: Report): PatternView | null {
       }
     | undefined
   if (!p || p.frequency === undefined) return null
+  if (!p.transactions)
+    return {
+      sentence:
+        'The bundle has no client queries, so how often and how widely DNS fails cannot be measured.',
+    }
   if (p.frequency === 'none')
     return {
       sentence: `No query failed (of ${p.transactions ?? 0}): no timeouts, SERVFAIL or REFUSED.`,

@@ -50,7 +50,8 @@ export const upstreamFailure: Rule = {
       )
     if (Number(d.healthcheckFailures))
       parts.push(`the forward plugin failed ${d.healthcheckFailures} health checks`)
-    return `Upstream ${ups || '(unknown)'} is failing: ${parts.join('; ')}.`
+    const n = (d.upstreams as unknown[]).length
+    return `${n > 1 ? 'Upstreams' : 'Upstream'} ${ups || '(unknown)'} ${n > 1 ? 'are' : 'is'} failing: ${parts.join('; ')}.`
   },
 }
 

@@ -173,5 +173,14 @@ describe('toHtml', () => {
     expect(toHtml(empty)).toContain('No DNS problem found in this bundle.')
     expect(toText(empty)).toContain('No DNS problem found in this bundle.')
   })
+  it('says when the bundle has no queries to measure the pattern on', () => {
+    const noQueries: Report = {
+      ...report,
+      pattern: { ...report.pattern, frequency: 'none', transactions: 0, failures: 0 },
+    }
+    expect(toText(noQueries)).toContain(
+      'Failure pattern: The bundle has no client queries, so how often and how widely DNS fails cannot be measured.',
+    )
+  })
   it('renders through renderReport', () => expect(renderReport(report, 'html')).toBe(h))
 })
