@@ -15,8 +15,9 @@ interface OpenLookup {
   bases: string[]
   /** The transactions so far (lookups are small: a linear scan beats a Map per lookup). */
   asked: Transaction[]
-  /** Time the lookup got its address (µs), or Infinity. */
+  /** Time the lookup got its address (µs), or Infinity, and the name that had it. */
   doneAt: number
+  answeredName: string | null
   lastActivity: number
 }
 
@@ -46,6 +47,7 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
         bases,
         asked: [],
         doneAt: Infinity,
+        answeredName: null,
         lastActivity: t.firstSent,
       }
       lookups.push(target.lookup)
@@ -57,7 +59,10 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
     target.lookup.transactions.push(i)
     target.asked.push(t)
     target.lastActivity = Math.max(target.lastActivity, lastTime(t))
-    if (hasAddress(t) && t.response) target.doneAt = Math.min(target.doneAt, t.response.time)
+    if (hasAddress(t) && t.response && t.response.time < target.doneAt) {
+      target.doneAt = t.response.time
+      target.answeredName = t.qname
+    }
   }
 
   const candidatesFirst = memo((name: string) => candidatesOf(name, cfg)[0])
@@ -83,14 +88,19 @@ function accepts(o: OpenLookup, t: Transaction): boolean {
       break
     }
   }
-  // The same question again after it was answered: the application asked again.
-  if (prev && prev.response && prev.response.time <= t.firstSent) return false
+  // The same question again after a final answer (NOERROR, NXDOMAIN): the application asked
+  // again. After SERVFAIL or REFUSED the resolver itself retries (next server, next attempt).
+  if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) return false
   if (t.firstSent > o.doneAt) {
     // After the address arrived only the sibling question of the answering name may follow
     // (single-request sends AAAA after A's answer).
-    return o.lookup.answeredName === t.qname && !prev
+    return o.answeredName === t.qname && !prev
   }
   return true
+}
+
+function isFinal(rcode: number): boolean {
+  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
 }
 
 function hasAddress(t: Transaction): boolean {

@@ -25,7 +25,7 @@ export interface CorrelationStats {
 }
 
 export function correlate(input: CorrelateInput): Correlation & { stats: CorrelationStats } {
-  const dnsServers = findDnsServers(input.dns)
+  const dnsServers = findDnsServers(input.dns, input.vantages)
   for (const ip of input.manifest?.cluster?.dnsServiceIps ?? []) dnsServers.add(ip)
   for (const ip of input.manifest?.cluster?.dnsEndpoints ?? []) dnsServers.add(ip)
   const rank = vantageRanker(input.vantages)
