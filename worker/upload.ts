@@ -107,7 +107,9 @@ async function readChunked(
   }
   try {
     for (;;) {
-      const { done, value } = await reader.read()
+      const { done, value } = await reader.read().catch(() => {
+        throw new ApiError(400, 'incomplete', 'the upload was cut off before its end')
+      })
       if (done) break
       total += value.length
       if (total > target.maxBytes) {

@@ -15,7 +15,8 @@ export interface TextLine {
 /** Longest line kept whole; longer lines are cut here (and importers say so). */
 export const MAX_LINE_CHARS = 16 * 1024
 
-const decoder = new TextDecoder('utf-8', { fatal: false })
+// Both options spelled out: the Workers runtime types (worker/tsconfig.json) require both.
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
 
 /** Splits bytes into lines; a hostile line longer than MAX_LINE_CHARS is cut, never copied whole. */
 export function* textLines(bytes: Uint8Array): Generator<TextLine> {

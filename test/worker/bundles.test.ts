@@ -166,6 +166,25 @@ describe('POST /api/bundles', () => {
     expect((await env.BUNDLES.list()).objects).toEqual([])
   })
 
+  it('answers 400 to an upload cut off midway, and stores nothing', async () => {
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ === 0) controller.enqueue(exampleBundle().subarray(0, 1000))
+        else controller.error(new Error('connection reset'))
+      },
+    })
+    const req = new Request('http://dnsbundle.test/api/bundles', {
+      method: 'POST',
+      headers: { 'content-type': 'application/zip' },
+      body,
+    })
+    const res = await createApp().fetch(req, env, createExecutionContext())
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ error: 'incomplete' })
+    expect((await env.BUNDLES.list()).objects).toEqual([])
+  })
+
   it('refuses a body that is not a zip, with the reason', async () => {
     const res = await call('/api/bundles', {
       method: 'POST',
