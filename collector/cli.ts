@@ -7,6 +7,8 @@ import { VERSION } from './version.js'
 import { ProgressBar } from './progress.js'
 import { pack } from './pack.js'
 import { collect } from './collect/index.js'
+import { serve } from './serve.js'
+import { shareReport } from './share.js'
 
 const USAGE = `dnsbundle ${VERSION}: collect and analyze DNS evidence from Kubernetes incidents
 
@@ -73,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return packCommand(rest)
     case 'collect':
       return collectCommand(rest)
+    case 'serve':
+      return serveCommand(rest)
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
@@ -128,7 +132,27 @@ function packCommand(argv: string[]): number {
   return 0
 }
 
-function analyzeCommand(argv: string[]): number {
+async function serveCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, new Set())
+  const port = Number(args.flags.get('port')?.at(-1) ?? 8787)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--port needs a port number')
+  const server = await serve({
+    port,
+    persistTo: args.flags.get('persist-to')?.at(-1),
+    example: args.positional[0],
+    log: (line) => process.stderr.write(line + '\n'),
+  })
+  process.stdout.write(`dnsbundle is serving at ${server.url}\n`)
+  if (server.example) process.stdout.write(`report of ${args.positional[0]}: ${server.example.url}\n`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  await server.stop()
+  return 0
+}
+
+async function analyzeCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['detail', 'quiet', 'q']))
   if (args.positional.length === 0) throw new UsageError('analyze needs at least one path')
   const format = (args.flags.get('format')?.at(-1) ?? 'text') as ReportFormat
@@ -156,6 +180,11 @@ function analyzeCommand(argv: string[]): number {
   const outPath = args.flags.get('out')?.at(-1) ?? args.flags.get('o')?.at(-1)
   if (outPath) writeFileSync(outPath, out)
   else process.stdout.write(out)
+  const shareUrl = args.flags.get('share')?.at(-1)
+  if (shareUrl && readable) {
+    const created = await shareReport(report, shareUrl)
+    process.stderr.write(`dnsbundle: shared at ${created.url}\n  delete with: curl -X DELETE -H 'Authorization: Bearer ${created.deleteToken}' ${shareUrl.replace(/\/$/, '')}/api/reports/${created.id}\n`)
+  }
   if (!readable) {
     const why = report.inputs.map((i) => `${i.path}: ${i.skipped ?? i.problems[0]?.message ?? 'no events'}`)
     process.stderr.write(`dnsbundle: nothing could be read (${why.join('; ') || 'no inputs'})\n`)
