@@ -1,9 +1,11 @@
 // The importer registry and content detection: magic bytes first, then the manifest's hint,
 // then a text sniff of the head. A file name is never enough on its own.
 import type { Importer } from './importer.js'
+import { pcapImporter } from './pcap.js'
+import { pcapngImporter } from './pcapng.js'
 
 /** Binary formats first (checked by magic bytes), then text formats, most specific first. */
-export const importers: readonly Importer[] = []
+export const importers: readonly Importer[] = [pcapImporter, pcapngImporter]
 
 /** How many bytes of a file detection looks at. */
 export const SNIFF_BYTES = 64 * 1024
