@@ -8,6 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
+          globalSetup: ['test/global-setup.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/worker/**', 'node_modules/**'],
           testTimeout: 60_000,

@@ -5,12 +5,22 @@ import { renderReport, type ReportFormat } from '../core/report/render.js'
 import { readInputs } from './read-inputs.js'
 import { VERSION } from './version.js'
 import { ProgressBar } from './progress.js'
+import { pack } from './pack.js'
+import { collect } from './collect/index.js'
 
 const USAGE = `dnsbundle ${VERSION}: collect and analyze DNS evidence from Kubernetes incidents
 
 Usage:
   dnsbundle analyze <path>... [--format text|json|md|html] [--out FILE] [--detail] [--port N]...
   dnsbundle pack <dir> -o bundle.zip
+  dnsbundle collect [--cluster] [--node] -o bundle.zip [options]
+      --kubeconfig F --context C   which cluster (kubectl's own flags)
+      --namespace NS               where the DNS pods run (kube-system)
+      --selector L --service S     DNS pods' label selector (k8s-app=kube-dns) and Service (kube-dns)
+      --since SEC                  how far back CoreDNS logs go (600)
+      --metrics-interval SEC       seconds between the two metrics snapshots (10; 0 = one)
+      --node                       also collect on this node (root): facts, capture, drop trace
+      --duration SEC --iface IF    node capture window (30) and interface (any)
   dnsbundle --version
 
 Exit status: 0 when a report was produced, 2 when nothing could be read, 1 on a usage error.`
@@ -59,9 +69,63 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'analyze':
       return analyzeCommand(rest)
+    case 'pack':
+      return packCommand(rest)
+    case 'collect':
+      return collectCommand(rest)
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
+}
+
+async function collectCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, new Set(['cluster', 'node']))
+  const out = args.flags.get('o')?.at(-1) ?? args.flags.get('out')?.at(-1)
+  if (!out) throw new UsageError('collect needs -o bundle.zip')
+  const one = (name: string) => args.flags.get(name)?.at(-1)
+  const num = (name: string, dflt: number) => {
+    const v = one(name)
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} ${v} is not a number of seconds`)
+    return n
+  }
+  const kubectlArgs: string[] = []
+  for (const f of ['kubeconfig', 'context', 'server', 'token'])
+    if (one(f)) kubectlArgs.push(`--${f}=${one(f)}`)
+  if (one('insecure-skip-tls-verify')) kubectlArgs.push('--insecure-skip-tls-verify')
+  const node = args.flags.has('node')
+  const result = await collect({
+    out,
+    cluster: args.flags.has('cluster') || !node,
+    node,
+    kubectl: one('kubectl') ?? 'kubectl',
+    kubectlArgs,
+    namespace: one('namespace') ?? 'kube-system',
+    selector: one('selector') ?? 'k8s-app=kube-dns',
+    service: one('service') ?? 'kube-dns',
+    sinceSeconds: num('since', 600),
+    metricsInterval: num('metrics-interval', 10),
+    metricsPort: num('metrics-port', 9153),
+    durationSec: num('duration', 30),
+    iface: one('iface') ?? 'any',
+    nodeName: one('node-name'),
+    ports: (args.flags.get('port') ?? ['53']).map(Number),
+    log: (m) => process.stderr.write(m + '\n'),
+  })
+  process.stderr.write(`dnsbundle: wrote ${out} (${result.files} files${result.notes ? `, ${result.notes} notes in manifest.json` : ''})\n`)
+  return result.files > 0 ? 0 : 2
+}
+
+function packCommand(argv: string[]): number {
+  const args = parseArgs(argv, new Set())
+  const out = args.flags.get('o')?.at(-1) ?? args.flags.get('out')?.at(-1)
+  if (args.positional.length !== 1 || !out) throw new UsageError('pack needs <dir> and -o bundle.zip')
+  const r = pack(args.positional[0], out)
+  process.stderr.write(
+    `dnsbundle: packed ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) into ${out}${r.manifestWritten ? ' with a generated manifest.json' : ''}\n`,
+  )
+  return 0
 }
 
 function analyzeCommand(argv: string[]): number {

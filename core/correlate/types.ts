@@ -23,8 +23,10 @@ export interface Transaction {
   /** Lower-case qname with trailing dot. */
   qname: string
   qtype: number
-  /** Client sends of this query (first + retransmits), at the vantage that saw most. */
+  /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
   queries: DnsMessageEvent[]
+  /** Sends of this query (first + retransmits): the most copies any one vantage saw. */
+  copies: number
   /** The response delivered to the client, if any. */
   response: DnsMessageEvent | null
   /** Time of the first send (µs since epoch). */

@@ -77,6 +77,7 @@ export interface Hop {
 
 export interface ReportTransaction {
   client: string
+  clientPort: number
   server: string
   transport: string
   id: number
@@ -90,17 +91,25 @@ export interface ReportTransaction {
   latencyMs: number | null
   hops: Hop[]
   lastSeen: string
+  /** Index into `lookups`, or -1 (not an A/AAAA query). */
+  lookup: number
   drop?: { func: string; reason: string; input: string; where: string } | null
 }
 
 export interface ReportLookup {
   client: string
   name: string
+  /** Wire queries sent for the lookup, retransmits included. */
   queries: number
+  /** Transactions (distinct questions and ids) in the lookup. */
+  transactionCount: number
   outcome: 'address' | 'nxdomain' | 'nodata' | 'servfail' | 'timeout' | 'other'
   wasted: number
   durationMs: number
-  answeredBy?: string
+  /** The candidate name that produced the address, or null. */
+  answeredBy: string | null
+  /** Microseconds since the epoch. */
+  start: number
   /** Indexes into transactions (when --detail). */
   transactions?: number[]
 }
@@ -129,6 +138,8 @@ export interface Report {
   pattern?: Record<string, unknown>
   /** Runner-up causes. */
   alternatives?: Verdict[]
+  /** The resolver configuration used to group lookups, and where it came from. */
+  resolver?: { search: string[]; ndots: number; timeoutSec: number; attempts: number; source: string }
   /** Time window covered by the evidence (µs since epoch). */
   window?: { start: number | null; end: number | null }
 }

@@ -1,11 +1,23 @@
 // Builds the JSON report (schema dnsbundle.report/v1) from the analysis.
 import type { Vantage } from '../model/bundle.js'
 import type { DnsMessageEvent } from '../model/event.js'
-import type { Report, ReportInput, Summary } from '../model/report.js'
+import type {
+  Hop,
+  LatencySummary,
+  Report,
+  ReportInput,
+  ReportLookup,
+  ReportTransaction,
+  Summary,
+} from '../model/report.js'
 import { REPORT_SCHEMA } from '../model/report.js'
-import type { Correlation } from '../correlate/types.js'
+import type { Correlation, Lookup, Transaction } from '../correlate/types.js'
+import type { CorrelationStats } from '../correlate/index.js'
 import type { FiredFinding } from '../rules/index.js'
 import type { Problem } from '../importers/importer.js'
+import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
+import { describeDns, whereOf } from './evidence.js'
+import { buildFindings } from './findings.js'
 
 export type AnalyzedInput = ReportInput
 
@@ -15,41 +27,186 @@ export interface BuildReportInput {
   skipped: { path: string; reason: string }[]
   vantages: Vantage[]
   dns: DnsMessageEvent[]
-  correlation: Correlation
+  correlation: Correlation & { stats: CorrelationStats }
   findings: FiredFinding[]
   ruleProblems: Problem[]
   detail: boolean
 }
 
+/** How many failed or slow lookups the report shows as timelines. */
+export const WORST_LOOKUPS = 10
+
 export function buildReport(b: BuildReportInput): Report {
   const inputs: ReportInput[] = [...b.inputs]
   for (const s of b.skipped)
     inputs.push({ path: s.path, kind: 'unknown', vantage: '', events: 0, problems: [], skipped: s.reason })
-  const summary: Summary = {
-    messages: b.dns.filter((e) => e.source !== 'log').length,
-    clientQueries: 0,
-    transactions: 0,
-    retransmits: 0,
-    responses: 0,
-    unanswered: 0,
-    lookups: 0,
-    failedLookups: 0,
-    searchExpansionQueries: 0,
-    aaaaQueries: 0,
-    aaaaNoData: 0,
-    forwarderQueries: 0,
-    forwarderUnanswered: 0,
-    rcodes: {},
-    qtypes: {},
-    latencyMs: { p50: null, p90: null, p99: null, max: null },
-  }
-  return {
+  if (b.ruleProblems.length)
+    inputs.push({ path: '(rules)', kind: 'internal', vantage: '', events: 0, problems: b.ruleProblems })
+
+  const { transactions: txns, lookups, forwarder, stats } = b.correlation
+  const pathOf = (e: { input: number }) => b.inputs[e.input]?.path ?? '?'
+  const { findings, verdict, alternatives, pattern } = buildFindings(b.findings, {
+    inputs: b.inputs,
+    transactions: txns,
+    lookups,
+  })
+
+  const report: Report = {
     schema: REPORT_SCHEMA,
     generator: { name: 'dnsbundle', version: b.version },
     inputs,
     vantages: b.vantages,
-    summary,
-    verdict: null,
-    findings: [],
+    summary: summarize(b.dns, b.correlation),
+    verdict,
+    findings,
+    alternatives,
+    pattern,
+    window: timeWindow(b.dns),
+    resolver: stats.resolver,
+    worstLookups: worstLookups(lookups, txns, WORST_LOOKUPS).map((l) => ({
+      ...toReportLookup(l, txns, false),
+      timeline: lookupTimeline(l, txns, pathOf),
+    })),
   }
+  if (b.detail) {
+    report.transactions = txns.map((t) => toReportTransaction(t, pathOf))
+    report.lookups = lookups.map((l) => toReportLookup(l, txns, true))
+  }
+  void forwarder
+  return report
+}
+
+function summarize(dns: readonly DnsMessageEvent[], c: Correlation & { stats: CorrelationStats }): Summary {
+  let messages = 0
+  for (const e of dns) if (e.source === 'capture' || (e.source === 'dnstap' && e.id >= 0)) messages++
+  const rcodes: Record<string, number> = {}
+  const qtypes: Record<string, number> = {}
+  const latencies: number[] = []
+  let unanswered = 0
+  let aaaaQueries = 0
+  let aaaaNoData = 0
+  for (const t of c.transactions) {
+    const qt = qtypeName(t.qtype)
+    qtypes[qt] = (qtypes[qt] ?? 0) + 1
+    if (t.qtype === 28) aaaaQueries++
+    if (!t.response) {
+      unanswered++
+      continue
+    }
+    const rc = rcodeName(t.response.rcode)
+    rcodes[rc] = (rcodes[rc] ?? 0) + 1
+    if (t.qtype === 28 && t.response.rcode === RCODE.NOERROR && t.response.answerAddrs === 0) aaaaNoData++
+    if (t.latencyUs !== null) latencies.push(t.latencyUs / 1000)
+  }
+  const lookups = c.lookups
+  return {
+    messages,
+    clientQueries: c.stats.clientQueries,
+    transactions: c.transactions.length,
+    retransmits: c.stats.clientQueries - c.transactions.length,
+    responses: c.stats.responses,
+    unanswered,
+    lookups: lookups.length,
+    failedLookups: lookups.filter((l) => l.outcome !== 'address').length,
+    searchExpansionQueries: lookups.reduce((n, l) => n + l.wasted, 0),
+    aaaaQueries,
+    aaaaNoData,
+    forwarderQueries: c.forwarder.length,
+    forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
+    rcodes,
+    qtypes,
+    latencyMs: percentiles(latencies),
+  }
+}
+
+/** Nearest-rank percentiles, in milliseconds rounded to microseconds. */
+export function percentiles(values: number[]): LatencySummary {
+  if (values.length === 0) return { p50: null, p90: null, p99: null, max: null }
+  const sorted = Float64Array.from(values).sort()
+  const at = (q: number) => round3(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round3(sorted[sorted.length - 1]) }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000
+}
+
+function timeWindow(dns: readonly DnsMessageEvent[]): { start: number | null; end: number | null } {
+  let start = Infinity
+  let end = -Infinity
+  for (const e of dns) {
+    if (Number.isNaN(e.time)) continue
+    if (e.time < start) start = e.time
+    if (e.time > end) end = e.time
+  }
+  return start === Infinity ? { start: null, end: null } : { start, end }
+}
+
+function toReportTransaction(t: Transaction, pathOf: (e: { input: number }) => string): ReportTransaction {
+  return {
+    client: t.client,
+    clientPort: t.clientPort,
+    server: t.server,
+    transport: t.transport,
+    id: t.id,
+    qname: t.qname,
+    qtype: qtypeName(t.qtype),
+    answered: t.response !== null,
+    rcode: t.response ? rcodeName(t.response.rcode) : null,
+    copies: t.copies,
+    firstSent: t.firstSent,
+    latencyMs: t.latencyUs === null ? null : round3(t.latencyUs / 1000),
+    hops: t.hops.map((h) => ({ vantage: h.vantage, time: h.time, what: h.what, input: pathOf(h.event), where: whereOf(h.event) })),
+    lastSeen: t.lastSeen,
+    lookup: t.lookup,
+    drop: t.drop
+      ? { func: t.drop.func, reason: t.drop.reason, input: pathOf(t.drop), where: whereOf(t.drop) }
+      : null,
+  }
+}
+
+function toReportLookup(l: Lookup, txns: readonly Transaction[], withIndexes: boolean): ReportLookup {
+  return {
+    client: l.client,
+    name: l.name,
+    queries: l.transactions.reduce((n, i) => n + Math.max(1, txns[i].copies), 0),
+    transactionCount: l.transactions.length,
+    outcome: l.outcome,
+    wasted: l.wasted,
+    durationMs: round3((l.end - l.start) / 1000),
+    answeredBy: l.answeredName,
+    start: l.start,
+    ...(withIndexes ? { transactions: l.transactions } : {}),
+  }
+}
+
+/** Failed lookups first (longest first), then the slowest successful ones. */
+function worstLookups(lookups: readonly Lookup[], txns: readonly Transaction[], n: number): Lookup[] {
+  const score = (l: Lookup) => (l.outcome === 'address' ? 0 : 1e15) + (l.end - l.start) + l.transactions.length
+  const top: Lookup[] = []
+  for (const l of lookups) {
+    if (l.outcome === 'address' && l.wasted === 0 && l.transactions.every((i) => txns[i].copies <= 1)) continue
+    top.push(l)
+    if (top.length > n * 4) {
+      top.sort((a, b) => score(b) - score(a))
+      top.length = n
+    }
+  }
+  return top.sort((a, b) => score(b) - score(a)).slice(0, n)
+}
+
+function lookupTimeline(l: Lookup, txns: readonly Transaction[], pathOf: (e: { input: number }) => string): Hop[] {
+  const hops: Hop[] = []
+  for (const i of l.transactions) {
+    const t = txns[i]
+    for (const h of t.hops)
+      hops.push({ vantage: h.vantage, time: h.time, what: `${h.what}: ${describeDns(h.event)}`, input: pathOf(h.event), where: whereOf(h.event) })
+    if (!t.response)
+      hops.push({
+        vantage: t.lastSeen,
+        time: t.hops.length ? t.hops[t.hops.length - 1].time : t.firstSent,
+        what: `never answered; last seen at ${t.lastSeen}${t.drop ? `; kernel dropped it in ${t.drop.func || '?'} (${t.drop.reason || 'no reason'})` : ''}`,
+      })
+  }
+  return hops.sort((a, b) => a.time - b.time)
 }

@@ -1,0 +1,59 @@
+// Full analysis (import + correlate + rules + report with timelines) against import alone, on
+// the 1M-packet capture that bench/capture.mjs makes with real software. Target: ≤ 1.5× import.
+import { build } from 'esbuild'
+import { existsSync, readFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+const file = process.env.DNSBUNDLE_BENCH_PCAP ?? 'bench/.data/dns-1m.pcap'
+const port = Number(process.env.DNSBUNDLE_BENCH_PORT ?? 5390)
+if (!existsSync(file)) {
+  console.log(`no ${file}: run bench/capture.mjs first (it makes the capture with unbound + dnsperf)`)
+  process.exit(0)
+}
+
+// Bundle the TypeScript core for plain Node once.
+const dir = mkdtempSync(join(tmpdir(), 'dnsbundle-bench-'))
+const entry = join(dir, 'entry.mjs')
+await build({
+  stdin: {
+    contents: `export { analyzeBundleFull } from './core/analyze.ts'
+export { detectImporter, SNIFF_BYTES } from './core/importers/index.ts'`,
+    resolveDir: process.cwd(),
+    loader: 'ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  outfile: entry,
+  logLevel: 'warning',
+})
+const core = await import(pathToFileURL(entry).href)
+const bytes = readFileSync(file)
+
+function importOnly() {
+  const { importer } = core.detectImporter(bytes.subarray(0, core.SNIFF_BYTES), file)
+  const r = importer.parse({ index: 0, path: file, bytes, vantage: file }, { dnsPorts: new Set([53, port]) })
+  return r.events.length
+}
+function full() {
+  const a = core.analyzeBundleFull({ files: [{ path: file, bytes }], skipped: [] }, { detail: true, dnsPorts: [53, port] })
+  return a.report.summary.transactions
+}
+
+function time(fn) {
+  global.gc?.()
+  const t0 = process.hrtime.bigint()
+  const n = fn()
+  return { n, ms: Number(process.hrtime.bigint() - t0) / 1e6 }
+}
+
+time(importOnly) // warm-up
+const imp = time(importOnly)
+const all = time(full)
+console.log(`file: ${file} (${(bytes.length / 1e6).toFixed(1)} MB)`)
+console.log(`import only:   ${imp.ms.toFixed(0)} ms, ${imp.n} events, ${(imp.n / imp.ms * 1000).toFixed(0)} msgs/s`)
+console.log(`full analysis: ${all.ms.toFixed(0)} ms, ${all.n} transactions (with timelines, --detail)`)
+console.log(`ratio full/import: ${(all.ms / imp.ms).toFixed(2)}× (target ≤ 1.5×)`)
+console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`)

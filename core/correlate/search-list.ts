@@ -1,0 +1,109 @@
+// The resolver's search list, from resolv.conf when the bundle has it, otherwise inferred from
+// the queries: search-list candidates of one name share their leading labels and differ only in
+// the suffix (www.aliyun.com.default.svc.cluster.local. then www.aliyun.com.svc.cluster.local.).
+import type { FactEvent } from '../model/event.js'
+import type { Transaction } from './types.js'
+
+export interface ResolverConfig {
+  /** Search domains, lower-case with trailing dot, in resolv.conf order. */
+  search: string[]
+  ndots: number
+  timeoutSec: number
+  attempts: number
+  /** Where it came from: 'resolv.conf' or 'inferred'. */
+  source: 'resolv.conf' | 'inferred' | 'default'
+}
+
+/** glibc defaults (resolv.conf(5)): ndots 1, timeout 5 s, attempts 2. */
+export const GLIBC_DEFAULTS = { ndots: 1, timeoutSec: 5, attempts: 2 }
+/** What kubelet writes for ClusterFirst pods. */
+export const KUBERNETES_NDOTS = 5
+
+/** Builds the resolver config: the bundle's resolv.conf files, else inference from the queries. */
+export function resolverConfig(facts: readonly FactEvent[], txns: readonly Transaction[]): ResolverConfig {
+  const confs = facts.flatMap((f) => (f.fact.type === 'resolv-conf' ? [f.fact] : []))
+  if (confs.length > 0) {
+    const search: string[] = []
+    for (const c of confs) for (const s of c.search) addDomain(search, s)
+    return {
+      search,
+      ndots: Math.max(...confs.map((c) => c.ndots)),
+      timeoutSec: Math.max(...confs.map((c) => c.timeout)),
+      attempts: Math.max(...confs.map((c) => c.attempts)),
+      source: 'resolv.conf',
+    }
+  }
+  const search = inferSearchList(txns)
+  const kube = search.some((s) => /(^|\.)svc\./.test(s))
+  return {
+    search,
+    ndots: kube ? KUBERNETES_NDOTS : GLIBC_DEFAULTS.ndots,
+    timeoutSec: GLIBC_DEFAULTS.timeoutSec,
+    attempts: GLIBC_DEFAULTS.attempts,
+    source: search.length ? 'inferred' : 'default',
+  }
+}
+
+function addDomain(list: string[], domain: string): void {
+  const d = domain.toLowerCase().replace(/\.?$/, '.')
+  if (d !== '.' && !list.includes(d)) list.push(d)
+}
+
+/**
+ * Votes for suffixes that differ between consecutive queries of one client which share their
+ * leading labels. A Kubernetes-shaped suffix (ns.svc.D, svc.D, D) needs one vote; any other
+ * needs two different names behind it.
+ */
+export function inferSearchList(txns: readonly Transaction[]): string[] {
+  const votes = new Map<string, Set<string>>()
+  const lastByClient = new Map<string, Transaction>()
+  for (const t of txns) {
+    const prev = lastByClient.get(t.client)
+    lastByClient.set(t.client, t)
+    if (!prev || prev.qname === t.qname) continue
+    if (Math.abs(t.firstSent - prev.firstSent) > 10_000_000) continue
+    const a = prev.qname.split('.')
+    const b = t.qname.split('.')
+    let common = 0
+    while (common < a.length - 1 && common < b.length - 1 && a[common] === b[common]) common++
+    if (common === 0) continue
+    const base = a.slice(0, common).join('.')
+    for (const labels of [a, b]) {
+      const suffix = labels.slice(common).join('.')
+      if (suffix === '' || suffix === '.') continue
+      let set = votes.get(suffix)
+      if (!set) votes.set(suffix, (set = new Set()))
+      set.add(base)
+    }
+  }
+  const clusterDomains = new Set<string>()
+  for (const s of votes.keys()) {
+    const m = /(?:^|\.)svc\.(.+)$/.exec(s)
+    if (m) clusterDomains.add(m[1])
+  }
+  const accepted: { suffix: string; order: number }[] = []
+  for (const [suffix, bases] of votes) {
+    const m = /^(?:([^.]+)\.)?svc\.(.+)$/.exec(suffix)
+    const kube = (m && clusterDomains.has(m[2])) || clusterDomains.has(suffix)
+    if (bases.size >= 2 || kube) accepted.push({ suffix, order: -suffix.split('.').length })
+  }
+  // Kubernetes order: the longest (namespace) domain first, as kubelet writes it.
+  return accepted.sort((x, y) => x.order - y.order).map((a) => a.suffix)
+}
+
+/** glibc's candidate order for `name` (no trailing dot) under a search list and ndots. */
+export function candidatesOf(name: string, cfg: ResolverConfig): string[] {
+  const abs = name + '.'
+  const dots = name.split('.').length - 1
+  const expanded = cfg.search.map((s) => `${name}.${s}`)
+  return dots >= cfg.ndots ? [abs, ...expanded] : [...expanded, abs]
+}
+
+/** Every name an application could have asked for that would produce `qname` as a candidate. */
+export function possibleBases(qname: string, search: readonly string[]): string[] {
+  const bases = [qname.replace(/\.$/, '')]
+  for (const s of search) {
+    if (qname.length > s.length + 1 && qname.endsWith('.' + s)) bases.push(qname.slice(0, qname.length - s.length - 1))
+  }
+  return bases
+}

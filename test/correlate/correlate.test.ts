@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest'
+import { correlate } from '../../core/correlate/index.js'
+import type { DnsMessageEvent, FactEvent } from '../../core/model/event.js'
+import { query, response, vantages } from './events.js'
+
+const POD = '10.244.1.7'
+const SVC = '10.96.0.10'
+const COREDNS = '10.244.2.3'
+const kubeResolv: FactEvent = {
+  kind: 'fact', input: 0, ref: 1, offset: -1, vantage: 'pod', time: NaN,
+  fact: {
+    type: 'resolv-conf', nameservers: [SVC], ndots: 5, timeout: 5, attempts: 2, options: ['ndots:5'],
+    search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+  },
+}
+
+function run(dns: DnsMessageEvent[], facts: FactEvent[] = [], vs = vantages(['pod', 'pod'])) {
+  return correlate({ dns, drops: [], facts, vantages: vs })
+}
+
+/** glibc's getaddrinfo(name) under ndots:5: A+AAAA per candidate; `answers` maps qname → A count. */
+function lookupOf(name: string, port: number, t0: number, answers: Record<string, [number, number]>) {
+  const search = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']
+  const cands = name.split('.').length - 1 >= 5 ? [name, ...search.map((s) => `${name}.${s}`)] : [...search.map((s) => `${name}.${s}`), name]
+  const out: DnsMessageEvent[] = []
+  let t = t0
+  let id = port
+  for (const c of cands) {
+    const [a, aaaa] = answers[c] ?? [-1, -1]
+    const from = `${POD}:${port}`
+    const to = `${SVC}:53`
+    out.push(query({ t, from, to, id: ++id, q: c }), query({ t: t + 0.01, from, to, id: ++id, q: c, type: 'AAAA' }))
+    const rcode = a < 0 ? 3 : 0
+    out.push(response({ t: t + 1, from: to, to: from, id: id - 1, q: c, rcode, addrs: Math.max(a, 0) }))
+    out.push(response({ t: t + 1.1, from: to, to: from, id, q: c, type: 'AAAA', rcode, addrs: Math.max(aaaa, 0) }))
+    t += 2
+    if (a > 0 || aaaa > 0) break
+  }
+  return out
+}
+
+describe('lookups', () => {
+  it('www.aliyun.com under ndots:5 is one lookup of 8 queries, 6 of them wasted', () => {
+    const c = run(lookupOf('www.aliyun.com', 40000, 0, { 'www.aliyun.com': [1, 0] }), [kubeResolv])
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'www.aliyun.com', outcome: 'address', wasted: 6 })
+    expect(c.lookups[0].transactions).toHaveLength(8)
+  })
+
+  it('database is A + AAAA, with AAAA NODATA', () => {
+    const c = run(lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }), [kubeResolv])
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'database', outcome: 'address', wasted: 0 })
+    const aaaa = c.transactions.filter((t) => t.qtype === 28)
+    expect(aaaa).toHaveLength(1)
+    expect(aaaa[0].response?.rcode).toBe(0)
+    expect(aaaa[0].response?.answerAddrs).toBe(0)
+  })
+
+  it('infers the search list when the bundle has no resolv.conf', () => {
+    const c = run([
+      ...lookupOf('www.aliyun.com', 40000, 0, { 'www.aliyun.com': [1, 0] }),
+      ...lookupOf('api.github.com', 42000, 100, { 'api.github.com': [2, 1] }),
+    ])
+    expect(c.stats.resolver.source).toBe('inferred')
+    expect(c.stats.resolver.search).toEqual(['default.svc.cluster.local.', 'svc.cluster.local.', 'cluster.local.'])
+    expect(c.lookups.map((l) => [l.name, l.transactions.length, l.wasted])).toEqual([
+      ['www.aliyun.com', 8, 6],
+      ['api.github.com', 8, 6],
+    ])
+  })
+
+  it('a name asked again after its answer is a new lookup', () => {
+    const c = run([
+      ...lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }),
+      ...lookupOf('database', 41000, 3, { 'database.default.svc.cluster.local': [1, 0] }),
+    ], [kubeResolv])
+    expect(c.lookups).toHaveLength(2)
+  })
+
+  it('a lookup with every candidate NXDOMAIN fails as nxdomain and wastes nothing', () => {
+    const c = run(lookupOf('nosuchservice', 43000, 0, {}), [kubeResolv])
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ outcome: 'nxdomain', wasted: 0 })
+    expect(c.lookups[0].transactions).toHaveLength(8)
+  })
+})
+
+describe('transactions', () => {
+  it('pairs query and response and measures latency at one vantage', () => {
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 7, q: 'a.example' }),
+      response({ t: 2.5, from: `${SVC}:53`, to: `${POD}:5000`, id: 7, q: 'a.example', addrs: 1 }),
+    ])
+    expect(c.transactions).toHaveLength(1)
+    expect(c.transactions[0].latencyUs).toBe(2500)
+    expect(c.stats.clientQueries).toBe(1)
+  })
+
+  it('counts a same-id resend from another port while unanswered as a retransmit', () => {
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 7, q: 'a.example' }),
+      query({ t: 5000, from: `${POD}:5001`, to: `${SVC}:53`, id: 7, q: 'a.example' }),
+      response({ t: 5001, from: `${SVC}:53`, to: `${POD}:5001`, id: 7, q: 'a.example', addrs: 1 }),
+    ])
+    expect(c.transactions).toHaveLength(1)
+    expect(c.transactions[0].copies).toBe(2)
+    expect(c.stats.clientQueries).toBe(2)
+  })
+
+  it('a copy sent after the answer starts a new transaction', () => {
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 7, q: 'a.example' }),
+      response({ t: 1, from: `${SVC}:53`, to: `${POD}:5000`, id: 7, q: 'a.example', addrs: 1 }),
+      query({ t: 2, from: `${POD}:5000`, to: `${SVC}:53`, id: 7, q: 'a.example' }),
+    ])
+    expect(c.transactions).toHaveLength(2)
+    expect(c.transactions[1].response).toBeNull()
+  })
+
+  it('joins one query across pod, node (after DNAT) and the DNS server, counting it once', () => {
+    const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 9, q: 'b.example', vantage: 'pod' }),
+      query({ t: 0.1, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 9, q: 'b.example', vantage: 'node' }),
+      query({ t: 0.2, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 9, q: 'b.example', vantage: 'coredns', source: 'dnstap', dnstapType: 'CLIENT_QUERY' }),
+    ], [], vs)
+    expect(c.transactions).toHaveLength(1)
+    const t = c.transactions[0]
+    expect(t.copies).toBe(1)
+    expect(t.response).toBeNull()
+    expect(t.lastSeen).toBe('coredns')
+    expect(c.natPairs.get(SVC)).toEqual([COREDNS])
+  })
+
+  it('a query lost after the node has lastSeen at the node', () => {
+    const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 9, q: 'b.example', vantage: 'pod' }),
+      query({ t: 0.1, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 9, q: 'b.example', vantage: 'node' }),
+      query({ t: 1, from: `${POD}:6000`, to: `${SVC}:53`, id: 10, q: 'c.example', vantage: 'pod' }),
+      query({ t: 1.1, from: `${POD}:6000`, to: `${COREDNS}:53`, id: 10, q: 'c.example', vantage: 'node' }),
+      query({ t: 1.2, from: `${POD}:6000`, to: `${COREDNS}:53`, id: 10, q: 'c.example', vantage: 'coredns', source: 'dnstap', dnstapType: 'CLIENT_QUERY' }),
+      response({ t: 1.3, from: `${COREDNS}:53`, to: `${POD}:6000`, id: 10, q: 'c.example', vantage: 'coredns', source: 'dnstap', dnstapType: 'CLIENT_RESPONSE', addrs: 1 }),
+      response({ t: 1.4, from: `${SVC}:53`, to: `${POD}:6000`, id: 10, q: 'c.example', vantage: 'pod', addrs: 1 }),
+    ], [], vs)
+    const lost = c.transactions.find((t) => t.id === 9)!
+    expect(lost.lastSeen).toBe('node')
+    const ok = c.transactions.find((t) => t.id === 10)!
+    expect(ok.lastSeen).toBe('pod')
+    expect(ok.latencyUs).toBe(1400 - 1000)
+  })
+
+  it('tells forwarder queries from client queries', () => {
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 1, q: 'ext.example' }),
+      query({ t: 0.1, from: `${COREDNS}:33333`, to: '8.8.8.8:53', id: 2, q: 'ext.example' }),
+      response({ t: 2, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 1, q: 'ext.example', rcode: 2 }),
+    ])
+    expect(c.transactions).toHaveLength(1)
+    expect(c.forwarder).toHaveLength(1)
+    expect(c.forwarder[0].response).toBeNull()
+  })
+
+  it('counts a CoreDNS log line as one answered query that arrived duration earlier', () => {
+    const c = run([
+      response({ t: 10, from: `${POD}:5000`, to: ':0', id: 3, q: 'db.default.svc.cluster.local', source: 'log', durationMs: 2, vantage: 'coredns', addrs: -1 }),
+    ], [], vantages(['coredns', 'dns-server']))
+    expect(c.transactions).toHaveLength(1)
+    expect(c.transactions[0].firstSent).toBe(1_700_000_000_000_000 + 8000)
+    expect(c.transactions[0].latencyUs).toBe(2000)
+  })
+})
