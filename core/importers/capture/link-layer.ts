@@ -55,9 +55,12 @@ export function findNetwork(linktype: number, b: Uint8Array, start: number, end:
     case LINKTYPE.DLT_RAW_12:
     case LINKTYPE.DLT_RAW_14:
     case LINKTYPE.IPV4:
-    case LINKTYPE.IPV6:
-      // The IPV4/IPV6 types promise a version, but tshark decodes by the version nibble, and so do we.
+      // LINKTYPE_IPV4 promises IPv4, but Wireshark's IPv4 dissector hands version 6 on to IPv6
+      // (tcpdump's LINKTYPE_IPV4_invalid test): decode by the version nibble, as tshark does.
       return byVersion(b, start, end, out)
+    case LINKTYPE.IPV6:
+      // ... while its IPv6 dissector rejects version 4: so do we.
+      return end > start && b[start] >> 4 === 6 && byVersion(b, start, end, out)
     case LINKTYPE.LINUX_SLL:
       return end - start >= 16 && ethertype(u16be(b, start + 14), b, start + 16, end, out)
     case LINKTYPE.LINUX_SLL2:
@@ -169,13 +172,17 @@ function nflog(b: Uint8Array, start: number, end: number, out: NetworkRef): bool
   return false
 }
 
-/** Apple PKTAP: a header of pth_length bytes (little-endian), then a frame of link type pth_type_next. */
+/**
+ * Apple PKTAP (libpcap pcap/pktap.h): pth_length (header length), pth_type_next (1 = a packet
+ * follows), pth_dlt (its link type), all little-endian; the packet starts pth_length bytes in.
+ */
 function pktap(b: Uint8Array, start: number, end: number, out: NetworkRef): boolean {
-  if (end - start < 8) return false
+  if (end - start < 12) return false
   const len = u32le(b, start)
-  const inner = u32le(b, start + 4)
-  if (len < 8 || start + len > end || inner === LINKTYPE.PKTAP || inner === LINKTYPE.DLT_PKTAP) return false
-  return findNetwork(inner, b, start + len, end, out)
+  const dlt = u32le(b, start + 8)
+  if (len < 12 || start + len > end || u32le(b, start + 4) !== 1) return false
+  if (dlt === LINKTYPE.PKTAP || dlt === LINKTYPE.DLT_PKTAP) return false
+  return findNetwork(dlt, b, start + len, end, out)
 }
 
 /** FDDI: frame control + two MAC addresses (13 bytes), then LLC/SNAP (AA AA 03, OUI, ethertype). */

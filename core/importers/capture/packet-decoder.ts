@@ -30,7 +30,17 @@ const MAX_DEPTH = 4
 export const MAX_LISTED_PROBLEMS = 200
 const EXPIRE_EVERY = 1024
 
-export class CaptureDecoder implements TcpSink {
+/** What the file readers (pcap.ts, pcapng.ts) hand their frames and problems to. */
+export interface FrameSink {
+  packet(linktype: number, b: Uint8Array, start: number, end: number, wireLen: number, time: number,
+    frame: number, offset: number): void
+  /** A problem with one frame. */
+  problem(frame: number, message: string): void
+  /** A problem with the file's structure (`where`: "file header", "block at byte 96", ...). */
+  fileProblem(where: string, message: string): void
+}
+
+export class CaptureDecoder implements TcpSink, FrameSink {
   readonly events: DnsMessageEvent[] = []
   readonly problems: Problem[] = []
   /** Messages on the DNS ports that did not decode (not emitted). */
@@ -61,10 +71,6 @@ export class CaptureDecoder implements TcpSink {
     this.tcp = new TcpReassembly(this)
   }
 
-  /**
-   * One frame: `b[start..end)` as captured, `wireLen` bytes on the wire, link type `linktype`,
-   * time in µs (NaN when unknown), 1-based frame number and the byte offset of its record.
-   */
   packet(linktype: number, b: Uint8Array, start: number, end: number, wireLen: number, time: number,
     frame: number, offset: number): void {
     const cur = this.cur
@@ -91,6 +97,10 @@ export class CaptureDecoder implements TcpSink {
       })
     if (this.unlisted > 0)
       this.problems.push({ where: 'capture', message: `${this.unlisted} more problem(s) not listed` })
+  }
+
+  fileProblem(where: string, message: string): void {
+    this.problems.push({ where, message })
   }
 
   problem(frame: number, message: string): void {
