@@ -28,6 +28,8 @@ export const LINKTYPE = {
 export interface NetworkRef {
   at: number
   version: number
+  /** Why the frame could not be followed to an IP header when it is broken; '' when it simply carries no IP. */
+  error: string
 }
 
 const ETHERTYPE_IPV4 = 0x0800
@@ -48,6 +50,7 @@ const MAX_TAGS = 8
  * frames that carry no IP (ARP, LLDP, ...) or are too short; otherwise fills `out`.
  */
 export function findNetwork(linktype: number, b: Uint8Array, start: number, end: number, out: NetworkRef): boolean {
+  out.error = ''
   switch (linktype) {
     case LINKTYPE.ETHERNET:
       return ethernet(b, start, end, out)
@@ -62,13 +65,17 @@ export function findNetwork(linktype: number, b: Uint8Array, start: number, end:
       // ... while its IPv6 dissector rejects version 4: so do we.
       return end > start && b[start] >> 4 === 6 && byVersion(b, start, end, out)
     case LINKTYPE.LINUX_SLL:
-      return end - start >= 16 && ethertype(u16be(b, start + 14), b, start + 16, end, out)
+      if (end - start < 16) return short(out, 'Linux cooked (SLL)', end - start)
+      return ethertype(u16be(b, start + 14), b, start + 16, end, out)
     case LINKTYPE.LINUX_SLL2:
-      return end - start >= 20 && ethertype(u16be(b, start), b, start + 20, end, out)
+      if (end - start < 20) return short(out, 'Linux cooked v2 (SLL2)', end - start)
+      return ethertype(u16be(b, start), b, start + 20, end, out)
     case LINKTYPE.NULL:
-      return end - start >= 4 && family(nullFamily(b, start), b, start + 4, end, out)
+      if (end - start < 4) return short(out, 'loopback', end - start)
+      return family(nullFamily(b, start), b, start + 4, end, out)
     case LINKTYPE.LOOP:
-      return end - start >= 4 && family(u32be(b, start), b, start + 4, end, out)
+      if (end - start < 4) return short(out, 'loopback', end - start)
+      return family(u32be(b, start), b, start + 4, end, out)
     case LINKTYPE.NFLOG:
       return nflog(b, start, end, out)
     case LINKTYPE.PKTAP:
@@ -85,7 +92,7 @@ export function findNetwork(linktype: number, b: Uint8Array, start: number, end:
 
 /** Ethernet II / 802.3 with any number of 802.1Q / 802.1ad tags (IEEE 802.1Q §9). */
 export function ethernet(b: Uint8Array, start: number, end: number, out: NetworkRef): boolean {
-  if (end - start < 14) return false
+  if (end - start < 14) return short(out, 'Ethernet', end - start)
   let type = u16be(b, start + 12)
   let at = start + 14
   if (type <= 1500) {
@@ -101,7 +108,7 @@ function ethertype(type: number, b: Uint8Array, at: number, end: number, out: Ne
   for (let tags = 0; tags < MAX_TAGS; tags++) {
     if (type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6) return byVersion(b, at, end, out)
     if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD) {
-      if (end - at < 4) return false
+      if (end - at < 4) return short(out, 'VLAN tag', end - at)
       type = u16be(b, at + 2)
       at += 4
       continue
@@ -114,6 +121,12 @@ function ethertype(type: number, b: Uint8Array, at: number, end: number, out: Ne
     }
     return false
   }
+  out.error = `more than ${MAX_TAGS} VLAN/PPPoE tags stacked; not decoded`
+  return false
+}
+
+function short(out: NetworkRef, header: string, length: number): boolean {
+  out.error = `${length}-byte frame is too short for its ${header} header`
   return false
 }
 
@@ -133,6 +146,7 @@ function mpls(b: Uint8Array, at: number, end: number, out: NetworkRef): boolean 
     at += 4
     if (bottom) return byVersion(b, at, end, out)
   }
+  out.error = `more than ${MAX_TAGS} MPLS labels, or a label stack cut off; not decoded`
   return false
 }
 
@@ -164,7 +178,10 @@ function nflog(b: Uint8Array, start: number, end: number, out: NetworkRef): bool
       // Written by a big-endian host?
       len = u16be(b, at)
       type = u16be(b, at + 2)
-      if (len < 4 || at + len > end) return false
+      if (len < 4 || at + len > end) {
+        out.error = `NFLOG TLV at byte ${at - start} has a bad length; not decoded`
+        return false
+      }
     }
     if ((type & 0x7fff) === NFULA_PAYLOAD) return byVersion(b, at + 4, at + len, out)
     at += (len + 3) & ~3
@@ -180,7 +197,11 @@ function pktap(b: Uint8Array, start: number, end: number, out: NetworkRef): bool
   if (end - start < 12) return false
   const len = u32le(b, start)
   const dlt = u32le(b, start + 8)
-  if (len < 12 || start + len > end || u32le(b, start + 4) !== 1) return false
+  if (len < 12 || start + len > end) {
+    out.error = `PKTAP header length ${len} does not fit the ${end - start}-byte frame; not decoded`
+    return false
+  }
+  if (u32le(b, start + 4) !== 1) return false
   if (dlt === LINKTYPE.PKTAP || dlt === LINKTYPE.DLT_PKTAP) return false
   return findNetwork(dlt, b, start + len, end, out)
 }

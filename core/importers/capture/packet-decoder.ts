@@ -49,12 +49,14 @@ export class CaptureDecoder implements TcpSink, FrameSink {
   private readonly isDnsPort = new Uint8Array(65536)
   private readonly addrs = new AddressTable()
   private readonly hq = newHeaderQuestion()
-  private readonly net: NetworkRef = { at: 0, version: 0 }
+  private readonly net: NetworkRef = { at: 0, version: 0, error: '' }
   private readonly frags: FragmentTable
   private readonly tcp: TcpReassembly
   /** The frame being decoded. */
   private readonly cur: FrameRef = { frame: 0, time: 0, offset: 0 }
   private capturedShort = false
+  /** The IP header of the packet being decoded claimed more bytes than the frame holds. */
+  private ipCut = false
   private depth = 0
   // Where the addresses of the IP header being decoded are: buffer, offset of the source, family.
   private addrBuf: Uint8Array = new Uint8Array(0)
@@ -78,10 +80,14 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     cur.time = time
     cur.offset = offset
     this.capturedShort = end - start < wireLen
+    this.ipCut = false
     this.depth = 0
     if ((frame & (EXPIRE_EVERY - 1)) === 0) this.frags.expire(frame)
     const net = this.net
-    if (!findNetwork(linktype, b, start, end, net)) return
+    if (!findNetwork(linktype, b, start, end, net)) {
+      if (net.error) this.problem(frame, net.error)
+      return
+    }
     if (net.version === 4) this.ipv4(b, net.at, end)
     else this.ipv6(b, net.at, end)
   }
@@ -112,11 +118,16 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     if (end - p < 20) return
     const ihl = (b[p] & 0x0f) << 2
     const total = u16be(b, p + 2)
-    if (ihl < 20 || total < ihl || p + ihl > end) return
+    if (ihl < 20 || total < ihl || p + ihl > end) {
+      const why = ihl < 20 ? `header length ${ihl} is less than 20` : total < ihl ? `total length ${total} is less than its ${ihl}-byte header` : 'header cut off'
+      this.problem(this.cur.frame, `IPv4 ${why}; not decoded`)
+      return
+    }
     let ipEnd = p + total
     if (ipEnd > end) {
       if (!this.capturedShort)
         this.problem(this.cur.frame, `IPv4 total length ${total} is more than the ${end - p} bytes in the frame; decoded what is there`)
+      this.ipCut = true
       ipEnd = end
     }
     const proto = b[p + 9]
@@ -144,6 +155,7 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     else if (ipEnd > end) {
       if (!this.capturedShort)
         this.problem(this.cur.frame, `IPv6 payload length ${plen} is more than the ${end - p - 40} bytes in the frame; decoded what is there`)
+      this.ipCut = true
       ipEnd = end
     }
     this.addrBuf = b
@@ -202,13 +214,11 @@ export class CaptureDecoder implements TcpSink, FrameSink {
         this.problem(this.cur.frame, `${this.endpoints(sport, dport)}: ${why}`)
         return
       }
-      // The UDP length says how long the message is; the capture may hold less (snaplen).
-      let wire = ulen - 8
-      if (s + ulen > e && !this.capturedShort) {
+      // The UDP length says how long the message is; the packet may hold less (snaplen, or a
+      // lying header), and then the message is marked as cut off.
+      if (s + ulen > e && !this.capturedShort && !this.ipCut)
         this.problem(this.cur.frame, `${this.endpoints(sport, dport)}: UDP length ${ulen} is more than the ${e - s} bytes the IP packet holds; decoded what is there`)
-        wire = e - s - 8
-      }
-      this.message('udp', sport, dport, b, s + 8, Math.min(e, s + ulen), wire, this.cur)
+      this.message('udp', sport, dport, b, s + 8, Math.min(e, s + ulen), ulen - 8, this.cur)
       return
     }
     if (this.depth >= MAX_DEPTH) return
@@ -284,7 +294,9 @@ export class CaptureDecoder implements TcpSink, FrameSink {
       size: wireLen,
     }
     if (e - s < wireLen) {
-      const cut = `cut off by the capture (${e - s} of ${wireLen} bytes captured)`
+      const cut = this.capturedShort
+        ? `cut off by the capture (${e - s} of ${wireLen} bytes captured)`
+        : `cut off (${e - s} of ${wireLen} bytes in the packet)`
       event.malformed = hq.warning ? `${hq.warning}; ${cut}` : cut
     } else if (hq.warning) event.malformed = hq.warning
     this.events.push(event)
