@@ -44,13 +44,18 @@ function readHeader(b: Uint8Array): PcapHeader | null {
  * Walks the records of a classic pcap and hands each frame to `sink`, stopping (with a problem)
  * at the first record that cannot be right. Returns the number of frames read.
  */
-export function readPcapRecords(b: Uint8Array, sink: FrameSink, onProgress?: (done: number, total: number) => void): number {
+export function readPcapRecords(
+  b: Uint8Array,
+  sink: FrameSink,
+  onProgress?: (done: number, total: number) => void,
+): number {
   const h = readHeader(b)
   if (!h || b.length < FILE_HEADER) {
     sink.fileProblem('file header', `pcap file header cut off (${b.length} of 24 bytes)`)
     return 0
   }
-  if (h.major !== 2) sink.fileProblem('file header', `pcap version ${h.major} (expected 2); read as version 2`)
+  if (h.major !== 2)
+    sink.fileProblem('file header', `pcap version ${h.major} (expected 2); read as version 2`)
   const le = h.littleEndian
   const rh = h.recordHeader
   let pos = FILE_HEADER
@@ -61,11 +66,17 @@ export function readPcapRecords(b: Uint8Array, sink: FrameSink, onProgress?: (do
     const incl = u32(b, pos + 8, le)
     const orig = u32(b, pos + 12, le)
     if (incl > MAX_RECORD) {
-      sink.problem(frame + 1, `record at byte ${pos} claims ${incl} captured bytes (more than ${MAX_RECORD}): the file is corrupt from here; stopped`)
+      sink.problem(
+        frame + 1,
+        `record at byte ${pos} claims ${incl} captured bytes (more than ${MAX_RECORD}): the file is corrupt from here; stopped`,
+      )
       return frame
     }
     if (pos + rh + incl > b.length) {
-      sink.problem(frame + 1, `record at byte ${pos} is cut off (${b.length - pos - rh} of ${incl} bytes): the file is truncated`)
+      sink.problem(
+        frame + 1,
+        `record at byte ${pos} is cut off (${b.length - pos - rh} of ${incl} bytes): the file is truncated`,
+      )
       return frame
     }
     frame++
@@ -75,7 +86,10 @@ export function readPcapRecords(b: Uint8Array, sink: FrameSink, onProgress?: (do
     if ((frame & (PROGRESS_EVERY - 1)) === 0) onProgress?.(pos, b.length)
   }
   if (pos < b.length)
-    sink.fileProblem(`byte ${pos}`, `${b.length - pos} trailing bytes, too few for a record header: the file is truncated`)
+    sink.fileProblem(
+      `byte ${pos}`,
+      `${b.length - pos} trailing bytes, too few for a record header: the file is truncated`,
+    )
   return frame
 }
 

@@ -44,7 +44,11 @@ function isPcapng(b: Uint8Array): boolean {
  * Walks the blocks of a pcapng file and hands each packet to `sink`, stopping (with a problem) at
  * the first block whose length cannot be right. Returns the number of frames read.
  */
-export function readPcapngRecords(b: Uint8Array, sink: FrameSink, onProgress?: (done: number, total: number) => void): number {
+export function readPcapngRecords(
+  b: Uint8Array,
+  sink: FrameSink,
+  onProgress?: (done: number, total: number) => void,
+): number {
   let le = true
   let interfaces: Interface[] = []
   let pos = 0
@@ -60,11 +64,17 @@ export function readPcapngRecords(b: Uint8Array, sink: FrameSink, onProgress?: (
     const where = `block at byte ${pos}`
     if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK || pos + len > b.length) {
       const cut = pos + len > b.length && len >= 12 && len % 4 === 0 && len <= MAX_BLOCK
-      sink.fileProblem(where, `pcapng block ${cut ? 'runs past the end of the file (truncated)' : `has an impossible length ${len}`}; stopped`)
+      sink.fileProblem(
+        where,
+        `pcapng block ${cut ? 'runs past the end of the file (truncated)' : `has an impossible length ${len}`}; stopped`,
+      )
       break
     }
     if (u32(b, pos + len - 4, le) !== len) {
-      sink.fileProblem(where, 'pcapng block lengths at its start and end differ: the file is corrupt; stopped')
+      sink.fileProblem(
+        where,
+        'pcapng block lengths at its start and end differ: the file is corrupt; stopped',
+      )
       break
     }
     if (type === SHB) interfaces = []
@@ -76,31 +86,58 @@ export function readPcapngRecords(b: Uint8Array, sink: FrameSink, onProgress?: (
       const incl = len >= 32 ? u32(b, pos + 20, le) : 0
       const orig = len >= 32 ? u32(b, pos + 24, le) : 0
       const iface = interfaces[ifid]
-      if (len < 32 || 28 + incl > len - 4) sink.problem(frame, `${where}: captured length ${incl} does not fit the block; skipped`)
-      else if (!iface) sink.problem(frame, `${where}: interface ${ifid} was never described; skipped`)
+      if (len < 32 || 28 + incl > len - 4)
+        sink.problem(frame, `${where}: captured length ${incl} does not fit the block; skipped`)
+      else if (!iface)
+        sink.problem(frame, `${where}: interface ${ifid} was never described; skipped`)
       else {
         const time = toMicros(u32(b, pos + 12, le), u32(b, pos + 16, le), iface)
-        sink.packet(iface.linktype, b, pos + 28, pos + 28 + incl, Math.max(orig, incl), time, frame, pos)
+        sink.packet(
+          iface.linktype,
+          b,
+          pos + 28,
+          pos + 28 + incl,
+          Math.max(orig, incl),
+          time,
+          frame,
+          pos,
+        )
       }
     } else if (type === SPB) {
       frame++
       const iface = interfaces[0]
-      if (!iface || len < 16) sink.problem(frame, `${where}: simple packet block before any interface; skipped`)
+      if (!iface || len < 16)
+        sink.problem(frame, `${where}: simple packet block before any interface; skipped`)
       else {
         const orig = u32(b, pos + 8, le)
         let incl = Math.min(orig, len - 16)
         if (iface.snaplen > 0) incl = Math.min(incl, iface.snaplen)
         untimed++
-        sink.packet(iface.linktype, b, pos + 12, pos + 12 + incl, Math.max(orig, incl), NaN, frame, pos)
+        sink.packet(
+          iface.linktype,
+          b,
+          pos + 12,
+          pos + 12 + incl,
+          Math.max(orig, incl),
+          NaN,
+          frame,
+          pos,
+        )
       }
     } else if (type === JOURNAL || type === CUSTOM_COPY || type === CUSTOM_NOCOPY) frame++
     pos += len
     if ((frame & (PROGRESS_EVERY - 1)) === 0) onProgress?.(pos, b.length)
   }
   if (pos < b.length && b.length - pos < 12)
-    sink.fileProblem(`byte ${pos}`, `${b.length - pos} trailing bytes, too few for a block: the file is truncated`)
+    sink.fileProblem(
+      `byte ${pos}`,
+      `${b.length - pos} trailing bytes, too few for a block: the file is truncated`,
+    )
   if (untimed > 0)
-    sink.fileProblem('capture', `${untimed} simple packet block(s) carry no timestamp: their events have no time`)
+    sink.fileProblem(
+      'capture',
+      `${untimed} simple packet block(s) carry no timestamp: their events have no time`,
+    )
   return frame
 }
 
@@ -119,9 +156,14 @@ export const pcapngImporter: Importer = {
 }
 
 function readInterface(b: Uint8Array, pos: number, len: number, le: boolean): Interface {
-  const iface: Interface = { linktype: u16(b, pos + 8, le), snaplen: u32(b, pos + 12, le), tsresol: 6, offsetUs: 0 }
+  const iface: Interface = {
+    linktype: u16(b, pos + 8, le),
+    snaplen: u32(b, pos + 12, le),
+    tsresol: 6,
+    offsetUs: 0,
+  }
   const end = pos + len - 4
-  for (let o = pos + 16; o + 4 <= end; ) {
+  for (let o = pos + 16; o + 4 <= end;) {
     const code = u16(b, o, le)
     const olen = u16(b, o + 2, le)
     if (code === OPT_END || o + 4 + olen > end) break

@@ -20,25 +20,43 @@ export function tempFile(name: string, bytes: Uint8Array): string {
 
 /** tshark -T fields rows (tab-separated values per frame). */
 export function tsharkFields(path: string, fields: string[], extra: string[] = []): string[][] {
-  const out = execFileSync('tshark', ['-r', path, ...extra, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-    maxBuffer: 256 * 1024 * 1024,
-  })
-  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'))
+  const out = execFileSync(
+    'tshark',
+    ['-r', path, ...extra, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  )
+  return out
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\t'))
 }
 
 /** The DNS messages tshark sees on port 53, as "frame:id" strings (one per message). */
 export function tsharkMessages(path: string, extra: string[] = []): string[] {
-  const rows = tsharkFields(path, ['frame.number', 'dns.id'], ['-Y', 'dns && (udp.port==53 || tcp.port==53)', ...extra])
+  const rows = tsharkFields(
+    path,
+    ['frame.number', 'dns.id'],
+    ['-Y', 'dns && (udp.port==53 || tcp.port==53)', ...extra],
+  )
   const out: string[] = []
-  for (const [frame, ids] of rows) for (const id of ids ? ids.split(',') : []) out.push(`${frame}:${Number(id)}`)
+  for (const [frame, ids] of rows)
+    for (const id of ids ? ids.split(',') : []) out.push(`${frame}:${Number(id)}`)
   return out
 }
 
 /** Runs the whole analysis on bytes under a meaningless name, as a bundle of one file. */
-export function analyze(bytes: Uint8Array, ports?: number[]): { report: Report; dns: DnsMessageEvent[] } {
-  const { report, events } = analyzeBundleFull({ files: [{ path: 'x.bin', bytes }], skipped: [] }, { dnsPorts: ports })
+export function analyze(
+  bytes: Uint8Array,
+  ports?: number[],
+): { report: Report; dns: DnsMessageEvent[] } {
+  const { report, events } = analyzeBundleFull(
+    { files: [{ path: 'x.bin', bytes }], skipped: [] },
+    { dnsPorts: ports },
+  )
   return { report, dns: events.filter((e): e is DnsMessageEvent => e.kind === 'dns') }
 }
 
@@ -67,7 +85,7 @@ export function readPcap(b: Uint8Array): PcapFile {
   const le = magicLe === 0xa1b2c3d4 || magicLe === 0xa1b23c4d
   const magic = dv.getUint32(0, le)
   const records: PcapRecord[] = []
-  for (let pos = 24; pos + 16 <= b.length; ) {
+  for (let pos = 24; pos + 16 <= b.length;) {
     const incl = dv.getUint32(pos + 8, le)
     records.push({
       sec: dv.getUint32(pos, le),
@@ -87,7 +105,11 @@ export interface WriteOptions {
 }
 
 /** Writes a classic pcap. */
-export function writePcap(linktype: number, records: PcapRecord[], o: WriteOptions = {}): Uint8Array {
+export function writePcap(
+  linktype: number,
+  records: PcapRecord[],
+  o: WriteOptions = {},
+): Uint8Array {
   const le = !o.bigEndian
   const size = 24 + records.reduce((n, r) => n + 16 + r.data.length, 0)
   const b = new Uint8Array(size)
@@ -110,7 +132,10 @@ export function writePcap(linktype: number, records: PcapRecord[], o: WriteOptio
 }
 
 /** Builds a pcapng from blocks (type, body) in the given byte order. */
-export function writePcapng(blocks: { type: number; body: Uint8Array }[], bigEndian = false): Uint8Array {
+export function writePcapng(
+  blocks: { type: number; body: Uint8Array }[],
+  bigEndian = false,
+): Uint8Array {
   const le = !bigEndian
   const parts: Uint8Array[] = []
   for (const { type, body } of blocks) {
@@ -138,7 +163,12 @@ export const ng = {
     dv.setBigInt64(8, -1n, !bigEndian)
     return b
   },
-  idb(linktype: number, snaplen: number, opts: { tsresol?: number; tsoffset?: bigint } = {}, bigEndian = false): Uint8Array {
+  idb(
+    linktype: number,
+    snaplen: number,
+    opts: { tsresol?: number; tsoffset?: bigint } = {},
+    bigEndian = false,
+  ): Uint8Array {
     const le = !bigEndian
     const o: Uint8Array[] = []
     const head = new Uint8Array(8)
@@ -155,7 +185,13 @@ export const ng = {
     o.push(new Uint8Array(4)) // opt_endofopt
     return concat(o)
   },
-  epb(ifid: number, ts: bigint, data: Uint8Array, orig = data.length, bigEndian = false): Uint8Array {
+  epb(
+    ifid: number,
+    ts: bigint,
+    data: Uint8Array,
+    orig = data.length,
+    bigEndian = false,
+  ): Uint8Array {
     const le = !bigEndian
     const b = new Uint8Array(20 + ((data.length + 3) & ~3))
     const dv = new DataView(b.buffer)
@@ -220,4 +256,51 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** An Ethernet + IPv4 + TCP frame (checksums left 0: nothing here verifies them). */
+export function tcpFrame(o: {
+  src: string
+  dst: string
+  sport: number
+  dport: number
+  seq: number
+  ack?: number
+  flags: number
+  payload?: Uint8Array
+}): Uint8Array {
+  const payload = o.payload ?? new Uint8Array(0)
+  const b = new Uint8Array(14 + 20 + 20 + payload.length)
+  const dv = new DataView(b.buffer)
+  dv.setUint16(12, 0x0800)
+  b[14] = 0x45
+  dv.setUint16(16, 40 + payload.length)
+  b[22] = 64
+  b[23] = 6
+  b.set(o.src.split('.').map(Number), 26)
+  b.set(o.dst.split('.').map(Number), 30)
+  dv.setUint16(34, o.sport)
+  dv.setUint16(36, o.dport)
+  dv.setUint32(38, o.seq >>> 0)
+  dv.setUint32(42, (o.ack ?? 0) >>> 0)
+  b[46] = 5 << 4
+  b[47] = o.flags
+  dv.setUint16(48, 65535)
+  b.set(payload, 54)
+  return b
+}
+
+/** A DNS query for `name` (type A) with its 2-byte TCP length prefix. */
+export function tcpQuery(id: number, name: string): Uint8Array {
+  const labels = name.split('.').filter(Boolean)
+  const qname = concat([
+    ...labels.map((l) => concat([bytes(l.length), new TextEncoder().encode(l)])),
+    bytes(0),
+  ])
+  const msg = concat([
+    bytes(id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0),
+    qname,
+    bytes(0, 1, 0, 1),
+  ])
+  return concat([bytes(msg.length >> 8, msg.length & 255), msg])
 }

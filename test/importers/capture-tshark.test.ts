@@ -43,9 +43,13 @@ function undecodableNamed({ ours, theirs, problems }: Ctx): void {
   for (const m of ourMessages(ours)) expect(theirs).toContain(m)
   for (const m of missing) {
     const frame = m.split(':')[0]
-    expect(problems.some((p) => p.where === `packet ${frame}` && /Cannot decode/.test(p.message))).toBe(true)
+    expect(
+      problems.some((p) => p.where === `packet ${frame}` && /Cannot decode/.test(p.message)),
+    ).toBe(true)
   }
-  expect(problems.some((p) => /did not decode as DNS and were not counted/.test(p.message))).toBe(true)
+  expect(problems.some((p) => /did not decode as DNS and were not counted/.test(p.message))).toBe(
+    true,
+  )
 }
 
 /** Queries of the complete capture of the same exchanges (dnso1tcp.pcap): id -> qname. */
@@ -68,12 +72,21 @@ const DIFFERENT_ON_PURPOSE: Record<string, { reason: string; check: (c: Ctx) => 
       const full = fullExchangeQueries()
       expect(extra.length).toBe(35)
       for (const e of extra) {
-        expect(e).toMatchObject({ qr: false, srcAddr: '172.17.0.8', srcPort: 51388, dstAddr: '8.8.8.8', dstPort: 53, transport: 'tcp' })
+        expect(e).toMatchObject({
+          qr: false,
+          srcAddr: '172.17.0.8',
+          srcPort: 51388,
+          dstAddr: '8.8.8.8',
+          dstPort: 53,
+          transport: 'tcp',
+        })
         expect(e.ref).toBeGreaterThan(20)
         expect(full.get(e.id)).toBe(e.qname)
       }
       expect(ours.length).toBe(82 - 6)
-      expect(problems.map((p) => p.message).join('\n')).toMatch(/79 bytes were never captured[\s\S]*resynchronizing[\s\S]*237 bytes were never captured/)
+      expect(problems.map((p) => p.message).join('\n')).toMatch(
+        /79 bytes were never captured[\s\S]*resynchronizing[\s\S]*237 bytes were never captured/,
+      )
     },
   },
   'dnscap/do1t-nosyn-1nolen.pcap': {
@@ -86,7 +99,13 @@ const DIFFERENT_ON_PURPOSE: Record<string, { reason: string; check: (c: Ctx) => 
       for (const m of theirs) expect(mine).toContain(m)
       const extra = ours.filter((e) => !theirs.includes(`${e.ref}:${e.id}`))
       expect(extra).toHaveLength(1)
-      expect(extra[0]).toMatchObject({ ref: 7, id: 0x8b51, qr: false, qname: '206.218.58.216.in-addr.arpa.', qtype: 12 })
+      expect(extra[0]).toMatchObject({
+        ref: 7,
+        id: 0x8b51,
+        qr: false,
+        qname: '206.218.58.216.in-addr.arpa.',
+        qtype: 12,
+      })
       expect(fullExchangeQueries().get(0x8b51)).toBe('206.218.58.216.in-addr.arpa.')
     },
   },
@@ -95,7 +114,7 @@ const DIFFERENT_ON_PURPOSE: Record<string, { reason: string; check: (c: Ctx) => 
       'Some TCP segments arrive out of order (the first copy was lost and retransmitted later). We ' +
       'reassemble out-of-order segments; tshark does by default not, and reads one message fewer per ' +
       'such stream (5824). With -o tcp.reassemble_out_of_order:TRUE tshark finds the same 5851 ' +
-      'messages; it files a held segment\'s messages under the frame that closed the gap, we under ' +
+      "messages; it files a held segment's messages under the frame that closed the gap, we under " +
       'the frame that carried their bytes, so ids are compared, not frame numbers.',
     check({ file, ours }) {
       const ooo = tsharkMessages(join(ROOT, file), ['-o', 'tcp.reassemble_out_of_order:TRUE'])
@@ -104,19 +123,23 @@ const DIFFERENT_ON_PURPOSE: Record<string, { reason: string; check: (c: Ctx) => 
     },
   },
   'tcpdump/dns-badlabel.pcap': {
-    reason: 'A fuzzed 63 KB response whose question name is longer than 255 octets: tshark counts the header, we report it as undecodable.',
+    reason:
+      'A fuzzed 63 KB response whose question name is longer than 255 octets: tshark counts the header, we report it as undecodable.',
     check: undecodableNamed,
   },
   'tcpdump/dns_fwdptr.pcap': {
-    reason: 'A fuzzed response whose question name is a forward compression pointer: tshark counts the header, we report it as undecodable.',
+    reason:
+      'A fuzzed response whose question name is a forward compression pointer: tshark counts the header, we report it as undecodable.',
     check: undecodableNamed,
   },
   'zeek/dns_dns-invalid-names.pcap': {
-    reason: 'Three queries whose question names run past the message or point forward: tshark counts their headers, we report each as undecodable.',
+    reason:
+      'Three queries whose question names run past the message or point forward: tshark counts their headers, we report each as undecodable.',
     check: undecodableNamed,
   },
   'tcpdump/rtp-seg-fault-1.pcapng': {
-    reason: 'A fuzzed packet to port 53 with 9 bytes of UDP payload, less than a DNS header: tshark counts a malformed DNS id, we report it as undecodable.',
+    reason:
+      'A fuzzed packet to port 53 with 9 bytes of UDP payload, less than a DNS header: tshark counts a malformed DNS id, we report it as undecodable.',
     check: undecodableNamed,
   },
   'zeek/icmp_icmp-destunreach-udp.pcap': {
@@ -126,7 +149,11 @@ const DIFFERENT_ON_PURPOSE: Record<string, { reason: string; check: (c: Ctx) => 
     check({ file, ours, theirs }) {
       expect(ours).toHaveLength(0)
       expect(theirs).toHaveLength(1)
-      const icmp = tsharkFields(join(ROOT, file), ['frame.number', 'icmp.type', 'icmp.code'], ['-Y', 'icmp'])
+      const icmp = tsharkFields(
+        join(ROOT, file),
+        ['frame.number', 'icmp.type', 'icmp.code'],
+        ['-Y', 'icmp'],
+      )
       expect(icmp).toEqual([['1', '3', '3']])
     },
   },
@@ -139,8 +166,22 @@ beforeAll(async () => {
   const queue = [...FILES]
   const worker = async () => {
     for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
-      const { stdout } = await run('tshark', ['-r', join(ROOT, f), '-Y', 'dns && (udp.port==53 || tcp.port==53)',
-        '-T', 'fields', '-e', 'frame.number', '-e', 'dns.id'], { maxBuffer: 64 * 1024 * 1024 })
+      const { stdout } = await run(
+        'tshark',
+        [
+          '-r',
+          join(ROOT, f),
+          '-Y',
+          'dns && (udp.port==53 || tcp.port==53)',
+          '-T',
+          'fields',
+          '-e',
+          'frame.number',
+          '-e',
+          'dns.id',
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      )
       const messages: string[] = []
       for (const line of stdout.split('\n')) {
         const [frame, ids] = line.split('\t')

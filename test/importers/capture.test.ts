@@ -8,8 +8,20 @@ import { qtypeName, rcodeName } from '../../core/codec/dns-constants.js'
 import type { DnsMessageEvent } from '../../core/model/event.js'
 import { pcapImporter } from '../../core/importers/pcap.js'
 import { pcapngImporter } from '../../core/importers/pcapng.js'
+import { MAX_DIRECTIONS } from '../../core/importers/capture/tcp-reassembly.js'
 import {
-  analyze, bytes, concat, ng, readPcap, tempFile, tsharkFields, u32Bytes, writePcap, writePcapng,
+  analyze,
+  bytes,
+  concat,
+  ng,
+  readPcap,
+  tempFile,
+  tsharkFields,
+  u32Bytes,
+  writePcap,
+  writePcapng,
+  tcpFrame,
+  tcpQuery,
   type PcapRecord,
 } from './capture-synth.js'
 
@@ -25,36 +37,73 @@ const epochMicros = (s: string) => {
   const [sec, frac = ''] = s.split('.')
   return Number(sec) * 1_000_000 + Number(frac.padEnd(9, '0').slice(0, 6))
 }
+const messages = (r: { inputs: { problems: { where: string; message: string }[] }[] }) =>
+  r.inputs[0].problems.map((p) => `${p.where}: ${p.message}`)
 const byRef = (dns: DnsMessageEvent[]) => new Map(dns.map((e) => [e.ref, e]))
 
 describe('dnscap gold output as ground truth', () => {
   // One gold entry: "[ip length] date time [#index file 4095] [src].port [dst].port dns OPCODE,RCODE,ID,flags
   // 1 qname,CLASS,TYPE <ancount> ...", continuation lines joined.
-  const ENTRY = /^\[(\d+)\] (\S+ \S+) \[#(\d+) \S+ \d+\] \[([^\]]+)\]\.(\d+) \[([^\]]+)\]\.(\d+)\s+dns (\w+),(\w+),(\d+),(\S*)\s+1 (.+?),(\w+),(\w+)\s+(\d+)/
-  const FLAG_BITS: Record<string, number> = { qr: 0x8000, aa: 0x0400, tc: 0x0200, rd: 0x0100, ra: 0x0080, ad: 0x0020, cd: 0x0010 }
+  const ENTRY =
+    /^\[(\d+)\] (\S+ \S+) \[#(\d+) \S+ \d+\] \[([^\]]+)\]\.(\d+) \[([^\]]+)\]\.(\d+)\s+dns (\w+),(\w+),(\d+),(\S*)\s+1 (.+?),(\w+),(\w+)\s+(\d+)/
+  const FLAG_BITS: Record<string, number> = {
+    qr: 0x8000,
+    aa: 0x0400,
+    tc: 0x0200,
+    rd: 0x0100,
+    ra: 0x0080,
+    ad: 0x0020,
+    cd: 0x0010,
+  }
   const OPCODES = ['QUERY', 'IQUERY', 'STATUS', 'OPCODE3', 'NOTIFY', 'UPDATE']
 
   for (const name of ['dns.pcap', 'edns.pcap', 'sll2.pcap']) {
     it(`${name}: every message dnscap printed, with the same fields`, () => {
       const gold = readFileSync(corpus('pcap/dnscap', `${name}.dnscap-gold.txt`), 'utf8')
-      const entries = gold.replace(/ \\\n\t/g, ' ').split('\n').filter((l) => l.startsWith('['))
+      const entries = gold
+        .replace(/ \\\n\t/g, ' ')
+        .split('\n')
+        .filter((l) => l.startsWith('['))
       const { dns } = analyze(read(`dnscap/${name}`))
       expect(entries.length).toBeGreaterThan(1)
       expect(dns.length).toBe(entries.length)
       for (const line of entries) {
         const m = ENTRY.exec(line)
         expect(m, line).not.toBeNull()
-        const [, ipLen, when, index, src, sport, dst, dport, opcode, rcode, id, flags, qname, qclass, qtype, ancount] = m!
+        const [
+          ,
+          ipLen,
+          when,
+          index,
+          src,
+          sport,
+          dst,
+          dport,
+          opcode,
+          rcode,
+          id,
+          flags,
+          qname,
+          qclass,
+          qtype,
+          ancount,
+        ] = m!
         // dnscap numbers the DNS messages it printed, from 0.
         const e = dns[Number(index)]
         expect(e, line).toBeDefined()
-        expect({ src: e.srcAddr, sport: e.srcPort, dst: e.dstAddr, dport: e.dstPort }).toEqual(
-          { src, sport: Number(sport), dst, dport: Number(dport) })
+        expect({ src: e.srcAddr, sport: e.srcPort, dst: e.dstAddr, dport: e.dstPort }).toEqual({
+          src,
+          sport: Number(sport),
+          dst,
+          dport: Number(dport),
+        })
         expect(e.time).toBe(utcMicros(when))
         expect(e.id).toBe(Number(id))
         expect(OPCODES[e.opcode]).toBe(opcode)
         expect(rcodeName(e.rcode)).toBe(rcode)
-        const letters = Object.entries(FLAG_BITS).filter(([, bit]) => (e.flags & bit) !== 0).map(([l]) => l)
+        const letters = Object.entries(FLAG_BITS)
+          .filter(([, bit]) => (e.flags & bit) !== 0)
+          .map(([l]) => l)
         expect(letters.sort()).toEqual(flags.split('|').filter(Boolean).sort())
         // dnscap escapes its field separator: "\," is a plain comma in the name.
         expect(e.qname).toBe(qname.replace(/\\,/g, ','))
@@ -74,9 +123,25 @@ describe('tcpdump expected text as ground truth', () => {
   const START = /^\s*(\d+)  (?:caplen \d+ len \d+ )?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) /
   const ENDPOINTS = /([0-9a-f:.]+)\.(\d+) > ([0-9a-f:.]+)\.(\d+): (.*)$/
   // LINKTYPE_IPV4_invalid is left out: tcpdump rejects an IPv6 packet there, tshark and we decode it.
-  const FILES = ['LINKTYPE_IPV4', 'LINKTYPE_IPV6', 'LINKTYPE_PKTAP', 'LINKTYPE_RAW_ipv4', 'LINKTYPE_RAW_ipv6',
-    'dns_udp', 'dns_udp_2', 'dns-badvers', 'dns-uri', 'dns-badcookie', 'edns-opts', 'dns_tcp', 'time_2038',
-    'time_2106_overflow', 'time_2107', 'ipv4_invalid_total_length', 'ipv6_invalid_length_2']
+  const FILES = [
+    'LINKTYPE_IPV4',
+    'LINKTYPE_IPV6',
+    'LINKTYPE_PKTAP',
+    'LINKTYPE_RAW_ipv4',
+    'LINKTYPE_RAW_ipv6',
+    'dns_udp',
+    'dns_udp_2',
+    'dns-badvers',
+    'dns-uri',
+    'dns-badcookie',
+    'edns-opts',
+    'dns_tcp',
+    'time_2038',
+    'time_2106_overflow',
+    'time_2107',
+    'ipv4_invalid_total_length',
+    'ipv6_invalid_length_2',
+  ]
 
   for (const stem of FILES) {
     it(stem, () => {
@@ -86,7 +151,9 @@ describe('tcpdump expected text as ground truth', () => {
         if (START.test(line)) entries.push(line)
         else if (line.trim() && entries.length) entries[entries.length - 1] += ' ' + line.trim()
       }
-      const file = ['time_2106_overflow', 'time_2107'].includes(stem) ? `${stem}.pcapng` : `${stem}.pcap`
+      const file = ['time_2106_overflow', 'time_2107'].includes(stem)
+        ? `${stem}.pcapng`
+        : `${stem}.pcap`
       const { dns } = analyze(read(`tcpdump/${file}`))
       const ours = byRef(dns)
       let checked = 0
@@ -97,11 +164,18 @@ describe('tcpdump expected text as ground truth', () => {
         const [, src, sport, dst, dport, rest] = ep!
         // The DNS part: "4660+ A? example.com. (29)", "36787 BadVers- 0/0/1 (28)", "UDP, length 56",
         // after TCP's "Flags [P.], ... length 58 ".
-        const dnsPart = rest.replace(/^Flags \[[^\]]*\], .*?length \d+ ?/, '').replace(/^\[udp sum ok\] /, '')
+        const dnsPart = rest
+          .replace(/^Flags \[[^\]]*\], .*?length \d+ ?/, '')
+          .replace(/^\[udp sum ok\] /, '')
         if (dnsPart === '' && /Flags/.test(rest)) continue // a TCP segment without a message
         const e = ours.get(Number(frame))!
         expect(e, entry).toBeDefined()
-        expect([e.srcAddr, e.srcPort, e.dstAddr, e.dstPort]).toEqual([src, Number(sport), dst, Number(dport)])
+        expect([e.srcAddr, e.srcPort, e.dstAddr, e.dstPort]).toEqual([
+          src,
+          Number(sport),
+          dst,
+          Number(dport),
+        ])
         expect(e.time).toBe(utcMicros(when))
         const size = /\((\d+)\)$/.exec(dnsPart)?.[1] ?? /^UDP, length (\d+)$/.exec(dnsPart)?.[1]
         const complete = !/\[\|domain\]/.test(dnsPart)
@@ -130,23 +204,65 @@ describe('tcpdump expected text as ground truth', () => {
 
 /** Messages as tshark decodes them: frame, addresses, ports, id, qname, qtype per message. */
 function tsharkView(path: string, extra: string[] = []): string[] {
-  const rows = tsharkFields(path, ['frame.number', 'ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport', 'tcp.srcport',
-    'udp.dstport', 'tcp.dstport', 'dns.id', 'dns.qry.name', 'dns.qry.type', 'frame.time_epoch'], ['-Y', 'dns', ...extra])
+  const rows = tsharkFields(
+    path,
+    [
+      'frame.number',
+      'ip.src',
+      'ipv6.src',
+      'ip.dst',
+      'ipv6.dst',
+      'udp.srcport',
+      'tcp.srcport',
+      'udp.dstport',
+      'tcp.dstport',
+      'dns.id',
+      'dns.qry.name',
+      'dns.qry.type',
+      'frame.time_epoch',
+    ],
+    ['-Y', 'dns', ...extra],
+  )
   const out: string[] = []
   for (const [frame, s4, s6, d4, d6, us, ts, ud, td, ids, names, types, epoch] of rows) {
-    const idl = ids.split(','), nl = names.split(','), tl = types.split(',')
+    const idl = ids.split(','),
+      nl = names.split(','),
+      tl = types.split(',')
     // The innermost header is the last value of each field (tunnels repeat them).
     const last = (v: string) => v.split(',').at(-1)!
     idl.forEach((id, i) => {
       const name = nl[i] === '<Root>' ? '.' : nl[i] ? nl[i] + '.' : ''
-      out.push([frame, last(s4 || s6), last(us || ts), last(d4 || d6), last(ud || td), Number(id), name, tl[i] || '0',
-        epochMicros(epoch)].join(' '))
+      out.push(
+        [
+          frame,
+          last(s4 || s6),
+          last(us || ts),
+          last(d4 || d6),
+          last(ud || td),
+          Number(id),
+          name,
+          tl[i] || '0',
+          epochMicros(epoch),
+        ].join(' '),
+      )
     })
   }
   return out
 }
 function ourView(dns: DnsMessageEvent[]): string[] {
-  return dns.map((e) => [e.ref, e.srcAddr, e.srcPort, e.dstAddr, e.dstPort, e.id, e.qname.toLowerCase(), e.qtype, e.time].join(' '))
+  return dns.map((e) =>
+    [
+      e.ref,
+      e.srcAddr,
+      e.srcPort,
+      e.dstAddr,
+      e.dstPort,
+      e.id,
+      e.qname.toLowerCase(),
+      e.qtype,
+      e.time,
+    ].join(' '),
+  )
 }
 const lower = (l: string[]) => l.map((s) => s.toLowerCase())
 
@@ -158,7 +274,11 @@ describe('link types, against tshark on rewrites of real captures', () => {
   const records = [...v4.records.slice(0, 24), ...v6.records]
   const version = (r: PcapRecord) => r.data[14] >> 4
   const ip = (r: PcapRecord) =>
-    r.data.subarray(14, 14 + (version(r) === 4 ? (r.data[16] << 8) | r.data[17] : 40 + ((r.data[18] << 8) | r.data[19])))
+    r.data.subarray(
+      14,
+      14 +
+        (version(r) === 4 ? (r.data[16] << 8) | r.data[17] : 40 + ((r.data[18] << 8) | r.data[19])),
+    )
   const ethertype = (r: PcapRecord) => (version(r) === 4 ? bytes(0x08, 0x00) : bytes(0x86, 0xdd))
   const nflogTlv = (type: number, value: Uint8Array) => {
     const tlv = new Uint8Array(4 + ((value.length + 3) & ~3))
@@ -176,28 +296,107 @@ describe('link types, against tshark on rewrites of real captures', () => {
     return h
   }
   const VARIANTS: [string, number, (r: PcapRecord) => Uint8Array][] = [
-    ['LINUX_SLL (113)', 113, (r) => concat([bytes(0, 0, 0, 1, 0, 6, 2, 66, 172, 17, 0, 10, 0, 0), ethertype(r), ip(r)])],
-    ['LINUX_SLL2 (276, tcpdump -i any)', 276, (r) => concat([ethertype(r), bytes(0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 2, 66, 172, 17, 0, 10, 0, 0), ip(r)])],
-    ['NULL little-endian, macOS AF_INET6 30', 0, (r) => concat([u32Bytes(version(r) === 4 ? 2 : 30, true), ip(r)])],
-    ['NULL little-endian, FreeBSD AF_INET6 28', 0, (r) => concat([u32Bytes(version(r) === 4 ? 2 : 28, true), ip(r)])],
-    ['NULL big-endian, NetBSD AF_INET6 24', 0, (r) => concat([u32Bytes(version(r) === 4 ? 2 : 24, false), ip(r)])],
+    [
+      'LINUX_SLL (113)',
+      113,
+      (r) => concat([bytes(0, 0, 0, 1, 0, 6, 2, 66, 172, 17, 0, 10, 0, 0), ethertype(r), ip(r)]),
+    ],
+    [
+      'LINUX_SLL2 (276, tcpdump -i any)',
+      276,
+      (r) =>
+        concat([
+          ethertype(r),
+          bytes(0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 2, 66, 172, 17, 0, 10, 0, 0),
+          ip(r),
+        ]),
+    ],
+    [
+      'NULL little-endian, macOS AF_INET6 30',
+      0,
+      (r) => concat([u32Bytes(version(r) === 4 ? 2 : 30, true), ip(r)]),
+    ],
+    [
+      'NULL little-endian, FreeBSD AF_INET6 28',
+      0,
+      (r) => concat([u32Bytes(version(r) === 4 ? 2 : 28, true), ip(r)]),
+    ],
+    [
+      'NULL big-endian, NetBSD AF_INET6 24',
+      0,
+      (r) => concat([u32Bytes(version(r) === 4 ? 2 : 24, false), ip(r)]),
+    ],
     ['LOOP (108)', 108, (r) => concat([u32Bytes(version(r) === 4 ? 2 : 24, false), ip(r)])],
     ['RAW (101)', 101, ip],
     ['DLT_RAW 12', 12, ip],
     ['DLT_RAW 14 (OpenBSD)', 14, ip],
     ['IPV4 (228), IPv6 packets included as tshark decodes them', 228, ip],
     ['IPV6 (229), IPv4 packets refused as tshark does', 229, ip],
-    ['Ethernet, QinQ (802.1ad + 802.1Q)', 1, (r) => concat([r.data.subarray(0, 12), bytes(0x88, 0xa8, 0, 5, 0x81, 0x00, 0, 11), r.data.subarray(12)])],
-    ['Ethernet, MPLS', 1, (r) => concat([r.data.subarray(0, 12), bytes(0x88, 0x47, 0, 1, 0, 64, 0, 2, 1, 64), ip(r)])],
-    ['Ethernet, PPPoE session', 1, (r) => concat([r.data.subarray(0, 12), bytes(0x88, 0x64, 0x11, 0, 0, 1, (ip(r).length + 2) >> 8, (ip(r).length + 2) & 255, 0, version(r) === 4 ? 0x21 : 0x57), ip(r)])],
-    ['NFLOG (239)', 239, (r) => concat([bytes(version(r) === 4 ? 2 : 10, 0, 0, 1), nflogTlv(1, bytes(8, 0, 1, 0)), nflogTlv(9, ip(r))])],
+    [
+      'Ethernet, QinQ (802.1ad + 802.1Q)',
+      1,
+      (r) =>
+        concat([
+          r.data.subarray(0, 12),
+          bytes(0x88, 0xa8, 0, 5, 0x81, 0x00, 0, 11),
+          r.data.subarray(12),
+        ]),
+    ],
+    [
+      'Ethernet, MPLS',
+      1,
+      (r) => concat([r.data.subarray(0, 12), bytes(0x88, 0x47, 0, 1, 0, 64, 0, 2, 1, 64), ip(r)]),
+    ],
+    [
+      'Ethernet, PPPoE session',
+      1,
+      (r) =>
+        concat([
+          r.data.subarray(0, 12),
+          bytes(
+            0x88,
+            0x64,
+            0x11,
+            0,
+            0,
+            1,
+            (ip(r).length + 2) >> 8,
+            (ip(r).length + 2) & 255,
+            0,
+            version(r) === 4 ? 0x21 : 0x57,
+          ),
+          ip(r),
+        ]),
+    ],
+    [
+      'NFLOG (239)',
+      239,
+      (r) =>
+        concat([
+          bytes(version(r) === 4 ? 2 : 10, 0, 0, 1),
+          nflogTlv(1, bytes(8, 0, 1, 0)),
+          nflogTlv(9, ip(r)),
+        ]),
+    ],
     ['PKTAP (258)', 258, (r) => concat([pktapHeader(), r.data])],
     ['PPP (9)', 9, (r) => concat([bytes(0xff, 0x03, 0, version(r) === 4 ? 0x21 : 0x57), ip(r)])],
-    ['FDDI (10)', 10, (r) => concat([bytes(0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xaa, 0xaa, 3, 0, 0, 0), ethertype(r), ip(r)])],
+    [
+      'FDDI (10)',
+      10,
+      (r) =>
+        concat([
+          bytes(0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xaa, 0xaa, 3, 0, 0, 0),
+          ethertype(r),
+          ip(r),
+        ]),
+    ],
   ]
   for (const [name, linktype, wrap] of VARIANTS) {
     it(name, () => {
-      const file = writePcap(linktype, records.map((r) => ({ ...r, data: wrap(r), orig: wrap(r).length })))
+      const file = writePcap(
+        linktype,
+        records.map((r) => ({ ...r, data: wrap(r), orig: wrap(r).length })),
+      )
       const theirs = tsharkView(tempFile(`lt-${linktype}-${name.length}.pcap`, file))
       const { dns } = analyze(file)
       expect(dns.length).toBeGreaterThan(0)
@@ -207,9 +406,16 @@ describe('link types, against tshark on rewrites of real captures', () => {
 
   // (sll2.pcap is checked against dnscap's gold above: its name is one label ",." which tshark's
   // field output cannot show unambiguously.)
-  for (const file of ['dnscap/vlan11.pcap', 'tcpdump/nflog.pcap', 'tcpdump/LINKTYPE_PKTAP.pcap',
-    'tcpdump/dns-badcookie.pcap', 'zeek/dns-svcb.pcap', 'zeek/dns-inverse-query.pcap', 'zeek/tunnels_vxlan-triple-v2.pcap',
-    'zeek/tunnels_geneve-vxlan-dns-truncated.pcap']) {
+  for (const file of [
+    'dnscap/vlan11.pcap',
+    'tcpdump/nflog.pcap',
+    'tcpdump/LINKTYPE_PKTAP.pcap',
+    'tcpdump/dns-badcookie.pcap',
+    'zeek/dns-svcb.pcap',
+    'zeek/dns-inverse-query.pcap',
+    'zeek/tunnels_vxlan-triple-v2.pcap',
+    'zeek/tunnels_geneve-vxlan-dns-truncated.pcap',
+  ]) {
     it(`${file} (real capture)`, () => {
       const { dns } = analyze(read(file))
       expect(dns.length).toBeGreaterThan(0)
@@ -228,15 +434,23 @@ describe('link types, against tshark on rewrites of real captures', () => {
   it('NFLOG: the 4 responses for example.com and www.example.com, A and AAAA', () => {
     const { dns } = analyze(read('tcpdump/nflog.pcap'))
     expect(dns.map((e) => [e.qname, qtypeName(e.qtype), e.qr, e.srcPort])).toEqual([
-      ['example.com.', 'A', true, 53], ['example.com.', 'AAAA', true, 53],
-      ['www.example.com.', 'A', true, 53], ['www.example.com.', 'AAAA', true, 53],
+      ['example.com.', 'A', true, 53],
+      ['example.com.', 'AAAA', true, 53],
+      ['www.example.com.', 'A', true, 53],
+      ['www.example.com.', 'AAAA', true, 53],
     ])
   })
 })
 
 describe('IP fragments', () => {
-  for (const file of ['dnscap/frags.pcap', 'go-dnscollector/dnsdump_ip4_fragmented+udp.pcap', 'go-dnscollector/dnsdump_ip4_fragmented_query.pcap',
-    'go-dnscollector/dnsdump_ip6_fragmented+udp.pcap', 'go-dnscollector/dnsdump_ip6_fragmented_query.pcap', 'zeek/ipv6-fragmented-dns.pcap']) {
+  for (const file of [
+    'dnscap/frags.pcap',
+    'go-dnscollector/dnsdump_ip4_fragmented+udp.pcap',
+    'go-dnscollector/dnsdump_ip4_fragmented_query.pcap',
+    'go-dnscollector/dnsdump_ip6_fragmented+udp.pcap',
+    'go-dnscollector/dnsdump_ip6_fragmented_query.pcap',
+    'zeek/ipv6-fragmented-dns.pcap',
+  ]) {
     it(`${file}: reassembled messages as tshark reassembles them`, () => {
       const { dns } = analyze(read(file))
       expect(ourView(dns)).toEqual(lower(tsharkView(corpus('pcap', file))))
@@ -246,8 +460,17 @@ describe('IP fragments', () => {
   it('IPv6: a DNSSEC AAAA response in two fragments, whole size and answers', () => {
     const { dns } = analyze(read('go-dnscollector/dnsdump_ip6_fragmented+udp.pcap'))
     const r = dns.find((e) => e.qr)!
-    const [row] = tsharkFields(corpus('pcap/go-dnscollector/dnsdump_ip6_fragmented+udp.pcap'), ['frame.number', 'udp.length', 'dns.count.answers'], ['-Y', 'dns.flags.response==1'])
-    expect(r).toMatchObject({ ref: Number(row[0]), qtype: 28, size: Number(row[1]) - 8, ancount: Number(row[2]) })
+    const [row] = tsharkFields(
+      corpus('pcap/go-dnscollector/dnsdump_ip6_fragmented+udp.pcap'),
+      ['frame.number', 'udp.length', 'dns.count.answers'],
+      ['-Y', 'dns.flags.response==1'],
+    )
+    expect(r).toMatchObject({
+      ref: Number(row[0]),
+      qtype: 28,
+      size: Number(row[1]) - 8,
+      ancount: Number(row[2]),
+    })
     expect(r.size).toBeGreaterThan(1280)
     expect(r.malformed).toBeUndefined()
   })
@@ -267,15 +490,23 @@ describe('IP fragments', () => {
     expect(dns).toHaveLength(1)
     const messages = report.inputs[0].problems.map((p) => p.message)
     expect(messages.filter((m) => /more than 256 datagrams pending/.test(m))).toHaveLength(44)
-    expect(messages.filter((m) => /still incomplete at the end of the capture/.test(m)).length).toBeGreaterThan(0)
+    expect(
+      messages.filter((m) => /still incomplete at the end of the capture/.test(m)).length,
+    ).toBeGreaterThan(0)
   })
 })
 
 describe('DNS over TCP', () => {
-  const tcp = (file: string) => analyze(read(file)).dns.map((e) => `${e.ref}:${e.id.toString(16)}:${e.qr ? 'R' : 'Q'}`)
+  const tcp = (file: string) =>
+    analyze(read(file)).dns.map((e) => `${e.ref}:${e.id.toString(16)}:${e.qr ? 'R' : 'Q'}`)
 
   it('several messages in one segment (dnsotcp-many1pkt): three queries in frame 4', () => {
-    expect(tcp('dnscap/dnsotcp-many1pkt.pcap')).toEqual(['4:e7af:Q', '4:e7af:Q', '4:e7af:Q', '6:12cf:R'])
+    expect(tcp('dnscap/dnsotcp-many1pkt.pcap')).toEqual([
+      '4:e7af:Q',
+      '4:e7af:Q',
+      '4:e7af:Q',
+      '6:12cf:R',
+    ])
   })
 
   it('one message over many segments (dnsotcp-manyopkts): completed in frames 4 and 6', () => {
@@ -284,7 +515,14 @@ describe('DNS over TCP', () => {
 
   it('a segment missing in the middle (dnso1tcp-midmiss): the rest is kept', () => {
     const { report, dns } = analyze(read('dnscap/dnso1tcp-midmiss.pcap'))
-    expect(dns.map((e) => `${e.ref}:${e.id.toString(16)}`)).toEqual(['6:e7af', '8:e7af', '12:8b51', '14:14d9', '17:59c6', '19:59c6'])
+    expect(dns.map((e) => `${e.ref}:${e.id.toString(16)}`)).toEqual([
+      '6:e7af',
+      '8:e7af',
+      '12:8b51',
+      '14:14d9',
+      '17:59c6',
+      '19:59c6',
+    ])
     expect(report.inputs[0].problems.map((p) => `${p.where}: ${p.message}`)).toEqual([
       // The server's ACK in frame 14 proves the client's 30 bytes were sent; the client's ACK in
       // frame 15 proves the server's 145 bytes were.
@@ -298,14 +536,25 @@ describe('DNS over TCP', () => {
   })
 
   it('TCP Fast Open: the query rides in the SYN', () => {
-    expect(tcp('go-dnscollector/dnsdump_tcp_fastopen.pcap')).toEqual(['1:f443:Q', '4:f443:R', '9:a589:Q', '12:a589:R', '17:880:Q', '20:880:R', '25:5b25:Q', '28:5b25:R'])
+    expect(tcp('go-dnscollector/dnsdump_tcp_fastopen.pcap')).toEqual([
+      '1:f443:Q',
+      '4:f443:R',
+      '9:a589:Q',
+      '12:a589:R',
+      '17:880:Q',
+      '20:880:R',
+      '25:5b25:Q',
+      '28:5b25:R',
+    ])
   })
 
   it('a TCP response with junk after its records, between UDP exchanges (dnsjit)', () => {
     const { report, dns } = analyze(read('dnsjit/tcp-response-with-trailing-junk.pcap'))
     const r = dns.find((e) => e.transport === 'tcp' && e.qr)!
     expect(r).toMatchObject({ ref: 14, id: 0x1c23, rcode: 3, size: 731 })
-    expect(ourView(dns)).toEqual(lower(tsharkView(corpus('pcap/dnsjit/tcp-response-with-trailing-junk.pcap'))))
+    expect(ourView(dns)).toEqual(
+      lower(tsharkView(corpus('pcap/dnsjit/tcp-response-with-trailing-junk.pcap'))),
+    )
     expect(report.inputs[0].problems).toEqual([])
   })
 
@@ -314,7 +563,11 @@ describe('DNS over TCP', () => {
     // bytes off its end, as a short snaplen would.
     const recs = readPcap(read('dnscap/dnsotcp-manyopkts.pcap')).records
     const six = recs[5]
-    const cut = writePcap(1, [...recs.slice(0, 5), { ...six, data: six.data.slice(0, six.data.length - 10), orig: six.data.length }, ...recs.slice(6)])
+    const cut = writePcap(1, [
+      ...recs.slice(0, 5),
+      { ...six, data: six.data.slice(0, six.data.length - 10), orig: six.data.length },
+      ...recs.slice(6),
+    ])
     const { report, dns } = analyze(cut)
     expect(dns.map((e) => `${e.ref}:${e.id.toString(16)}`)).toEqual(['4:e7af', '6:e7af'])
     expect(report.inputs[0].problems.map((p) => `${p.where}: ${p.message}`)).toEqual([
@@ -325,7 +578,10 @@ describe('DNS over TCP', () => {
   it('a 2 KB answer over several segments after a truncated UDP answer', () => {
     const { dns } = analyze(read('go-dnscollector/dnsdump_udp_truncated+tcp_fragmented.pcap'))
     expect(dns.map((e) => [e.transport, e.qr, (e.flags & 0x200) !== 0])).toEqual([
-      ['udp', false, false], ['udp', true, true], ['tcp', false, false], ['tcp', true, false],
+      ['udp', false, false],
+      ['udp', true, true],
+      ['tcp', false, false],
+      ['tcp', true, false],
     ])
     expect(dns[3].size).toBeGreaterThan(2000)
   })
@@ -347,7 +603,11 @@ describe('DNS over TCP', () => {
     const recs = original.records.slice()
     let moved = 0
     for (let i = 0; i + 2 < recs.length; i++) {
-      if (payloadLen(recs[i]) === 2 && payloadLen(recs[i + 1]) === 0 && payloadLen(recs[i + 2]) > 12) {
+      if (
+        payloadLen(recs[i]) === 2 &&
+        payloadLen(recs[i + 1]) === 0 &&
+        payloadLen(recs[i + 2]) > 12
+      ) {
         ;[recs[i], recs[i + 1], recs[i + 2]] = [recs[i + 2], recs[i], recs[i + 1]]
         moved++
         i += 2
@@ -368,14 +628,86 @@ describe('DNS over TCP', () => {
   })
 
   it('a lost segment costs only the messages it cut', () => {
-    const dataIdx = original.records.map((r, i) => (payloadLen(r) > 10 ? i : -1)).filter((i) => i >= 0)
+    const dataIdx = original.records
+      .map((r, i) => (payloadLen(r) > 10 ? i : -1))
+      .filter((i) => i >= 0)
     const dropped = dataIdx[20] // a whole message
     const recs = original.records.filter((_, i) => i !== dropped)
     const { report, dns } = analyze(writePcap(1, recs))
     expect(dns).toHaveLength(81)
     const lost = full.filter((m) => !ids(dns).includes(m))
     expect(lost).toHaveLength(1)
-    expect(report.inputs[0].problems.some((p) => /bytes were never captured/.test(p.message))).toBe(true)
+    expect(report.inputs[0].problems.some((p) => /bytes were never captured/.test(p.message))).toBe(
+      true,
+    )
+  })
+})
+
+describe('DNS over TCP, bounded memory', () => {
+  const frame = (data: Uint8Array, i: number): PcapRecord => ({
+    sec: 1_700_000_000,
+    frac: i,
+    orig: data.length,
+    data,
+  })
+  const SYN = 0x02
+  const PSH_ACK = 0x18
+
+  it('out-of-order segments are held at most 64 deep, then the hole is declared lost', () => {
+    // One client sends 100 queries on one connection, but the capture lost its first segment and
+    // no ACK from the server says so: after 64 held segments the hole is given up on.
+    const src = '10.0.0.1'
+    const dst = '10.0.0.53'
+    const recs: PcapRecord[] = [
+      frame(tcpFrame({ src, dst, sport: 40000, dport: 53, seq: 999, flags: SYN }), 0),
+    ]
+    let seq = 1000
+    for (let i = 0; i < 100; i++) {
+      const q = tcpQuery(i, `q${i}.example`)
+      if (i > 0)
+        recs.push(
+          frame(
+            tcpFrame({ src, dst, sport: 40000, dport: 53, seq, flags: PSH_ACK, payload: q }),
+            i,
+          ),
+        )
+      seq += q.length
+    }
+    const { report, dns } = analyze(writePcap(1, recs))
+    expect(dns.map((e) => e.id)).toEqual(Array.from({ length: 99 }, (_, i) => i + 1))
+    expect(messages(report)).toEqual([
+      `packet 66: TCP ${src}:40000 > ${dst}:53: ${tcpQuery(0, 'q0.example').length} bytes were never captured`,
+    ])
+  })
+
+  it(`at most ${MAX_DIRECTIONS} TCP directions are tracked; the oldest is closed and reported`, () => {
+    // MAX_DIRECTIONS + 1 clients each send the first half of a query and never the rest.
+    const recs: PcapRecord[] = []
+    for (let i = 0; i <= MAX_DIRECTIONS; i++) {
+      const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+      const q = tcpQuery(i & 0xffff, 'half.example')
+      recs.push(
+        frame(
+          tcpFrame({
+            src,
+            dst: '10.0.0.53',
+            sport: 40000,
+            dport: 53,
+            seq: 1,
+            flags: PSH_ACK,
+            payload: q.subarray(0, 10),
+          }),
+          i,
+        ),
+      )
+    }
+    const { report, dns } = analyze(writePcap(1, recs))
+    expect(dns).toHaveLength(0)
+    const all = messages(report)
+    expect(all[0]).toBe(
+      `packet ${MAX_DIRECTIONS + 1}: TCP 10.0.0.0:40000 > 10.0.0.53:53: more than ${MAX_DIRECTIONS} TCP directions were open inside a DNS message (10 bytes of it were seen)`,
+    )
+    expect(all.at(-1)).toMatch(/more problem\(s\) not listed/)
   })
 })
 
@@ -394,7 +726,9 @@ describe('timestamps and file formats', () => {
       const bytesNs = writePcap(1, nsRecords, { nanoseconds: true, bigEndian })
       const { report, dns } = analyze(bytesNs)
       expect(report.inputs[0].kind).toBe('pcap')
-      expect(dns.map((e) => [e.ref, e.time, e.id, e.qname])).toEqual(micro.map((e) => [e.ref, e.time, e.id, e.qname]))
+      expect(dns.map((e) => [e.ref, e.time, e.id, e.qname])).toEqual(
+        micro.map((e) => [e.ref, e.time, e.id, e.qname]),
+      )
       // tshark reads the same file; its times truncated to µs are ours.
       const t = tsharkView(tempFile(`ns-${bigEndian}.pcap`, bytesNs))
       expect(ourView(dns)).toEqual(lower(t))
@@ -403,7 +737,9 @@ describe('timestamps and file formats', () => {
 
   it('pcapng with two interfaces of different resolution (zeek)', () => {
     const { dns } = analyze(read('zeek/pcapng-multi-interface.pcapng'))
-    expect(ourView(dns)).toEqual(lower(tsharkView(corpus('pcap/zeek/pcapng-multi-interface.pcapng'))))
+    expect(ourView(dns)).toEqual(
+      lower(tsharkView(corpus('pcap/zeek/pcapng-multi-interface.pcapng'))),
+    )
     expect(dns[0].time).toBe(1767663089_500330) // 1767663089.500330493 on an ns interface
   })
 
@@ -428,7 +764,12 @@ describe('timestamps and file formats', () => {
       f.records.slice(0, 30).forEach((r, i) => {
         const ifid = i % 3
         const us = BigInt(r.sec) * 1_000_000n + BigInt(r.frac)
-        const ts = ifid === 0 ? us * 1000n + 123n : ifid === 1 ? us - 3_600_000_000n : (us << 20n) / 1_000_000n
+        const ts =
+          ifid === 0
+            ? us * 1000n + 123n
+            : ifid === 1
+              ? us - 3_600_000_000n
+              : (us << 20n) / 1_000_000n
         blocks.push({ type: 6, body: ng.epb(ifid, ts, r.data, r.data.length, bigEndian) })
       })
       blocks.push({ type: 3, body: ng.spb(f.records[30].data, bigEndian) })
@@ -447,9 +788,15 @@ describe('timestamps and file formats', () => {
       expect(timed[1].time).toBe(micro[1].time)
       expect(Math.abs(timed[2].time - micro[2].time)).toBeLessThanOrEqual(1)
       // SPBs: no time, a problem says so, the frame numbers continue.
-      expect(dns.slice(30).map((e) => [e.ref, e.time, e.id])).toEqual([[32, NaN, micro[30].id], [33, NaN, micro[31].id]])
+      expect(dns.slice(30).map((e) => [e.ref, e.time, e.id])).toEqual([
+        [32, NaN, micro[30].id],
+        [33, NaN, micro[31].id],
+      ])
       expect(report.inputs[0].problems).toEqual([
-        { where: 'capture', message: '2 simple packet block(s) carry no timestamp: their events have no time' },
+        {
+          where: 'capture',
+          message: '2 simple packet block(s) carry no timestamp: their events have no time',
+        },
       ])
     })
   }
@@ -470,11 +817,16 @@ describe('timestamps and file formats', () => {
 
 describe('DNS ports', () => {
   it('port 53 by default; other ports when asked (UDP and TCP on 8053, tcpdump)', () => {
-    for (const [file, proto] of [['tcpdump/dns_udp_8053.pcap', 'udp'], ['tcpdump/dns_tcp_8053.pcap', 'tcp']]) {
+    for (const [file, proto] of [
+      ['tcpdump/dns_udp_8053.pcap', 'udp'],
+      ['tcpdump/dns_tcp_8053.pcap', 'tcp'],
+    ]) {
       expect(analyze(read(file)).dns).toHaveLength(0)
       const { dns } = analyze(read(file), [8053])
       expect(dns).toHaveLength(2)
-      expect(ourView(dns)).toEqual(lower(tsharkView(corpus('pcap', file), ['-d', `${proto}.port==8053,dns`])))
+      expect(ourView(dns)).toEqual(
+        lower(tsharkView(corpus('pcap', file), ['-d', `${proto}.port==8053,dns`])),
+      )
     }
   })
 
@@ -491,8 +843,17 @@ describe('DNS ports', () => {
     for (const file of ['pktvisor/dns_ipv4_udp.pcap', 'pktvisor/dns_ipv6_udp.pcap']) {
       const { dns } = analyze(read(file), [53000])
       expect(dns).toHaveLength(140)
-      expect(ourView(dns)).toEqual(lower(tsharkView(corpus('pcap', file), ['-d', 'udp.port==53000,dns'])))
+      expect(ourView(dns)).toEqual(
+        lower(tsharkView(corpus('pcap', file), ['-d', 'udp.port==53000,dns'])),
+      )
     }
+  })
+})
+
+describe('through the whole analysis', () => {
+  it('dnscap dns.pcap: 82 messages make 41 transactions, none unanswered', () => {
+    const { report } = analyze(read('dnscap/dns.pcap'))
+    expect(report.summary).toMatchObject({ messages: 82, transactions: 41, unanswered: 0 })
   })
 })
 
@@ -504,7 +865,9 @@ describe('importer contract', () => {
     expect(pcapImporter.sniff(pcapng.subarray(0, 64), 'x.pcap')).toBe(false)
     expect(pcapngImporter.sniff(pcapng.subarray(0, 64), 'x.bin')).toBe(true)
     expect(pcapngImporter.sniff(pcap.subarray(0, 64), 'x.pcapng')).toBe(false)
-    expect(pcapImporter.sniff(new TextEncoder().encode('a1b2c3d4 is not a capture'), 'x.pcap')).toBe(false)
+    expect(
+      pcapImporter.sniff(new TextEncoder().encode('a1b2c3d4 is not a capture'), 'x.pcap'),
+    ).toBe(false)
   })
 
   it('every event is a well-formed DnsMessageEvent', () => {

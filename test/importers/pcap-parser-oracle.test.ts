@@ -33,11 +33,20 @@ function viaPcapParser(bytes: Uint8Array): Promise<{ records: Rec[]; error?: str
     let offset = 24
     let error: string | undefined
     const parser = pcapParser.parse(Readable.from([Buffer.from(bytes)]))
-    parser.on('packet', (p: { header: { timestampSeconds: number; timestampMicroseconds: number; capturedLength: number } }) => {
-      const h = p.header
-      records.push({ time: h.timestampSeconds * 1_000_000 + h.timestampMicroseconds, incl: h.capturedLength, offset })
-      offset += 16 + h.capturedLength
-    })
+    parser.on(
+      'packet',
+      (p: {
+        header: { timestampSeconds: number; timestampMicroseconds: number; capturedLength: number }
+      }) => {
+        const h = p.header
+        records.push({
+          time: h.timestampSeconds * 1_000_000 + h.timestampMicroseconds,
+          incl: h.capturedLength,
+          offset,
+        })
+        offset += 16 + h.capturedLength
+      },
+    )
     parser.on('error', (e: Error) => (error = e.message))
     parser.on('end', () => resolve({ records, error }))
   })
@@ -104,7 +113,11 @@ describe('classic pcap records agree with pcap-parser', () => {
 
   it('pcap-parser refuses nanosecond pcap and pcapng, which we read', async () => {
     const f = readPcap(readFileSync(corpus('pcap/dnscap/dns.pcap')))
-    const ns = writePcap(f.linktype, f.records.map((r) => ({ ...r, frac: r.frac * 1000 })), { nanoseconds: true })
+    const ns = writePcap(
+      f.linktype,
+      f.records.map((r) => ({ ...r, frac: r.frac * 1000 })),
+      { nanoseconds: true },
+    )
     const candidates = [{ name: 'dns.pcap as nanosecond pcap', bytes: ns }, ...others]
     expect(candidates.length).toBeGreaterThan(4)
     for (const { bytes } of candidates) {

@@ -36,23 +36,57 @@ export class FragmentTable {
    * payload when this fragment completes the datagram, else null. `src`/`dst` are IPv4 values
    * or interned IPv6 address ids; `packet` is the frame number, for timeouts.
    */
-  add(family: number, src: number, dst: number, ident: number, proto: number, offset: number, more: boolean,
-    b: Uint8Array, s: number, e: number, packet: number): Uint8Array | null {
+  add(
+    family: number,
+    src: number,
+    dst: number,
+    ident: number,
+    proto: number,
+    offset: number,
+    more: boolean,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    packet: number,
+  ): Uint8Array | null {
     if (offset + (e - s) > MAX_DATAGRAM) {
       this.onLoss(packet, `fragment at offset ${offset} runs past 65535 bytes; dropped`)
       return null
     }
-    const hash = (Math.imul(src ^ Math.imul(dst, 0x9e3779b1), 31) + Math.imul(ident, 0x85ebca6b) + proto * 7 + family) | 0
+    const hash =
+      (Math.imul(src ^ Math.imul(dst, 0x9e3779b1), 31) +
+        Math.imul(ident, 0x85ebca6b) +
+        proto * 7 +
+        family) |
+      0
     let list = this.pending.get(hash)
     let d: Pending | undefined
     if (list) {
       for (const p of list) {
-        if (p.family === family && p.src === src && p.dst === dst && p.ident === ident && p.proto === proto) d = p
+        if (
+          p.family === family &&
+          p.src === src &&
+          p.dst === dst &&
+          p.ident === ident &&
+          p.proto === proto
+        )
+          d = p
       }
     }
     if (!d) {
       if (this.count >= MAX_DATAGRAMS) this.evictOldest()
-      d = { family, src, dst, ident, proto, firstPacket: packet, total: -1, offsets: [], parts: [], bytes: 0 }
+      d = {
+        family,
+        src,
+        dst,
+        ident,
+        proto,
+        firstPacket: packet,
+        total: -1,
+        offsets: [],
+        parts: [],
+        bytes: 0,
+      }
       if (!list) {
         list = []
         this.pending.set(hash, list)
@@ -86,7 +120,8 @@ export class FragmentTable {
   /** At the end of the capture: everything still pending is incomplete. */
   flush(): void {
     for (const list of this.pending.values())
-      for (const d of list) this.onLoss(d.firstPacket, lossText(d, 'still incomplete at the end of the capture'))
+      for (const d of list)
+        this.onLoss(d.firstPacket, lossText(d, 'still incomplete at the end of the capture'))
     this.pending.clear()
     this.count = 0
   }
@@ -101,7 +136,10 @@ export class FragmentTable {
           oldestHash = hash
         }
     if (!oldest) return
-    this.onLoss(oldest.firstPacket, lossText(oldest, `dropped: more than ${MAX_DATAGRAMS} datagrams pending`))
+    this.onLoss(
+      oldest.firstPacket,
+      lossText(oldest, `dropped: more than ${MAX_DATAGRAMS} datagrams pending`),
+    )
     this.remove(oldestHash, oldest)
   }
 

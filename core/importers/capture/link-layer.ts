@@ -49,7 +49,13 @@ const MAX_TAGS = 8
  * Finds the IP header of a frame of link type `linktype` in `b[start..end)`. Returns false for
  * frames that carry no IP (ARP, LLDP, ...) or are too short; otherwise fills `out`.
  */
-export function findNetwork(linktype: number, b: Uint8Array, start: number, end: number, out: NetworkRef): boolean {
+export function findNetwork(
+  linktype: number,
+  b: Uint8Array,
+  start: number,
+  end: number,
+  out: NetworkRef,
+): boolean {
   out.error = ''
   switch (linktype) {
     case LINKTYPE.ETHERNET:
@@ -160,7 +166,8 @@ function nullFamily(b: Uint8Array, at: number): number {
 }
 
 function family(af: number, b: Uint8Array, at: number, end: number, out: NetworkRef): boolean {
-  if (af === 2 || af === 24 || af === 28 || af === 30 || af === 10) return byVersion(b, at, end, out)
+  if (af === 2 || af === 24 || af === 28 || af === 30 || af === 10)
+    return byVersion(b, at, end, out)
   return false
 }
 
@@ -225,7 +232,13 @@ function ppp(b: Uint8Array, start: number, end: number, out: NetworkRef): boolea
   return pppProtocol(u16be(b, at), b, at + 2, end, out)
 }
 
-function pppProtocol(proto: number, b: Uint8Array, at: number, end: number, out: NetworkRef): boolean {
+function pppProtocol(
+  proto: number,
+  b: Uint8Array,
+  at: number,
+  end: number,
+  out: NetworkRef,
+): boolean {
   if (proto === 0x0021 || proto === 0x0057) return byVersion(b, at, end, out)
   return false
 }

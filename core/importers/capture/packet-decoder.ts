@@ -32,8 +32,16 @@ const EXPIRE_EVERY = 1024
 
 /** What the file readers (pcap.ts, pcapng.ts) hand their frames and problems to. */
 export interface FrameSink {
-  packet(linktype: number, b: Uint8Array, start: number, end: number, wireLen: number, time: number,
-    frame: number, offset: number): void
+  packet(
+    linktype: number,
+    b: Uint8Array,
+    start: number,
+    end: number,
+    wireLen: number,
+    time: number,
+    frame: number,
+    offset: number,
+  ): void
   /** A problem with one frame. */
   problem(frame: number, message: string): void
   /** A problem with the file's structure (`where`: "file header", "block at byte 96", ...). */
@@ -73,8 +81,16 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     this.tcp = new TcpReassembly(this)
   }
 
-  packet(linktype: number, b: Uint8Array, start: number, end: number, wireLen: number, time: number,
-    frame: number, offset: number): void {
+  packet(
+    linktype: number,
+    b: Uint8Array,
+    start: number,
+    end: number,
+    wireLen: number,
+    time: number,
+    frame: number,
+    offset: number,
+  ): void {
     const cur = this.cur
     cur.frame = frame
     cur.time = time
@@ -102,7 +118,10 @@ export class CaptureDecoder implements TcpSink, FrameSink {
         message: `${this.undecodable} message(s) on the DNS ports did not decode as DNS and were not counted`,
       })
     if (this.unlisted > 0)
-      this.problems.push({ where: 'capture', message: `${this.unlisted} more problem(s) not listed` })
+      this.problems.push({
+        where: 'capture',
+        message: `${this.unlisted} more problem(s) not listed`,
+      })
   }
 
   fileProblem(where: string, message: string): void {
@@ -110,7 +129,8 @@ export class CaptureDecoder implements TcpSink, FrameSink {
   }
 
   problem(frame: number, message: string): void {
-    if (this.problems.length < MAX_LISTED_PROBLEMS) this.problems.push({ where: `packet ${frame}`, message })
+    if (this.problems.length < MAX_LISTED_PROBLEMS)
+      this.problems.push({ where: `packet ${frame}`, message })
     else this.unlisted++
   }
 
@@ -119,14 +139,22 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     const ihl = (b[p] & 0x0f) << 2
     const total = u16be(b, p + 2)
     if (ihl < 20 || total < ihl || p + ihl > end) {
-      const why = ihl < 20 ? `header length ${ihl} is less than 20` : total < ihl ? `total length ${total} is less than its ${ihl}-byte header` : 'header cut off'
+      const why =
+        ihl < 20
+          ? `header length ${ihl} is less than 20`
+          : total < ihl
+            ? `total length ${total} is less than its ${ihl}-byte header`
+            : 'header cut off'
       this.problem(this.cur.frame, `IPv4 ${why}; not decoded`)
       return
     }
     let ipEnd = p + total
     if (ipEnd > end) {
       if (!this.capturedShort)
-        this.problem(this.cur.frame, `IPv4 total length ${total} is more than the ${end - p} bytes in the frame; decoded what is there`)
+        this.problem(
+          this.cur.frame,
+          `IPv4 total length ${total} is more than the ${end - p} bytes in the frame; decoded what is there`,
+        )
       this.ipCut = true
       ipEnd = end
     }
@@ -137,8 +165,19 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     this.addrAt = p + 12
     this.family = 4
     if ((frag & 0x3fff) !== 0) {
-      const whole = this.frags.add(4, u32be(b, p + 12), u32be(b, p + 16), u16be(b, p + 4), proto,
-        (frag & 0x1fff) * 8, (frag & 0x2000) !== 0, b, p + ihl, ipEnd, this.cur.frame)
+      const whole = this.frags.add(
+        4,
+        u32be(b, p + 12),
+        u32be(b, p + 16),
+        u16be(b, p + 4),
+        proto,
+        (frag & 0x1fff) * 8,
+        (frag & 0x2000) !== 0,
+        b,
+        p + ihl,
+        ipEnd,
+        this.cur.frame,
+      )
       if (whole) this.transport(proto, whole, 0, whole.length, whole.length)
       return
     }
@@ -154,7 +193,10 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     if (plen === 0) ipEnd = end
     else if (ipEnd > end) {
       if (!this.capturedShort)
-        this.problem(this.cur.frame, `IPv6 payload length ${plen} is more than the ${end - p - 40} bytes in the frame; decoded what is there`)
+        this.problem(
+          this.cur.frame,
+          `IPv6 payload length ${plen} is more than the ${end - p - 40} bytes in the frame; decoded what is there`,
+        )
       this.ipCut = true
       ipEnd = end
     }
@@ -181,7 +223,19 @@ export class CaptureDecoder implements TcpSink, FrameSink {
         if (proto !== PROTO_UDP && proto !== PROTO_TCP) return
         const src = this.addrs.ipv6(b, p + 8)
         const dst = this.addrs.ipv6(b, p + 24)
-        const whole = this.frags.add(6, src, dst, u32be(b, q - 4), proto, offset, more, b, q, ipEnd, this.cur.frame)
+        const whole = this.frags.add(
+          6,
+          src,
+          dst,
+          u32be(b, q - 4),
+          proto,
+          offset,
+          more,
+          b,
+          q,
+          ipEnd,
+          this.cur.frame,
+        )
         if (whole) this.transport(proto, whole, 0, whole.length, whole.length)
         return
       }
@@ -210,19 +264,26 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     const ulen = u16be(b, s + 4)
     if (this.isDnsPort[sport] === 1 || this.isDnsPort[dport] === 1) {
       if (ulen <= 8) {
-        const why = ulen < 8 ? `UDP length field ${ulen} is less than 8` : 'UDP datagram on a DNS port carries no payload'
+        const why =
+          ulen < 8
+            ? `UDP length field ${ulen} is less than 8`
+            : 'UDP datagram on a DNS port carries no payload'
         this.problem(this.cur.frame, `${this.endpoints(sport, dport)}: ${why}`)
         return
       }
       // The UDP length says how long the message is; the packet may hold less (snaplen, or a
       // lying header), and then the message is marked as cut off.
       if (s + ulen > e && !this.capturedShort && !this.ipCut)
-        this.problem(this.cur.frame, `${this.endpoints(sport, dport)}: UDP length ${ulen} is more than the ${e - s} bytes the IP packet holds; decoded what is there`)
+        this.problem(
+          this.cur.frame,
+          `${this.endpoints(sport, dport)}: UDP length ${ulen} is more than the ${e - s} bytes the IP packet holds; decoded what is there`,
+        )
       this.message('udp', sport, dport, b, s + 8, Math.min(e, s + ulen), ulen - 8, this.cur)
       return
     }
     if (this.depth >= MAX_DEPTH) return
-    if (dport === VXLAN_PORT || sport === VXLAN_PORT) this.overlay(b, s + 16, Math.min(e, s + ulen), 0x6558)
+    if (dport === VXLAN_PORT || sport === VXLAN_PORT)
+      this.overlay(b, s + 16, Math.min(e, s + ulen), 0x6558)
     else if (dport === GENEVE_PORT || sport === GENEVE_PORT) {
       if (e - s < 16) return
       const opts = (b[s + 8] & 0x3f) * 4
@@ -235,8 +296,12 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     if (at >= end) return
     this.depth++
     const net = this.net
-    const found = ethertype === 0x6558 ? ethernet(b, at, end, net)
-      : ethertype === 0x0800 || ethertype === 0x86dd ? findNetwork(101, b, at, end, net) : false
+    const found =
+      ethertype === 0x6558
+        ? ethernet(b, at, end, net)
+        : ethertype === 0x0800 || ethertype === 0x86dd
+          ? findNetwork(101, b, at, end, net)
+          : false
     if (!found) return
     if (net.version === 4) this.ipv4(b, net.at, end)
     else this.ipv6(b, net.at, end)
@@ -251,27 +316,80 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     if (hlen < 20 || s + hlen > e) return
     const src = this.addrId(0)
     const dst = this.addrId(1)
-    this.tcp.segment(src, sport, dst, dport, u32be(b, s + 4), u32be(b, s + 8), b[s + 13],
-      b, s + hlen, e, Math.max(0, wireLen - hlen), this.cur)
+    this.tcp.segment(
+      src,
+      sport,
+      dst,
+      dport,
+      u32be(b, s + 4),
+      u32be(b, s + 8),
+      b[s + 13],
+      b,
+      s + hlen,
+      e,
+      Math.max(0, wireLen - hlen),
+      this.cur,
+    )
   }
 
-  tcpMessage(dir: TcpDirection, b: Uint8Array, start: number, end: number, at: FrameRef, certain: boolean): boolean {
-    return this.emit('tcp', dir.srcId, dir.sport, dir.dstId, dir.dport, b, start, end, end - start, at, certain)
+  tcpMessage(
+    dir: TcpDirection,
+    b: Uint8Array,
+    start: number,
+    end: number,
+    at: FrameRef,
+    certain: boolean,
+  ): boolean {
+    return this.emit(
+      'tcp',
+      dir.srcId,
+      dir.sport,
+      dir.dstId,
+      dir.dport,
+      b,
+      start,
+      end,
+      end - start,
+      at,
+      certain,
+    )
   }
 
   tcpProblem(dir: TcpDirection, at: FrameRef, message: string): void {
     const t = this.addrs.text
-    this.problem(at.frame, `TCP ${t[dir.srcId]}:${dir.sport} > ${t[dir.dstId]}:${dir.dport}: ${message}`)
+    this.problem(
+      at.frame,
+      `TCP ${t[dir.srcId]}:${dir.sport} > ${t[dir.dstId]}:${dir.dport}: ${message}`,
+    )
   }
 
-  private message(transport: Transport, sport: number, dport: number, b: Uint8Array, s: number, e: number,
-    wireLen: number, at: FrameRef): void {
+  private message(
+    transport: Transport,
+    sport: number,
+    dport: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    wireLen: number,
+    at: FrameRef,
+  ): void {
     this.emit(transport, this.addrId(0), sport, this.addrId(1), dport, b, s, e, wireLen, at, true)
   }
 
   /** Decodes one DNS message and pushes its event; false when it does not decode. */
-  private emit(transport: Transport, src: number, sport: number, dst: number, dport: number, b: Uint8Array,
-    s: number, e: number, wireLen: number, at: FrameRef, certain: boolean): boolean {
+  private emit(
+    transport: Transport,
+    src: number,
+    sport: number,
+    dst: number,
+    dport: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    wireLen: number,
+    at: FrameRef,
+    certain: boolean,
+  ): boolean {
     const hq = this.hq
     try {
       decodeHeaderQuestion(b, s, e, hq)
@@ -280,17 +398,37 @@ export class CaptureDecoder implements TcpSink, FrameSink {
       if (certain) {
         this.undecodable++
         const t = this.addrs.text
-        this.problem(at.frame, `${transport.toUpperCase()} ${t[src]}:${sport} > ${t[dst]}:${dport}: ${err.message}`)
+        this.problem(
+          at.frame,
+          `${transport.toUpperCase()} ${t[src]}:${sport} > ${t[dst]}:${dport}: ${err.message}`,
+        )
       }
       return false
     }
     const flags = hq.flags
     const event: DnsMessageEvent = {
-      kind: 'dns', input: this.input, ref: at.frame, offset: at.offset, vantage: this.vantage, time: at.time,
-      source: 'capture', transport,
-      srcAddr: this.addrs.text[src], srcPort: sport, dstAddr: this.addrs.text[dst], dstPort: dport,
-      id: hq.id, qr: (flags & 0x8000) !== 0, opcode: (flags >> 11) & 0xf, rcode: flags & 0xf, flags,
-      qname: hq.qname, qtype: hq.qtype, qclass: hq.qclass, ancount: hq.ancount, answerAddrs: hq.answerAddrs,
+      kind: 'dns',
+      input: this.input,
+      ref: at.frame,
+      offset: at.offset,
+      vantage: this.vantage,
+      time: at.time,
+      source: 'capture',
+      transport,
+      srcAddr: this.addrs.text[src],
+      srcPort: sport,
+      dstAddr: this.addrs.text[dst],
+      dstPort: dport,
+      id: hq.id,
+      qr: (flags & 0x8000) !== 0,
+      opcode: (flags >> 11) & 0xf,
+      rcode: flags & 0xf,
+      flags,
+      qname: hq.qname,
+      qtype: hq.qtype,
+      qclass: hq.qclass,
+      ancount: hq.ancount,
+      answerAddrs: hq.answerAddrs,
       size: wireLen,
     }
     if (e - s < wireLen) {

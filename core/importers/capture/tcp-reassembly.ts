@@ -19,7 +19,14 @@ export interface TcpSink {
    * yet confirmed (stream joined mid-way, or after a hole): then a message that does not decode
    * means the framing guess was wrong, not that the message is malformed. Returns whether it decoded.
    */
-  tcpMessage(dir: TcpDirection, b: Uint8Array, start: number, end: number, at: FrameRef, certain: boolean): boolean
+  tcpMessage(
+    dir: TcpDirection,
+    b: Uint8Array,
+    start: number,
+    end: number,
+    at: FrameRef,
+    certain: boolean,
+  ): boolean
   tcpProblem(dir: TcpDirection, at: FrameRef, message: string): void
 }
 
@@ -59,6 +66,8 @@ const ACK = 0x10
 /** Out-of-order segments held per direction before the missing bytes are declared lost. */
 const MAX_HELD = 64
 const MAX_HELD_BYTES = 1 << 20
+/** Bytes buffered (messages being assembled + held segments) over all directions. */
+export const MAX_MEMORY = 64 << 20
 /** Directions tracked at once; the oldest is closed when a new one would exceed this. */
 export const MAX_DIRECTIONS = 20_000
 /** A difference of sequence numbers beyond this is not "ahead" but wrapped or bogus. */
@@ -69,6 +78,8 @@ export class TcpReassembly {
   private readonly dirs = new Map<number, Map<number, TcpDirection>>()
   /** Creation order, for closing the oldest when the table is full. */
   private readonly order = new Set<TcpDirection>()
+  /** Bytes in message buffers and held segments, over all directions. */
+  private memory = 0
 
   constructor(private readonly sink: TcpSink) {}
 
@@ -76,8 +87,20 @@ export class TcpReassembly {
    * One TCP segment. `b[s..e)` is the captured payload; `wireLen` is the payload length the IP
    * header announced (more than e - s when the capture cut the packet short).
    */
-  segment(srcId: number, sport: number, dstId: number, dport: number, seq: number, ack: number, flags: number,
-    b: Uint8Array, s: number, e: number, wireLen: number, at: FrameRef): void {
+  segment(
+    srcId: number,
+    sport: number,
+    dstId: number,
+    dport: number,
+    seq: number,
+    ack: number,
+    flags: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    wireLen: number,
+    at: FrameRef,
+  ): void {
     let dir = this.find(srcId, sport, dstId, dport)
     if (!dir) {
       if (wireLen === 0 && (flags & SYN) === 0) {
@@ -87,11 +110,11 @@ export class TcpReassembly {
       dir = this.create(srcId, sport, dstId, dport, at)
     }
     if ((flags & SYN) !== 0) {
-      if (dir.nextSeq !== ((seq + 1) >>> 0)) this.reset(dir, (seq + 1) >>> 0)
+      if (dir.nextSeq !== (seq + 1) >>> 0) this.reset(dir, (seq + 1) >>> 0)
       seq = (seq + 1) >>> 0 // data in a SYN (TCP Fast Open, RFC 7413) follows the SYN's own number
     }
     if (wireLen > 0) this.data(dir, seq, b, s, e, wireLen, at)
-    if ((flags & FIN) !== 0 && !dir.fin && dir.nextSeq === ((seq + wireLen) >>> 0)) {
+    if ((flags & FIN) !== 0 && !dir.fin && dir.nextSeq === (seq + wireLen) >>> 0) {
       dir.fin = true
       dir.nextSeq = (dir.nextSeq + 1) >>> 0
     }
@@ -106,7 +129,15 @@ export class TcpReassembly {
     this.order.clear()
   }
 
-  private ackOnly(srcId: number, sport: number, dstId: number, dport: number, ack: number, flags: number, at: FrameRef): void {
+  private ackOnly(
+    srcId: number,
+    sport: number,
+    dstId: number,
+    dport: number,
+    ack: number,
+    flags: number,
+    at: FrameRef,
+  ): void {
     // A pure ACK on a direction we do not track: it may still prove the peer's bytes were lost.
     if ((flags & ACK) === 0) return
     const peer = this.find(srcId, sport, dstId, dport)
@@ -114,7 +145,15 @@ export class TcpReassembly {
     if ((flags & RST) !== 0 && peer) this.close(peer, at)
   }
 
-  private data(dir: TcpDirection, seq: number, b: Uint8Array, s: number, e: number, wireLen: number, at: FrameRef): void {
+  private data(
+    dir: TcpDirection,
+    seq: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    wireLen: number,
+    at: FrameRef,
+  ): void {
     if (dir.nextSeq < 0) {
       // Joined mid-stream: no SYN, so the first byte may be anywhere inside a message.
       dir.nextSeq = seq
@@ -136,21 +175,43 @@ export class TcpReassembly {
     this.drain(dir)
   }
 
-  private inOrder(dir: TcpDirection, b: Uint8Array, s: number, e: number, wireLen: number, at: FrameRef): void {
+  private inOrder(
+    dir: TcpDirection,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    wireLen: number,
+    at: FrameRef,
+  ): void {
     dir.nextSeq = (dir.nextSeq + wireLen) >>> 0
     if (e > s) this.feed(dir, b, s, e, at)
     const missing = wireLen - (e - s)
     if (missing > 0) this.lose(dir, at, `${missing} bytes of a segment were not captured (snaplen)`)
   }
 
-  private hold(dir: TcpDirection, seq: number, b: Uint8Array, s: number, e: number, wireLen: number, at: FrameRef): void {
+  private hold(
+    dir: TcpDirection,
+    seq: number,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    wireLen: number,
+    at: FrameRef,
+  ): void {
     const held = (dir.held ??= [])
-    const h: Held = { seq, data: b.slice(s, e), wireLen, at: { frame: at.frame, time: at.time, offset: at.offset } }
+    const h: Held = {
+      seq,
+      data: b.slice(s, e),
+      wireLen,
+      at: { frame: at.frame, time: at.time, offset: at.offset },
+    }
     let i = held.length
     while (i > 0 && ((held[i - 1].seq - seq) | 0) > 0) i--
     held.splice(i, 0, h)
     dir.heldBytes += e - s
+    this.memory += e - s
     if (held.length > MAX_HELD || dir.heldBytes > MAX_HELD_BYTES) this.gap(dir, at, -1)
+    this.enforceBudget(dir, at)
   }
 
   /** Feeds held segments that have become in-order. */
@@ -162,9 +223,17 @@ export class TcpReassembly {
       if (d > 0) break
       held.shift()
       dir.heldBytes -= h.data.length
+      this.memory -= h.data.length
       const skip = -d
       if (skip >= h.wireLen) continue
-      this.inOrder(dir, h.data, Math.min(skip, h.data.length), h.data.length, h.wireLen - skip, h.at)
+      this.inOrder(
+        dir,
+        h.data,
+        Math.min(skip, h.data.length),
+        h.data.length,
+        h.wireLen - skip,
+        h.at,
+      )
     }
   }
 
@@ -208,23 +277,38 @@ export class TcpReassembly {
     while (e - pos >= 2) {
       const len = u16be(b, pos)
       if (!dir.aligned && !plausible(b, pos, e)) {
-        this.sink.tcpProblem(dir, at, `skipped ${e - pos} bytes that do not start a DNS message (resynchronizing)`)
+        this.sink.tcpProblem(
+          dir,
+          at,
+          `skipped ${e - pos} bytes that do not start a DNS message (resynchronizing)`,
+        )
         return
       }
       if (e - pos - 2 < len) break
       const ok = this.sink.tcpMessage(dir, b, pos + 2, pos + 2 + len, at, dir.aligned)
       if (!ok && !dir.aligned) {
-        this.sink.tcpProblem(dir, at, `skipped ${e - pos} bytes that do not decode as DNS (resynchronizing)`)
+        this.sink.tcpProblem(
+          dir,
+          at,
+          `skipped ${e - pos} bytes that do not decode as DNS (resynchronizing)`,
+        )
         return
       }
       if (ok) dir.aligned = true
       pos += 2 + len
     }
     if (pos < e) this.keep(dir, b, pos, e)
+    if (this.memory > MAX_MEMORY) this.enforceBudget(dir, at)
   }
 
   /** Adds bytes to the message in the buffer. Returns where framing goes on in `b`, or -1. */
-  private continueMessage(dir: TcpDirection, b: Uint8Array, s: number, e: number, at: FrameRef): number {
+  private continueMessage(
+    dir: TcpDirection,
+    b: Uint8Array,
+    s: number,
+    e: number,
+    at: FrameRef,
+  ): number {
     let pos = s
     if (dir.bufLen < 2) {
       this.keep(dir, b, pos, pos + 1)
@@ -236,7 +320,11 @@ export class TcpReassembly {
     pos += n
     if (!dir.aligned && !plausible(dir.buf, 0, dir.bufLen)) {
       // What looked like a length was not one: restart framing at this segment's first byte.
-      this.sink.tcpProblem(dir, at, `dropped ${dir.bufLen} bytes that did not start a DNS message (resynchronizing)`)
+      this.sink.tcpProblem(
+        dir,
+        at,
+        `dropped ${dir.bufLen} bytes that did not start a DNS message (resynchronizing)`,
+      )
       dir.bufLen = 0
       return s
     }
@@ -244,7 +332,11 @@ export class TcpReassembly {
     dir.bufLen = 0
     const ok = this.sink.tcpMessage(dir, dir.buf, 2, total, at, dir.aligned)
     if (!ok && !dir.aligned) {
-      this.sink.tcpProblem(dir, at, `dropped a ${total - 2}-byte message that does not decode as DNS (resynchronizing)`)
+      this.sink.tcpProblem(
+        dir,
+        at,
+        `dropped a ${total - 2}-byte message that does not decode as DNS (resynchronizing)`,
+      )
       return -1
     }
     if (ok) dir.aligned = true
@@ -257,17 +349,29 @@ export class TcpReassembly {
     if (need > dir.buf.length) {
       const grown = new Uint8Array(Math.max(need, 64, Math.min(dir.buf.length * 2, 65537)))
       grown.set(dir.buf.subarray(0, dir.bufLen))
+      this.memory += grown.length - dir.buf.length
       dir.buf = grown
     }
     dir.buf.set(b.subarray(s, e), dir.bufLen)
     dir.bufLen = need
   }
 
-  private find(srcId: number, sport: number, dstId: number, dport: number): TcpDirection | undefined {
+  private find(
+    srcId: number,
+    sport: number,
+    dstId: number,
+    dport: number,
+  ): TcpDirection | undefined {
     return this.dirs.get(srcId * 65536 + sport)?.get(dstId * 65536 + dport)
   }
 
-  private create(srcId: number, sport: number, dstId: number, dport: number, at: FrameRef): TcpDirection {
+  private create(
+    srcId: number,
+    sport: number,
+    dstId: number,
+    dport: number,
+    at: FrameRef,
+  ): TcpDirection {
     if (this.order.size >= MAX_DIRECTIONS) {
       const oldest = this.order.values().next().value as TcpDirection
       this.closeOne(oldest, at, `more than ${MAX_DIRECTIONS} TCP directions were open`)
@@ -292,7 +396,18 @@ export class TcpReassembly {
     dir.fin = false
     dir.bufLen = 0
     dir.held = null
+    this.memory -= dir.heldBytes
     dir.heldBytes = 0
+  }
+
+  /** Closes the oldest directions (never `current`) while the buffers exceed MAX_MEMORY. */
+  private enforceBudget(current: TcpDirection, at: FrameRef): void {
+    if (this.memory <= MAX_MEMORY) return
+    for (const dir of this.order) {
+      if (this.memory <= MAX_MEMORY) return
+      if (dir !== current)
+        this.closeOne(dir, at, `TCP reassembly used more than ${MAX_MEMORY >> 20} MB`)
+    }
   }
 
   private close(dir: TcpDirection, at: FrameRef): void {
@@ -303,10 +418,20 @@ export class TcpReassembly {
 
   private closeOne(dir: TcpDirection, at: FrameRef, why: string): void {
     if (!this.order.delete(dir)) return
-    if (dir.held && dir.held.length > 0) this.gap(dir, at, -1)
+    // Held segments behind holes: each hole is final now.
+    for (let i = 0; dir.held && dir.held.length > 0 && i <= MAX_HELD; i++) this.gap(dir, at, -1)
+    this.memory -= dir.heldBytes
+    dir.held = null
+    dir.heldBytes = 0
     if (dir.bufLen > 0)
-      this.sink.tcpProblem(dir, at, `${why} inside a DNS message (${dir.bufLen} bytes of it were seen)`)
+      this.sink.tcpProblem(
+        dir,
+        at,
+        `${why} inside a DNS message (${dir.bufLen} bytes of it were seen)`,
+      )
     dir.bufLen = 0
+    this.memory -= dir.buf.length
+    dir.buf = EMPTY
     const k1 = dir.srcId * 65536 + dir.sport
     const inner = this.dirs.get(k1)
     inner?.delete(dir.dstId * 65536 + dir.dport)
