@@ -220,11 +220,14 @@ function tsharkView(path: string, extra: string[] = []): string[] {
       'dns.qry.name',
       'dns.qry.type',
       'frame.time_epoch',
+      'frame.protocols',
     ],
     ['-Y', 'dns', ...extra],
   )
   const out: string[] = []
-  for (const [frame, s4, s6, d4, d6, us, ts, ud, td, ids, names, types, epoch] of rows) {
+  for (const [frame, s4, s6, d4, d6, us, ts, ud, td, ids, names, types, epoch, protocols] of rows) {
+    // Tunnels: the DNS message's own IP header is the innermost one of either version.
+    const v6Inner = `:${protocols}:`.lastIndexOf(':ipv6:') > `:${protocols}:`.lastIndexOf(':ip:')
     const idl = ids.split(','),
       nl = names.split(','),
       tl = types.split(',')
@@ -235,9 +238,9 @@ function tsharkView(path: string, extra: string[] = []): string[] {
       out.push(
         [
           frame,
-          last(s4 || s6),
+          last(v6Inner ? s6 : s4),
           last(us || ts),
-          last(d4 || d6),
+          last(v6Inner ? d6 : d4),
           last(ud || td),
           Number(id),
           name,
@@ -287,6 +290,14 @@ describe('link types, against tshark on rewrites of real captures', () => {
     tlv.set(value, 4)
     return tlv
   }
+  /** An outer IPv4 header (192.0.2.1 > 192.0.2.2) for `payload` bytes of protocol `proto`. */
+  const outerIpv4 = (proto: number, payload: number) => {
+    const h = bytes(0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2)
+    new DataView(h.buffer).setUint16(2, 20 + payload)
+    return h
+  }
+  /** The frame's Ethernet addresses with the IPv4 ethertype, for an outer IPv4 header. */
+  const ether4 = (r: PcapRecord) => concat([r.data.subarray(0, 12), bytes(0x08, 0x00)])
   const pktapHeader = () => {
     const h = new Uint8Array(108)
     const dv = new DataView(h.buffer)
@@ -381,6 +392,28 @@ describe('link types, against tshark on rewrites of real captures', () => {
     ['PKTAP (258)', 258, (r) => concat([pktapHeader(), r.data])],
     ['PPP (9)', 9, (r) => concat([bytes(0xff, 0x03, 0, version(r) === 4 ? 0x21 : 0x57), ip(r)])],
     [
+      'Ethernet, IPv4-in-IPv4 and IPv6-in-IPv4 (Calico IPIP, 6in4)',
+      1,
+      (r) => concat([ether4(r), outerIpv4(version(r) === 4 ? 4 : 41, ip(r).length), ip(r)]),
+    ],
+    [
+      'Ethernet, GRE carrying IP',
+      1,
+      (r) => concat([ether4(r), outerIpv4(47, 4 + ip(r).length), bytes(0, 0), ethertype(r), ip(r)]),
+    ],
+    [
+      'Ethernet, GRE with key and sequence carrying ERSPAN II',
+      1,
+      (r) =>
+        concat([
+          ether4(r),
+          outerIpv4(47, 12 + 8 + r.data.length),
+          bytes(0x30, 0, 0x88, 0xbe, 0, 0, 0, 9, 0, 0, 0, 1),
+          bytes(0x10, 0, 0, 1, 0, 0, 0, 0),
+          r.data,
+        ]),
+    ],
+    [
       'FDDI (10)',
       10,
       (r) =>
@@ -397,7 +430,9 @@ describe('link types, against tshark on rewrites of real captures', () => {
         linktype,
         records.map((r) => ({ ...r, data: wrap(r), orig: wrap(r).length })),
       )
-      const theirs = tsharkView(tempFile(`lt-${linktype}-${name.length}.pcap`, file))
+      const theirs = tsharkView(
+        tempFile(`lt-${VARIANTS.findIndex(([n]) => n === name)}.pcap`, file),
+      )
       const { dns } = analyze(file)
       expect(dns.length).toBeGreaterThan(0)
       expect(ourView(dns)).toEqual(lower(theirs))

@@ -13,6 +13,12 @@ import { TcpReassembly, type FrameRef, type TcpDirection, type TcpSink } from '.
 
 const PROTO_TCP = 6
 const PROTO_UDP = 17
+/** IP-in-IP tunnels (RFC 2003, RFC 4213: Calico's IPIP mode) and GRE (RFC 2784, RFC 2890). */
+const PROTO_IPIP = 4
+const PROTO_IPV6_IN_IP = 41
+const PROTO_GRE = 47
+/** GRE protocol type of ERSPAN type II mirroring: an 8-byte header, then the mirrored frame. */
+const GRE_ERSPAN_II = 0x88be
 const VXLAN_PORT = 4789
 const GENEVE_PORT = 6081
 /** IPv6 extension headers skipped on the way to the transport (RFC 8200 §4, RFC 4302, RFC 6275). */
@@ -159,8 +165,11 @@ export class CaptureDecoder implements TcpSink, FrameSink {
       ipEnd = end
     }
     const proto = b[p + 9]
-    if (proto !== PROTO_UDP && proto !== PROTO_TCP) return
     const frag = u16be(b, p + 6)
+    if (proto !== PROTO_UDP && proto !== PROTO_TCP) {
+      if ((frag & 0x3fff) === 0) this.tunnel(proto, b, p + ihl, ipEnd)
+      return
+    }
     this.addrBuf = b
     this.addrAt = p + 12
     this.family = 4
@@ -207,6 +216,10 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     for (let i = 0; i < MAX_EXT_HEADERS; i++) {
       if (next === PROTO_UDP || next === PROTO_TCP) {
         this.transport(next, b, q, ipEnd, plen === 0 ? ipEnd - q : p + 40 + plen - q)
+        return
+      }
+      if (next === PROTO_IPIP || next === PROTO_IPV6_IN_IP || next === PROTO_GRE) {
+        this.tunnel(next, b, q, ipEnd)
         return
       }
       if (ipEnd - q < 8 || next === V6_NONE) return
@@ -288,6 +301,26 @@ export class CaptureDecoder implements TcpSink, FrameSink {
       if (e - s < 16) return
       const opts = (b[s + 8] & 0x3f) * 4
       this.overlay(b, s + 16 + opts, Math.min(e, s + ulen), u16be(b, s + 10))
+    }
+  }
+
+  /** The packet inside an IP-in-IP or GRE tunnel, `b[s..e)` being the outer IP payload. */
+  private tunnel(proto: number, b: Uint8Array, s: number, e: number): void {
+    if (this.depth >= MAX_DEPTH) return
+    if (proto === PROTO_IPIP) this.overlay(b, s, e, 0x0800)
+    else if (proto === PROTO_IPV6_IN_IP) this.overlay(b, s, e, 0x86dd)
+    else if (proto === PROTO_GRE && e - s >= 4) {
+      const flags = u16be(b, s)
+      if ((flags & 0x0007) !== 0) return // version 1 is PPTP's enhanced GRE: no IP inside
+      const type = u16be(b, s + 2)
+      const at =
+        s +
+        4 +
+        ((flags & 0x8000) !== 0 ? 4 : 0) +
+        ((flags & 0x2000) !== 0 ? 4 : 0) +
+        ((flags & 0x1000) !== 0 ? 4 : 0)
+      if (type === GRE_ERSPAN_II) this.overlay(b, at + 8, e, 0x6558)
+      else this.overlay(b, at, e, type)
     }
   }
 
