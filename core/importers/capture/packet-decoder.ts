@@ -20,6 +20,11 @@ const PROTO_GRE = 47
 /** GRE protocol type of ERSPAN type II mirroring: an 8-byte header, then the mirrored frame. */
 const GRE_ERSPAN_II = 0x88be
 const VXLAN_PORT = 4789
+/**
+ * The Linux kernel's VXLAN port, which flannel and Cilium use by default: Kubernetes node
+ * captures carry pod DNS inside it. (tshark decodes it only with -d udp.port==8472,vxlan.)
+ */
+const VXLAN_LINUX_PORT = 8472
 const GENEVE_PORT = 6081
 /** IPv6 extension headers skipped on the way to the transport (RFC 8200 §4, RFC 4302, RFC 6275). */
 const V6_HOP = 0
@@ -295,7 +300,13 @@ export class CaptureDecoder implements TcpSink, FrameSink {
       return
     }
     if (this.depth >= MAX_DEPTH) return
-    if (dport === VXLAN_PORT || sport === VXLAN_PORT)
+    if (
+      dport === VXLAN_PORT ||
+      sport === VXLAN_PORT ||
+      ((dport === VXLAN_LINUX_PORT || sport === VXLAN_LINUX_PORT) &&
+        e - s >= 16 &&
+        (b[s + 8] & 0x08) !== 0)
+    )
       this.overlay(b, s + 16, Math.min(e, s + ulen), 0x6558)
     else if (dport === GENEVE_PORT || sport === GENEVE_PORT) {
       if (e - s < 16) return

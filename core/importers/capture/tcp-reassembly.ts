@@ -110,7 +110,7 @@ export class TcpReassembly {
       dir = this.create(srcId, sport, dstId, dport, at)
     }
     if ((flags & SYN) !== 0) {
-      if (dir.nextSeq !== (seq + 1) >>> 0) this.reset(dir, (seq + 1) >>> 0)
+      if (dir.nextSeq !== (seq + 1) >>> 0) this.reset(dir, (seq + 1) >>> 0, at)
       seq = (seq + 1) >>> 0 // data in a SYN (TCP Fast Open, RFC 7413) follows the SYN's own number
     }
     if (wireLen > 0) this.data(dir, seq, b, s, e, wireLen, at)
@@ -160,14 +160,18 @@ export class TcpReassembly {
       dir.aligned = false
     }
     const d = (seq - dir.nextSeq) | 0
-    if (d > 0 && d < SEQ_WINDOW) {
+    if (d >= SEQ_WINDOW || d <= -SEQ_WINDOW) {
+      // Not a stream we can follow any more (the ports were reused without a SYN we saw, or the
+      // header is corrupt): start over at this segment.
+      this.lose(dir, at, `sequence number jumped by ${d}; reading on from here`)
+      dir.nextSeq = seq
+    } else if (d > 0) {
       this.hold(dir, seq, b, s, e, wireLen, at)
       return
-    }
-    if (d < 0) {
+    } else if (d < 0) {
       // Retransmission, or a segment overlapping bytes already taken: keep only the new part.
       const skip = -d
-      if (skip >= wireLen || skip >= SEQ_WINDOW) return
+      if (skip >= wireLen) return
       s = Math.min(e, s + skip)
       wireLen -= skip
     }
@@ -390,7 +394,13 @@ export class TcpReassembly {
     return dir
   }
 
-  private reset(dir: TcpDirection, next: number): void {
+  private reset(dir: TcpDirection, next: number, at: FrameRef): void {
+    if (dir.bufLen > 0 || dir.heldBytes > 0)
+      this.sink.tcpProblem(
+        dir,
+        at,
+        `a new SYN restarted the stream; dropped ${dir.bufLen + dir.heldBytes} unfinished bytes`,
+      )
     dir.nextSeq = next
     dir.aligned = true
     dir.fin = false
