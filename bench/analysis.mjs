@@ -37,10 +37,25 @@ function importOnly() {
   const r = importer.parse({ index: 0, path: file, bytes, vantage: file }, { dnsPorts: new Set([53, port]) })
   return r.events.length
 }
-function full() {
-  const a = core.analyzeBundleFull({ files: [{ path: file, bytes }], skipped: [] }, { detail: true, dnsPorts: [53, port] })
+let phases = {}
+function full(detail) {
+  phases = {}
+  const t0 = performance.now()
+  const a = core.analyzeBundleFull(
+    { files: [{ path: file, bytes }], skipped: [] },
+    {
+      detail,
+      dnsPorts: [53, port],
+      onProgress: (p) => {
+        if (p.phase !== 'import' && !(p.phase in phases)) phases[p.phase] = performance.now() - t0
+      },
+    },
+  )
+  phases.end = performance.now() - t0
   return a.report.summary.transactions
 }
+const phaseLine = () =>
+  `import ${phases.correlate.toFixed(0)} ms · correlate ${(phases.rules - phases.correlate).toFixed(0)} ms · rules ${(phases.report - phases.rules).toFixed(0)} ms · report ${(phases.end - phases.report).toFixed(0)} ms`
 
 function time(fn) {
   global.gc?.()
@@ -51,9 +66,13 @@ function time(fn) {
 
 time(importOnly) // warm-up
 const imp = time(importOnly)
-const all = time(full)
+const all = time(() => full(false))
+const allPhases = phaseLine()
+const detailed = time(() => full(true))
+const detailedPhases = phaseLine()
 console.log(`file: ${file} (${(bytes.length / 1e6).toFixed(1)} MB)`)
 console.log(`import only:   ${imp.ms.toFixed(0)} ms, ${imp.n} events, ${(imp.n / imp.ms * 1000).toFixed(0)} msgs/s`)
-console.log(`full analysis: ${all.ms.toFixed(0)} ms, ${all.n} transactions (with timelines, --detail)`)
+console.log(`full analysis: ${all.ms.toFixed(0)} ms, ${all.n} transactions, lookups and timelines (${allPhases})`)
 console.log(`ratio full/import: ${(all.ms / imp.ms).toFixed(2)}× (target ≤ 1.5×)`)
+console.log(`with --detail (every transaction's hops in the JSON): ${detailed.ms.toFixed(0)} ms (${detailedPhases})`)
 console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`)

@@ -105,7 +105,12 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
             : undefined,
         },
       )
-      for (const v of result.vantages ?? []) if (!vantages.has(v.id)) vantages.set(v.id, v)
+      for (const v of result.vantages ?? []) {
+        // The file names its own vantage (a dnstap identity): it knows better than the path,
+        // unless the manifest already said where the file was recorded.
+        const known = vantages.get(v.id)
+        if (!known || (known.type === 'unknown' && !entry?.vantage)) vantages.set(v.id, v)
+      }
       for (const e of result.events) {
         if (!e.vantage) e.vantage = vantage.id
         events.push(e)
@@ -139,7 +144,10 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
   const correlation = correlate({ dns, drops, facts, manifest: bundle.manifest, vantages })
 
   progress?.({ phase: 'rules', done: 0, total: 1 })
-  const vantageList = [...vantages.values()]
+  // List the vantages something was seen at, plus those the manifest names.
+  const seen = new Set<string>(bundle.manifest?.files.flatMap((f) => (f.vantage?.id ? [f.vantage.id] : [])))
+  for (const e of events) seen.add(e.vantage)
+  const vantageList = [...vantages.values()].filter((v) => seen.has(v.id))
   const ruleCtx = {
     events,
     inputs,

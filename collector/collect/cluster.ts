@@ -100,7 +100,7 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
   if (coreFile) w.add('config/Corefile', coreFile, { kind: 'corefile', vantage: { id: 'coredns-config', type: 'dns-server', name: 'Corefile' } })
 
   const deploy = await attempt('deployment', () => k.json<object>(`/apis/apps/v1/namespaces/${ns}/deployments/coredns`))
-  if (deploy) w.add('config/coredns-deployment.yaml', toYaml(deploy), { kind: 'cpu-limit', vantage: { id: 'coredns-config', type: 'dns-server', name: 'coredns deployment' } })
+  if (deploy) w.add('config/coredns-deployment.yaml', toYaml(deploy), { kind: 'k8s-manifest', vantage: { id: 'coredns-config', type: 'dns-server', name: 'coredns deployment' } })
 
   const proxyConf = await attempt('kube-proxy config', async () => {
     const cm = await k.json<{ data?: Record<string, string> }>('/api/v1/namespaces/kube-system/configmaps/kube-proxy')
@@ -118,7 +118,7 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
     const kernel = n.status.nodeInfo?.kernelVersion
     if (!kernel) continue
     w.add(`nodes/${n.metadata.name}/uname-r.txt`, kernel + '\n', {
-      kind: 'kernel',
+      kind: 'uname',
       command: 'kubectl get node (status.nodeInfo.kernelVersion)',
       vantage: { id: `node/${n.metadata.name}`, type: 'node', name: n.metadata.name, node: n.metadata.name, addresses: (n.status.addresses ?? []).filter((a) => a.type.endsWith('IP')).map((a) => a.address) },
     })

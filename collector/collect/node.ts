@@ -2,7 +2,7 @@
 // fill, the kernel log, IPVS tables, the node's resolv.conf, a capture of port 53 on every
 // interface and a bpftrace trace of the kernel's DNS packet drops, both for the same window.
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir, hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,10 +20,10 @@ export interface NodeOptions {
 
 /** Commands whose output is a node fact: [file, manifest kind, argv]. */
 const FACTS: [string, string, string[]][] = [
-  ['uname-r.txt', 'kernel', ['uname', '-r']],
+  ['uname-r.txt', 'uname', ['uname', '-r']],
   ['conntrack-S.txt', 'conntrack-stats', ['conntrack', '-S']],
   ['conntrack-count.txt', 'conntrack-count', ['sysctl', 'net.netfilter.nf_conntrack_count', 'net.netfilter.nf_conntrack_max']],
-  ['dmesg.txt', 'dmesg', ['dmesg']],
+  ['dmesg.txt', 'kernel-log', ['dmesg']],
   ['ipvsadm-Ln.txt', 'ipvsadm', ['ipvsadm', '-Ln']],
   ['ipvsadm-Lnc.txt', 'ipvsadm', ['ipvsadm', '-Lnc']],
 ]
@@ -70,7 +70,7 @@ export async function collectNode(w: BundleWriter, o: NodeOptions): Promise<void
     else w.note(`tcpdump: ${tcpdumpErr.trim() || 'no capture written'}`)
     const drops = bt ? await bt.finish() : null
     if (drops?.output)
-      w.add(`nodes/${o.nodeName}/dns-drops.txt`, drops.output, { kind: 'bpftrace', command: 'bpftrace dns-drops.bt', vantage, window })
+      w.add(`nodes/${o.nodeName}/dns-drops.txt`, drops.output, { kind: 'bpf-drop-table', command: 'bpftrace -B line dns-drops.bt', vantage, window })
     else w.note(`bpftrace: ${drops?.error || 'not available'}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -107,9 +107,12 @@ function startBpftrace(dir: string): { finish: () => Promise<{ output: string; e
     }
   }
   const out = join(dir, 'drops.txt')
-  const child = spawn('bpftrace', ['-o', out, script], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // -B line: bpftrace 0.17 holds `-o` output in a buffer until it exits; line buffering does not.
+  const fd = openSync(out, 'w')
+  const child = spawn('bpftrace', ['-B', 'line', script], { stdio: ['ignore', fd, 'pipe'] })
+  closeSync(fd)
   let error = ''
-  child.stderr.on('data', (d) => (error += d))
+  child.stderr?.on('data', (d) => (error += d))
   child.on('error', (e) => (error += e.message))
   return {
     finish: async () => {

@@ -13,10 +13,11 @@ interface OpenLookup {
   lookup: Lookup
   index: number
   bases: string[]
-  /** qname|qtype → the transaction that asked it last. */
-  asked: Map<string, Transaction>
-  /** Time the lookup got its address (µs), or Infinity. */
+  /** The transactions so far (lookups are small: a linear scan beats a Map per lookup). */
+  asked: Transaction[]
+  /** Time the lookup got its address (µs), or Infinity, and the name that had it. */
   doneAt: number
+  answeredName: string | null
   lastActivity: number
 }
 
@@ -24,63 +25,82 @@ interface OpenLookup {
 export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig): Lookup[] {
   // A lookup goes quiet for at most one full retry round between candidates.
   const gapUs = (cfg.timeoutSec * cfg.attempts + 1) * 1_000_000
-  const openByClient = new Map<string, OpenLookup[]>()
+  // The open lookup of each (client, possible application name): lookups are found by name.
+  const openByBase = new Map<string, OpenLookup>()
   const lookups: Lookup[] = []
+  const basesOf = memo((qname: string) => possibleBases(qname, cfg.search))
 
   for (let i = 0; i < txns.length; i++) {
     const t = txns[i]
     if (t.qtype !== A && t.qtype !== AAAA) continue
-    const bases = possibleBases(t.qname, cfg.search)
-    const open = openByClient.get(t.client) ?? []
-    openByClient.set(t.client, open)
+    const bases = basesOf(t.qname)
     let target: OpenLookup | null = null
-    for (let j = open.length - 1; j >= 0; j--) {
-      const o = open[j]
-      if (t.firstSent - o.lastActivity > gapUs) {
-        open.splice(j, 1)
-        continue
-      }
-      if (!accepts(o, t, bases)) continue
-      target = o
-      break
+    for (const b of bases) {
+      const o = openByBase.get(t.client + '|' + b)
+      if (!o || t.firstSent - o.lastActivity > gapUs || !o.bases.includes(b)) continue
+      if ((!target || o.lastActivity > target.lastActivity) && accepts(o, t)) target = o
     }
     if (!target) {
       target = {
         lookup: { client: t.client, name: '', transactions: [], outcome: 'other', wasted: 0, start: t.firstSent, end: t.firstSent, answeredName: null },
         index: lookups.length,
         bases,
-        asked: new Map(),
+        asked: [],
         doneAt: Infinity,
+        answeredName: null,
         lastActivity: t.firstSent,
       }
-      open.push(target)
       lookups.push(target.lookup)
-      if (open.length > 64) open.shift()
     } else {
       target.bases = target.bases.filter((b) => bases.includes(b))
     }
+    for (const b of target.bases) openByBase.set(t.client + '|' + b, target)
     t.lookup = target.index
     target.lookup.transactions.push(i)
-    target.asked.set(`${t.qname}|${t.qtype}`, t)
+    target.asked.push(t)
     target.lastActivity = Math.max(target.lastActivity, lastTime(t))
-    if (hasAddress(t) && t.response) target.doneAt = Math.min(target.doneAt, t.response.time)
+    if (hasAddress(t) && t.response && t.response.time < target.doneAt) {
+      target.doneAt = t.response.time
+      target.answeredName = t.qname
+    }
   }
 
-  for (const l of lookups) settle(l, txns, cfg)
+  const candidatesFirst = memo((name: string) => candidatesOf(name, cfg)[0])
+  for (const l of lookups) settle(l, txns, basesOf, candidatesFirst)
   return lookups
 }
 
-function accepts(o: OpenLookup, t: Transaction, bases: string[]): boolean {
-  if (!o.bases.some((b) => bases.includes(b))) return false
-  const prev = o.asked.get(`${t.qname}|${t.qtype}`)
-  // The same question again after it was answered: the application asked again.
-  if (prev && prev.response && prev.response.time <= t.firstSent) return false
+function memo<T>(fn: (k: string) => T): (k: string) => T {
+  const cache = new Map<string, T>()
+  return (k) => {
+    let v = cache.get(k)
+    if (v === undefined) cache.set(k, (v = fn(k)))
+    return v
+  }
+}
+
+function accepts(o: OpenLookup, t: Transaction): boolean {
+  let prev: Transaction | undefined
+  for (let i = o.asked.length - 1; i >= 0; i--) {
+    const a = o.asked[i]
+    if (a.qtype === t.qtype && a.qname === t.qname) {
+      prev = a
+      break
+    }
+  }
+  // The same question again after a final answer (NOERROR, NXDOMAIN): the application asked
+  // again. After SERVFAIL or REFUSED the resolver itself retries (next server, next attempt).
+  if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) return false
   if (t.firstSent > o.doneAt) {
     // After the address arrived only the sibling question of the answering name may follow
     // (single-request sends AAAA after A's answer).
-    return o.lookup.answeredName === t.qname && !prev
+    return o.answeredName === t.qname && !prev
   }
   return true
+}
+
+function isFinal(rcode: number): boolean {
+  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
 }
 
 function hasAddress(t: Transaction): boolean {
@@ -91,20 +111,32 @@ function hasAddress(t: Transaction): boolean {
 }
 
 function lastTime(t: Transaction): number {
-  let last = t.firstSent
-  for (const h of t.hops) if (h.time > last) last = h.time
-  return last
+  return Number.isNaN(t.lastTime) ? t.firstSent : Math.max(t.firstSent, t.lastTime)
 }
 
-function settle(l: Lookup, txns: readonly Transaction[], cfg: ResolverConfig): void {
+function settle(
+  l: Lookup,
+  txns: readonly Transaction[],
+  basesOf: (q: string) => string[],
+  firstCandidate: (name: string) => string,
+): void {
   const ts = l.transactions.map((i) => txns[i])
   const answering = ts.find(hasAddress)
   l.answeredName = answering ? answering.qname : null
   l.outcome = outcomeOf(ts, answering)
-  l.wasted = answering ? ts.filter((t) => t.qname !== answering.qname).length : 0
-  l.start = Math.min(...ts.map((t) => t.firstSent))
-  l.end = Math.max(...ts.map(lastTime))
-  l.name = nameOf(ts, cfg)
+  let wasted = 0
+  let start = Infinity
+  let end = -Infinity
+  for (const t of ts) {
+    if (answering && t.qname !== answering.qname) wasted++
+    if (t.firstSent < start) start = t.firstSent
+    const last = lastTime(t)
+    if (last > end) end = last
+  }
+  l.wasted = wasted
+  l.start = start
+  l.end = end
+  l.name = nameOf(ts, basesOf, firstCandidate)
 }
 
 function outcomeOf(ts: Transaction[], answering: Transaction | undefined): LookupOutcome {
@@ -118,15 +150,16 @@ function outcomeOf(ts: Transaction[], answering: Transaction | undefined): Looku
 }
 
 /** The name the application asked: the base whose first glibc candidate was sent first. */
-function nameOf(ts: Transaction[], cfg: ResolverConfig): string {
+function nameOf(ts: Transaction[], basesOf: (q: string) => string[], firstCandidate: (name: string) => string): string {
   const first = ts[0].qname
-  let bases = possibleBases(first, cfg.search)
+  let bases = basesOf(first)
   for (const t of ts) {
-    const b = possibleBases(t.qname, cfg.search)
+    if (t.qname === first) continue
+    const b = basesOf(t.qname)
     const common = bases.filter((x) => b.includes(x))
     if (common.length) bases = common
   }
-  const fitting = bases.filter((b) => candidatesOf(b, cfg)[0] === first)
+  const fitting = bases.filter((b) => firstCandidate(b) === first)
   const pool = fitting.length ? fitting : bases
   return pool.reduce((a, b) => (b.length < a.length ? b : a))
 }

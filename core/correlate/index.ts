@@ -25,31 +25,24 @@ export interface CorrelationStats {
 }
 
 export function correlate(input: CorrelateInput): Correlation & { stats: CorrelationStats } {
-  const dnsServers = findDnsServers(input.dns)
+  const dnsServers = findDnsServers(input.dns, input.vantages)
   for (const ip of input.manifest?.cluster?.dnsServiceIps ?? []) dnsServers.add(ip)
   for (const ip of input.manifest?.cluster?.dnsEndpoints ?? []) dnsServers.add(ip)
   const rank = vantageRanker(input.vantages)
 
   const client: DnsMessageEvent[] = []
   const forwarder: DnsMessageEvent[] = []
-  const roles = new Map<DnsMessageEvent, 'query' | 'response' | 'log'>()
   for (const e of input.dns) {
-    if (!e.qname && e.source === 'dnstap') continue // dnstap without wire bytes: nothing to pair on
+    if (e.id < 0) continue // dnstap without wire bytes: nothing to pair on
     const role = roleOf(e, dnsServers)
-    if (role === 'client-query' || role === 'client-response') {
-      client.push(e)
-      roles.set(e, e.source === 'log' ? 'log' : role === 'client-query' ? 'query' : 'response')
-    } else if (role === 'forwarder-query' || role === 'forwarder-response') {
-      forwarder.push(e)
-      roles.set(e, role === 'forwarder-query' ? 'query' : 'response')
-    }
+    if (role === 'client-query' || role === 'client-response') client.push(e)
+    else if (role === 'forwarder-query' || role === 'forwarder-response') forwarder.push(e)
   }
   const byTime = (a: DnsMessageEvent, b: DnsMessageEvent) => arrival(a) - arrival(b) || a.ref - b.ref
   client.sort(byTime)
   forwarder.sort(byTime)
 
-  const direction = (e: DnsMessageEvent) => roles.get(e) ?? null
-  const paired = pairQueries(client, { rank, direction })
+  const paired = pairQueries(client, { rank })
   const transactions = paired.transactions
   transactions.sort((a, b) => a.firstSent - b.firstSent)
 
@@ -57,7 +50,7 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   const lookups = groupLookups(transactions, resolver)
   attachDrops(transactions, input.drops)
 
-  const fwd = pairQueries(forwarder, { rank, direction })
+  const fwd = pairQueries(forwarder, { rank })
   const forwarderTxns: ForwarderTransaction[] = fwd.transactions.map((t) => ({
     server: t.client,
     upstream: t.server,
@@ -86,7 +79,7 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
 
 /** Time a message was sent; a log line's query arrived `duration` before the line was written. */
 function arrival(e: DnsMessageEvent): number {
-  const t = e.source === 'log' && e.durationUs !== undefined ? e.time - e.durationUs : e.time
+  const t = e.source === 'log' && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
   return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
 }
 

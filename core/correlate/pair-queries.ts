@@ -6,26 +6,22 @@
 // server address is not either: the pod sends to the Service IP, the node forwards to a CoreDNS
 // endpoint after DNAT, and both copies are the same query. A copy sent at a vantage that has already
 // seen this transaction's response starts a new transaction (the application asked again).
-import type { DnsMessageEvent } from '../model/event.js'
+//
+// This runs once per DNS message of the bundle, so it allocates as little as it can: one key string
+// and one transaction per query, per-vantage counts inline for the common one-vantage case, and
+// the hop list built only when someone reads it.
+import type { DnsMessageEvent, DropEvent } from '../model/event.js'
 import type { Transaction, TransactionHop } from './types.js'
+import { Interner, PairTable } from './pair-table.js'
 
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */
 export const RETRY_WINDOW_US = 30_000_000
 
-interface Pending {
-  txn: Transaction
-  /** Vantages that saw the response, and how many response copies. */
-  responded: Map<string, number>
-  /** Query copies per vantage. */
-  copies: Map<string, number>
-  lastQuery: number
-}
+export type Direction = 'query' | 'response' | 'log'
 
 export interface PairOptions {
   /** Rank of a vantage: lower is closer to the client. */
   rank: (vantage: string, e: DnsMessageEvent) => number
-  /** 'query' | 'response' for each event, or null to ignore it. */
-  direction: (e: DnsMessageEvent) => 'query' | 'response' | 'log' | null
 }
 
 export interface PairResult {
@@ -38,118 +34,208 @@ export interface PairResult {
   orphanResponses: DnsMessageEvent[]
 }
 
+/** How an event is read: a CoreDNS log line is a query and its answer in one. */
+export function directionOf(e: DnsMessageEvent): Direction {
+  return e.source === 'log' ? 'log' : e.qr ? 'response' : 'query'
+}
+
+// What a hop says, kept as a small code per event until someone asks for the hops.
+const WHAT = ['query', 'retransmit', 'response', 'duplicate response', 'query arrived (log)', 'answered (log)']
+const Q = 0
+const RETX = 1
+const RESP = 2
+const DUP = 3
+const LOG_Q = 4
+const LOG_A = 5
+
+/** One transaction under construction; also the Transaction handed out (hops are lazy). */
+class PairedTransaction implements Transaction {
+  client: string
+  clientPort: number
+  server: string
+  serverPort: number
+  transport: string
+  id: number
+  qname: string
+  qtype: number
+  response: DnsMessageEvent | null = null
+  firstSent: number
+  latencyUs: number | null = null
+  lastSeen: string
+  drop: DropEvent | null = null
+  lookup = -1
+  copies = 0
+  lastTime: number
+
+  /** Every event of the transaction, with a WHAT code each (log lines appear twice). */
+  events: DnsMessageEvent[] = []
+  codes: number[] = []
+  private hopList: TransactionHop[] | null = null
+
+  // Per-vantage tallies: inline for the first vantage, a Map once a second one appears.
+  v0: string
+  c0 = 0
+  r0 = 0
+  more: Map<string, { c: number; r: number }> | null = null
+  lastQuery: number
+
+  constructor(e: DnsMessageEvent, client: string, arrival: number) {
+    this.client = client
+    this.clientPort = e.srcPort
+    this.server = e.dstAddr
+    this.serverPort = e.dstPort
+    this.transport = e.transport
+    this.id = e.id
+    this.qname = e.qname
+    this.qtype = e.qtype
+    this.firstSent = arrival
+    this.lastSeen = e.vantage
+    this.v0 = e.vantage
+    this.lastQuery = Number.isNaN(arrival) ? -Infinity : arrival
+    this.lastTime = arrival
+  }
+
+  /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
+  get queries(): DnsMessageEvent[] {
+    const out: DnsMessageEvent[] = []
+    for (let i = 0; i < this.events.length; i++) if (this.codes[i] <= RETX || this.codes[i] === LOG_Q) out.push(this.events[i])
+    return out
+  }
+
+  get hops(): TransactionHop[] {
+    if (!this.hopList) {
+      const hops: TransactionHop[] = []
+      for (let i = 0; i < this.events.length; i++) {
+        const e = this.events[i]
+        const code = this.codes[i]
+        const time = code === LOG_Q && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
+        hops.push({ vantage: e.vantage, time, what: WHAT[code], event: e })
+      }
+      this.hopList = hops.sort((a, b) => a.time - b.time)
+    }
+    return this.hopList
+  }
+
+  tally(v: string): { c: number; r: number } | null {
+    if (v === this.v0) return null
+    if (!this.more) this.more = new Map()
+    let t = this.more.get(v)
+    if (!t) this.more.set(v, (t = { c: 0, r: 0 }))
+    return t
+  }
+
+  responded(v: string): number {
+    if (v === this.v0) return this.r0
+    return this.more?.get(v)?.r ?? 0
+  }
+
+  addQuery(e: DnsMessageEvent, code: number): number {
+    const t = this.tally(e.vantage)
+    const n = t ? ++t.c : ++this.c0
+    this.events.push(e)
+    this.codes.push(code === Q && n > 1 ? RETX : code)
+    return n
+  }
+
+  addResponse(e: DnsMessageEvent, code: number, rank: PairOptions['rank']): void {
+    const t = this.tally(e.vantage)
+    const n = t ? ++t.r : ++this.r0
+    this.events.push(e)
+    this.codes.push(n > 1 ? DUP : code)
+    const cur = this.response
+    if (!cur || rank(e.vantage, e) < rank(cur.vantage, cur)) this.response = e
+  }
+
+  maxCopies(): number {
+    let max = this.c0
+    if (this.more) for (const t of this.more.values()) if (t.c > max) max = t.c
+    return max
+  }
+}
+
 /** Pairs time-sorted events. Linear in the number of events (one Map lookup each). */
 export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOptions): PairResult {
-  const open = new Map<string, Pending>()
-  const all: Pending[] = []
+  // Key: (qname, qtype, transport) and (client, id) as two numbers; the value indexes `all`.
+  const open = new PairTable(events.length / 2)
+  const names = new Interner()
+  const clients = new Interner()
+  const transports = new Interner()
+  const all: PairedTransaction[] = []
   const orphanResponses: DnsMessageEvent[] = []
 
   for (const e of events) {
-    const dir = opts.direction(e)
-    if (!dir) continue
+    const dir = directionOf(e)
     const client = dir === 'response' ? e.dstAddr : e.srcAddr
-    const key = `${e.transport}|${client}|${e.id}|${e.qname}|${e.qtype}`
-    let p = open.get(key)
+    const k1 = (names.id(e.qname) * 65536 + e.qtype) * 8 + (transports.id(e.transport) & 7)
+    const k2 = clients.id(client) * 65536 + (e.id & 0xffff)
+    const at = open.get(k1, k2)
+    let p = at >= 0 ? all[at] : undefined
     const v = e.vantage
 
     if (dir === 'response') {
-      if (!p) {
-        orphanResponses.push(e)
-        continue
-      }
-      addResponse(p, e, v, opts)
+      if (p) p.addResponse(e, RESP, opts.rank)
+      else orphanResponses.push(e)
       continue
     }
-    const arrival = dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time) ? e.time - e.durationUs : e.time
-    if (!p || p.responded.has(v) || (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)) {
-      p = newPending(e, client, arrival)
-      open.set(key, p)
+    const arrival =
+      dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time) ? e.time - Math.round(e.durationUs) : e.time
+    if (!p || p.responded(v) > 0 || (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)) {
+      p = new PairedTransaction(e, client, arrival)
+      open.set(k1, k2, all.length)
       all.push(p)
     }
-    p.copies.set(v, (p.copies.get(v) ?? 0) + 1)
-    if (!Number.isNaN(arrival)) p.lastQuery = Math.max(p.lastQuery, arrival)
+    if (!Number.isNaN(arrival) && arrival > p.lastQuery) p.lastQuery = arrival
     if (dir === 'log') {
       // A CoreDNS log line is written on reply: the query arrived `duration` earlier.
-      p.txn.hops.push(hop(v, arrival, 'query arrived (log)', e))
-      p.txn.queries.push(e)
-      addResponse(p, e, v, opts, 'answered (log)')
-    } else {
-      p.txn.hops.push(hop(v, e.time, p.copies.get(v)! > 1 ? 'retransmit' : 'query', e))
-      p.txn.queries.push(e)
-    }
+      p.addQuery(e, LOG_Q)
+      p.addResponse(e, LOG_A, opts.rank)
+    } else p.addQuery(e, Q)
   }
 
   let queries = 0
   let responses = 0
-  const transactions: Transaction[] = []
   for (const p of all) {
     finish(p, opts)
-    let max = 0
-    for (const n of p.copies.values()) if (n > max) max = n
-    queries += max
-    if (p.txn.response) responses += p.responded.get(p.txn.response.vantage) ?? 1
-    transactions.push(p.txn)
+    queries += p.copies
+    if (p.response) responses += Math.max(1, p.responded(p.response.vantage))
   }
-  return { transactions, queries, responses, orphanResponses }
-}
-
-function newPending(e: DnsMessageEvent, client: string, arrival: number): Pending {
-  const txn: Transaction = {
-    client,
-    clientPort: e.srcPort,
-    server: e.dstAddr,
-    serverPort: e.dstPort,
-    transport: e.transport,
-    id: e.id,
-    qname: e.qname,
-    qtype: e.qtype,
-    queries: [],
-    response: null,
-    firstSent: arrival,
-    latencyUs: null,
-    hops: [],
-    lastSeen: e.vantage,
-    drop: null,
-    lookup: -1,
-    copies: 0,
-  }
-  return { txn, responded: new Map(), copies: new Map(), lastQuery: Number.isNaN(arrival) ? -Infinity : arrival }
-}
-
-function addResponse(p: Pending, e: DnsMessageEvent, v: string, opts: PairOptions, what = 'response'): void {
-  const n = (p.responded.get(v) ?? 0) + 1
-  p.responded.set(v, n)
-  p.txn.hops.push(hop(v, e.time, n > 1 ? 'duplicate response' : what, e))
-  const cur = p.txn.response
-  if (!cur || opts.rank(v, e) < opts.rank(cur.vantage, cur)) p.txn.response = e
-}
-
-function hop(vantage: string, time: number, what: string, event: DnsMessageEvent): TransactionHop {
-  return { vantage, time, what, event }
+  return { transactions: all, queries, responses, orphanResponses }
 }
 
 /** Settles the derived fields once every copy has been seen. */
-function finish(p: Pending, opts: PairOptions): void {
-  const t = p.txn
-  t.hops.sort((a, b) => a.time - b.time || opts.rank(a.vantage, a.event) - opts.rank(b.vantage, b.event))
-  let max = 0
-  for (const n of p.copies.values()) if (n > max) max = n
-  t.copies = max
+function finish(t: PairedTransaction, opts: PairOptions): void {
+  t.copies = t.maxCopies()
   // The client-most vantage that saw a query defines when it was first sent and from where.
-  let first: TransactionHop | null = null
-  let farthest: TransactionHop | null = null
-  for (const h of t.hops) {
-    if (h.event.qr && h.event.source !== 'log') continue
-    const r = opts.rank(h.vantage, h.event)
-    if (!first || r < opts.rank(first.vantage, first.event)) first = h
-    if (!farthest || r >= opts.rank(farthest.vantage, farthest.event)) farthest = h
+  let first: DnsMessageEvent | null = null
+  let firstTime = NaN
+  let firstRank = Infinity
+  let farthest: DnsMessageEvent | null = null
+  let farthestRank = -Infinity
+  let last = -Infinity
+  for (let i = 0; i < t.events.length; i++) {
+    const q = t.events[i]
+    if (q.time > last) last = q.time
+    const code = t.codes[i]
+    if (code > RETX && code !== LOG_Q) continue
+    const r = opts.rank(q.vantage, q)
+    const time = q.source === 'log' && q.durationUs !== undefined ? q.time - Math.round(q.durationUs) : q.time
+    if (r < firstRank || (r === firstRank && time < firstTime)) {
+      first = q
+      firstRank = r
+      firstTime = time
+    }
+    if (r >= farthestRank) {
+      farthest = q
+      farthestRank = r
+    }
   }
+  if (last > t.lastTime || Number.isNaN(t.lastTime)) t.lastTime = last
   if (first) {
-    t.firstSent = first.time
-    t.clientPort = first.event.source === 'log' ? first.event.srcPort : first.event.srcPort
-    if (first.event.dstAddr) {
-      t.server = first.event.dstAddr
-      t.serverPort = first.event.dstPort
+    t.firstSent = firstTime
+    t.clientPort = first.srcPort
+    if (first.dstAddr) {
+      t.server = first.dstAddr
+      t.serverPort = first.dstPort
     }
   }
   const resp = t.response
@@ -159,7 +245,10 @@ function finish(p: Pending, opts: PairOptions): void {
     else {
       // Latency is measured at one vantage so clocks of different hosts never mix.
       let sent = Infinity
-      for (const h of t.hops) if (h.vantage === resp.vantage && !h.event.qr && h.time < sent) sent = h.time
+      for (let i = 0; i < t.events.length; i++) {
+        const q = t.events[i]
+        if (t.codes[i] <= RETX && q.vantage === resp.vantage && q.time < sent) sent = q.time
+      }
       const base = sent !== Infinity ? sent : t.firstSent
       t.latencyUs = Number.isNaN(base) || Number.isNaN(resp.time) ? null : Math.max(0, resp.time - base)
     }

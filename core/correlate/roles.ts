@@ -21,13 +21,23 @@ const DNSTAP_ROLE: Record<string, Role> = {
   RESOLVER_RESPONSE: 'forwarder-response',
 }
 
-/** Addresses that sent DNS responses: the DNS servers (and Service IPs) seen in the evidence. */
-export function findDnsServers(dns: readonly DnsMessageEvent[]): Set<string> {
+/**
+ * Addresses of DNS servers: those that sent responses (Service IPs included), those a dnstap
+ * file shows forwarding or resolving from, the addresses of `dns-server` vantages, and the
+ * senders of queries that arrive at an `upstream` vantage. A resolver often talks to its
+ * upstream from another address than the one it answers pods on.
+ */
+export function findDnsServers(dns: readonly DnsMessageEvent[], vantages: ReadonlyMap<string, Vantage>): Set<string> {
   const servers = new Set<string>()
+  for (const v of vantages.values()) if (v.type === 'dns-server') for (const a of v.addresses) servers.add(a)
   for (const e of dns) {
-    if (!e.qr || e.source === 'log') continue
-    if (e.dnstapType && DNSTAP_ROLE[e.dnstapType] === 'forwarder-response') continue
-    if (e.srcAddr) servers.add(e.srcAddr)
+    if (e.source === 'log' || !e.srcAddr) continue
+    const role = e.dnstapType ? DNSTAP_ROLE[e.dnstapType] : undefined
+    if (e.qr) {
+      if (role !== 'forwarder-response') servers.add(e.srcAddr)
+    } else if (role === 'forwarder-query' || (e.source === 'capture' && vantages.get(e.vantage)?.type === 'upstream')) {
+      servers.add(e.srcAddr)
+    }
   }
   return servers
 }

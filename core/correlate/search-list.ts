@@ -81,6 +81,16 @@ export function inferSearchList(txns: readonly Transaction[]): string[] {
     const m = /(?:^|\.)svc\.(.+)$/.exec(s)
     if (m) clusterDomains.add(m[1])
   }
+  // A cluster name expanded once more (svc-a.ns.svc.cluster.local.svc.cluster.local.) shows a
+  // search domain by itself: the application asked for a cluster name with fewer than ndots dots.
+  for (const t of txns) {
+    const m = /^(.+?\.svc\.([^.]+(?:\.[^.]+)*?)\.)((?:[^.]+\.)?svc\.\2\.|\2\.)$/.exec(t.qname)
+    if (!m) continue
+    clusterDomains.add(m[2] + '.')
+    let set = votes.get(m[3])
+    if (!set) votes.set(m[3], (set = new Set()))
+    set.add(m[1])
+  }
   const accepted: { suffix: string; order: number }[] = []
   for (const [suffix, bases] of votes) {
     const m = /^(?:([^.]+)\.)?svc\.(.+)$/.exec(suffix)

@@ -31,6 +31,8 @@ export interface Transaction {
   response: DnsMessageEvent | null
   /** Time of the first send (µs since epoch). */
   firstSent: number
+  /** Time of the last thing seen of it (µs since epoch). */
+  lastTime: number
   /** Latency in µs from the first send to the response, or null. */
   latencyUs: number | null
   hops: TransactionHop[]

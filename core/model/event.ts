@@ -15,6 +15,15 @@ export interface EventBase {
   vantage: string
   /** Microseconds since the epoch, NaN when the source carries no time (an untimed log line). */
   time: number
+  /**
+   * The record's wall-clock time as printed when it cannot be made absolute (time is then NaN):
+   * a time of day without a date ('15:06:24'), a syslog stamp without a year ('Feb 23 16:44:36'),
+   * a local time without a zone ('2024-08-16T10:01:02.123'). In the node's local time zone.
+   * The correlator can anchor it with a timed event of the same vantage (see README).
+   */
+  clock?: string
+  /** Monotonic time since the node booted, in µs (dmesg `[123.456789]`, bpf ktime), when printed. */
+  sinceBootUs?: number
 }
 
 export type Transport = 'udp' | 'tcp' | 'tls' | 'https' | 'quic' | 'unknown'
@@ -84,6 +93,15 @@ export interface DropEvent extends EventBase {
   /** skb drop reason (NETFILTER_DROP, NO_SOCKET, SOCKET_RCVBUFF, QDISC_DROP, ...) or ''. */
   reason: string
   tool: string
+  /** Task that was current when the kernel freed the packet (often a softirq: swapper, ksoftirqd). */
+  pid?: number
+  comm?: string
+  /** Kernel stack at the drop, innermost frame first, `symbol+0xoff` as printed. */
+  stack?: string[]
+  /** Functions the same skb went through before the drop, oldest first (pwru). */
+  path?: string[]
+  /** Other columns the tool printed (skb, netns, iface, state, flags, mark, ...), as text. */
+  details?: Record<string, string>
 }
 
 /** One application name lookup timed by gethostlatency (BCC or bpftrace). */
@@ -115,7 +133,7 @@ export interface FactEvent extends EventBase {
 }
 
 export type NodeFact =
-  | { type: 'kernel'; release: string }
+  | { type: 'kernel'; release: string; hostname?: string; machine?: string }
   | { type: 'conntrack-stats'; perCpu: Record<string, number>[]; totals: Record<string, number> }
   | { type: 'conntrack-count'; count?: number; max?: number }
   | { type: 'conntrack-table-full'; line: string }
@@ -130,11 +148,15 @@ export type NodeFact =
   | { type: 'coredns-version'; version: string }
   | { type: 'cpu-limit'; container: string; millicores: number }
   | { type: 'conntrack-entry'; protocol: string; state: string; src: string; dst: string; sport: number;
-      dport: number; replySrc: string; unreplied: boolean }
+      dport: number; replySrc: string; unreplied: boolean; replySport?: number; timeoutSec?: number;
+      assured?: boolean }
 
 export interface CorefileServer {
   zones: string[]
+  /** NaN when the key names the port with an environment variable ({$PORT}). */
   port: number
+  /** Transport scheme of the server key when not plain dns:// (tls, https, grpc, quic). */
+  scheme?: string
   plugins: { name: string; args: string[]; block: { name: string; args: string[] }[] }[]
 }
 

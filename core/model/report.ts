@@ -61,6 +61,8 @@ export interface ReportFinding {
   summary?: string
   data: Record<string, unknown>
   evidence: EvidenceItem[]
+  /** How many evidence events the rule gave; `evidence` shows the first few. */
+  evidenceTotal?: number
   mitigation: string
   references: string[]
 }
@@ -118,6 +120,8 @@ export interface Verdict {
   findingId: string
   title: string
   confidence: number
+  /** Index into `findings` of the finding this verdict names (a rule can fire more than once). */
+  findingIndex?: number
 }
 
 export interface Report {

@@ -49,6 +49,7 @@ export function buildReport(b: BuildReportInput): Report {
     inputs: b.inputs,
     transactions: txns,
     lookups,
+    vantages: b.vantages,
   })
 
   const report: Report = {

@@ -1,5 +1,8 @@
 // Renders a Report in the format the user asked for.
 import type { Report } from '../model/report.js'
+import { toText } from './to-text.js'
+import { toMarkdown } from './to-markdown.js'
+import { toHtml } from './to-html.js'
 
 export type ReportFormat = 'text' | 'json' | 'md' | 'html'
 
@@ -7,7 +10,11 @@ export function renderReport(report: Report, format: ReportFormat): string {
   switch (format) {
     case 'json':
       return JSON.stringify(report, null, 2) + '\n'
-    default:
-      return JSON.stringify(report, null, 2) + '\n'
+    case 'md':
+      return toMarkdown(report)
+    case 'html':
+      return toHtml(report)
+    case 'text':
+      return toText(report)
   }
 }

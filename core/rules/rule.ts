@@ -1,5 +1,12 @@
 // The contract every diagnosis rule implements (one rule per file, file name = rule id).
-import type { Event, FactEvent, MetricEvent, DropEvent, LogEvent, HostLookupEvent } from '../model/event.js'
+import type {
+  Event,
+  FactEvent,
+  MetricEvent,
+  DropEvent,
+  LogEvent,
+  HostLookupEvent,
+} from '../model/event.js'
 import type { Manifest, Vantage } from '../model/bundle.js'
 import type { Severity } from '../model/report.js'
 import type { Correlation } from '../correlate/types.js'
@@ -41,4 +48,9 @@ export interface Rule {
   /** Talk sections, issues and docs the rule comes from. */
   references: string[]
   check(ctx: RuleContext): RuleFinding[]
+  /**
+   * Words one finding's data as a plain-language statement (the report layer calls it; rules
+   * return data, never prose). Optional: without it the report shows the title.
+   */
+  describe?(data: Record<string, unknown>): string
 }

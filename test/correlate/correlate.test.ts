@@ -70,6 +70,34 @@ describe('lookups', () => {
     ])
   })
 
+  it('keeps the AAAA in the lookup when the A was answered before the AAAA arrived (server-side view)', () => {
+    const vs = vantages(['coredns', 'dns-server'])
+    const at = { vantage: 'coredns', source: 'dnstap' as const }
+    const c = run([
+      query({ t: 0, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 1, q: 'db.default.svc.cluster.local', ...at, dnstapType: 'CLIENT_QUERY' }),
+      response({ t: 0.005, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 1, q: 'db.default.svc.cluster.local', addrs: 1, ...at, dnstapType: 'CLIENT_RESPONSE' }),
+      query({ t: 0.02, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 2, q: 'db.default.svc.cluster.local', type: 'AAAA', ...at, dnstapType: 'CLIENT_QUERY' }),
+      response({ t: 0.025, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 2, q: 'db.default.svc.cluster.local', type: 'AAAA', ...at, dnstapType: 'CLIENT_RESPONSE' }),
+    ], [kubeResolv], vs)
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'db', outcome: 'address' })
+    expect(c.lookups[0].transactions).toHaveLength(2)
+  })
+
+  it('a question asked again after SERVFAIL is the resolver retrying, in the same lookup', () => {
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const c = run([
+      query({ t: 0, from, to, id: 1, q: 'ext.example.com' }),
+      response({ t: 1, from: to, to: from, id: 1, q: 'ext.example.com', rcode: 2 }),
+      query({ t: 2, from, to, id: 2, q: 'ext.example.com' }),
+      response({ t: 3, from: to, to: from, id: 2, q: 'ext.example.com', rcode: 2 }),
+    ], [kubeResolv])
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ outcome: 'servfail' })
+    expect(c.lookups[0].transactions).toHaveLength(2)
+  })
+
   it('a name asked again after its answer is a new lookup', () => {
     const c = run([
       ...lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }),

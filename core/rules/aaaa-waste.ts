@@ -1,0 +1,76 @@
+// aaaa-waste: AAAA queries answered NOERROR with no AAAA record for names that only have IPv4
+// addresses. Seed talk: "Lots of DNS queries — half of them are wasted AAAA queries".
+import type { Event } from '../model/event.js'
+import type { Rule, RuleContext, RuleFinding } from './rule.js'
+import { clientRcode, evidenceList, round, topCounts } from './transaction-views.js'
+
+const A = 1
+const AAAA = 28
+
+export const aaaaWaste: Rule = {
+  id: 'aaaa-waste',
+  title: 'AAAA queries wasted on IPv4-only names',
+  severity: 'info',
+  description:
+    'Resolvers ask for AAAA beside A; in an IPv4-only cluster every AAAA comes back NOERROR with no ' +
+    'record (NODATA) and doubles the query load. Counts AAAA NODATA answers for names whose A query ' +
+    'got an address. Warning from a 40% share of all queries.',
+  mitigation:
+    'glibc 2.36+ clients can stop asking: `dnsConfig: {options: [{name: no-aaaa}]}`; apps can resolve ' +
+    'with AF_INET only. Server-side, keep AAAA NODATA cheap with a long negative cache: `cache 30 { ' +
+    'denial 9984 300 }`.',
+  references: [
+    'seed talk: "How it works" — half of them are wasted AAAA queries',
+    'https://man7.org/linux/man-pages/man5/resolv.conf.5.html (options no-aaaa, glibc 2.36)',
+    'https://coredns.io/plugins/cache/',
+  ],
+  check,
+  describe(d) {
+    return (
+      `${d.aaaaNoData} of ${d.aaaaQueries} AAAA queries were answered with no address for IPv4-only ` +
+      `names: ${round(Number(d.shareOfQueries) * 100, 1)}% of all queries.`
+    )
+  },
+}
+
+function check(ctx: RuleContext): RuleFinding[] {
+  const { transactions } = ctx.correlation
+  const hasV4 = new Set<string>()
+  for (const t of transactions)
+    if (t.qtype === A && clientRcode(t) === 0 && (t.response?.answerAddrs ?? 0) > 0)
+      hasV4.add(t.qname)
+  let aaaaQueries = 0
+  const noData: Event[] = []
+  const names: string[] = []
+  let unknownV4 = 0
+  for (const t of transactions) {
+    if (t.qtype !== AAAA) continue
+    aaaaQueries++
+    // answerAddrs is -1 when the source could not count records (a CoreDNS log line).
+    if (clientRcode(t) !== 0 || t.response?.answerAddrs !== 0) continue
+    if (!hasV4.has(t.qname)) {
+      unknownV4++
+      continue
+    }
+    names.push(t.qname)
+    noData.push(t.response)
+  }
+  if (noData.length === 0) return []
+  const share = noData.length / transactions.length
+  return [
+    {
+      confidence: 0.9,
+      severity: share >= 0.4 ? 'warning' : 'info',
+      data: {
+        aaaaQueries,
+        aaaaNoData: noData.length,
+        aaaaNoDataWithoutA: unknownV4,
+        transactions: transactions.length,
+        shareOfQueries: round(share, 4),
+        shareOfAaaa: round(noData.length / aaaaQueries, 4),
+        topNames: topCounts(names, 10).map(({ key, count }) => ({ name: key, count })),
+      },
+      evidence: evidenceList(noData),
+    },
+  ]
+}

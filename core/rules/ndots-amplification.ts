@@ -1,0 +1,118 @@
+// ndots-amplification: with `options ndots:5`, a name with fewer than 5 dots is tried with every
+// search suffix before itself: www.aliyun.com costs 8 queries, 6 of them wasted. Seed talk: "Lots of
+// DNS queries — more queries if domain is not local".
+import type { Event } from '../model/event.js'
+import type { Rule, RuleContext, RuleFinding } from './rule.js'
+import {
+  clusterDomains,
+  looksLikeSearchExpansion,
+  matchSearchSuffix,
+  searchSuffixes,
+} from './cluster-names.js'
+import { clientRcode, evidenceList, round } from './transaction-views.js'
+
+export const ndotsAmplification: Rule = {
+  id: 'ndots-amplification',
+  title: 'Search-list expansion (ndots) multiplies DNS queries',
+  severity: 'warning',
+  description:
+    'Lookups that got an address only after trying search-list candidates that were bound to fail ' +
+    '(name.namespace.svc.cluster.local., name.svc.cluster.local., ...). Counts the wasted queries, ' +
+    'their share of all queries and the names that waste most. Info below a 30% share.',
+  mitigation:
+    'Ask for fully qualified names with a trailing dot (`api.example.com.`), or lower ndots for the ' +
+    'pods that mostly resolve external names: `dnsConfig: {options: [{name: ndots, value: "2"}]}`. ' +
+    'Server-side, CoreDNS `autopath @kubernetes` (with `pods verified`) answers the first candidate ' +
+    'directly (use 1.7.0 or later: see coredns#4366).',
+  references: [
+    'seed talk: "How it works" — querying A of www.aliyun.com will cost 8 queries',
+    'https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-dns-config',
+    'https://coredns.io/plugins/autopath/',
+  ],
+  check,
+  describe(d) {
+    const worst = (d.worstNames as { name: string; wasted: number }[])[0]
+    return (
+      `${d.wasted} of ${d.transactions} queries (${round(Number(d.share) * 100, 1)}%) were wasted on ` +
+      `search-list candidates` +
+      (d.ndots != null ? ` under ndots:${d.ndots}` : '') +
+      (worst ? `; worst: ${worst.name} (${worst.wasted} wasted)` : '') +
+      '.'
+    )
+  },
+}
+
+function check(ctx: RuleContext): RuleFinding[] {
+  const { lookups, transactions } = ctx.correlation
+  if (transactions.length === 0) return []
+  const resolv = ctx.facts.filter((e) => e.fact.type === 'resolv-conf')
+  const ndotsValues = resolv.flatMap((e) => (e.fact.type === 'resolv-conf' ? [e.fact.ndots] : []))
+  const ndots = ndotsValues.length ? Math.max(...ndotsValues) : null
+
+  const byName = new Map<string, { name: string; wasted: number; lookups: number }>()
+  let wasted = 0
+  let lookupsWithWaste = 0
+  const evidence: Event[] = []
+  let method: 'lookups' | 'qname-pattern'
+  if (lookups.length) {
+    method = 'lookups'
+    for (const l of lookups) {
+      if (l.outcome !== 'address' || l.wasted <= 0) continue
+      wasted += l.wasted
+      lookupsWithWaste++
+      const r = byName.get(l.name) ?? { name: l.name, wasted: 0, lookups: 0 }
+      r.wasted += l.wasted
+      r.lookups++
+      byName.set(l.name, r)
+      for (const i of l.transactions) {
+        const t = transactions[i]
+        if (t && t.qname !== l.answeredName && evidence.length < 20) evidence.push(t.queries[0])
+      }
+    }
+  } else {
+    // No lookups from the correlator (a CoreDNS log on its own): count NXDOMAIN candidates that
+    // are a dotted name with a search suffix appended.
+    method = 'qname-pattern'
+    const domains = clusterDomains(ctx)
+    const suffixes = searchSuffixes(ctx, domains)
+    for (const t of transactions) {
+      if (clientRcode(t) !== 3 || !looksLikeSearchExpansion(t.qname, suffixes, domains)) continue
+      wasted++
+      const suffix = matchSearchSuffix(t.qname, suffixes, domains) ?? ''
+      const base = t.qname.slice(0, t.qname.length - suffix.length)
+      const r = byName.get(base) ?? { name: base, wasted: 0, lookups: 0 }
+      r.wasted++
+      byName.set(base, r)
+      if (evidence.length < 20) evidence.push(t.response ?? t.queries[0])
+    }
+    lookupsWithWaste = byName.size
+  }
+  if (wasted === 0) return []
+  const share = wasted / transactions.length
+  const worstNames = [...byName.values()].sort((a, b) => b.wasted - a.wasted).slice(0, 10)
+  const worst = worstNames[0]?.name.replace(/\.$/, '') || 'api.example.com'
+  return [
+    {
+      confidence: method === 'lookups' ? 0.9 : 0.6,
+      severity: share >= 0.3 ? 'warning' : 'info',
+      data: {
+        wasted,
+        transactions: transactions.length,
+        share: round(share, 4),
+        lookupsWithWaste,
+        lookups: lookups.length,
+        ndots,
+        searchDomains:
+          resolv.length && resolv[0].fact.type === 'resolv-conf' ? resolv[0].fact.search : null,
+        worstNames,
+        method,
+      },
+      evidence: evidenceList(resolv, evidence),
+      mitigation:
+        `Ask for fully qualified names with a trailing dot (\`${worst}.\`), or lower ndots for the pods ` +
+        'that mostly resolve external names: `dnsConfig: {options: [{name: ndots, value: "2"}]}`. ' +
+        'Server-side, CoreDNS `autopath @kubernetes` (with `pods verified`) answers the first candidate ' +
+        'directly (use 1.7.0 or later: see coredns#4366).',
+    },
+  ]
+}

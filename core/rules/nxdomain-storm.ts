@@ -1,0 +1,101 @@
+// nxdomain-storm: an abnormal share of lookups that end in NXDOMAIN (names that do not exist, not
+// search-list candidates), with the names and the clients asking. Seed talk: RCODE 3 "Non-Existent
+// Domain, or search path is incorrect" — "Alerts if any unexpected DNS RCODEs".
+import type { Event } from '../model/event.js'
+import type { Rule, RuleContext, RuleFinding } from './rule.js'
+import { clusterDomains, looksLikeSearchExpansion, searchSuffixes } from './cluster-names.js'
+import { clientRcode, evidenceList, round, topCounts } from './transaction-views.js'
+
+const MIN_SHARE = 0.2
+const MIN_COUNT = 5
+
+export const nxdomainStorm: Rule = {
+  id: 'nxdomain-storm',
+  title: 'Abnormal share of NXDOMAIN: clients ask for names that do not exist',
+  severity: 'warning',
+  description:
+    'Lookups whose final answer is NXDOMAIN, search-list candidates excluded (those are ' +
+    'ndots-amplification). Fires at a 20% share with at least 5 such lookups; critical from 50%.',
+  mitigation:
+    'Fix the names in the clients that ask for them (typos, deleted Services, wrong namespace): ' +
+    'check with `kubectl get svc -A | grep <name>`. Meanwhile keep the negative answers cheap: ' +
+    '`cache 30 { denial 9984 60 }`.',
+  references: [
+    'seed talk: dnstap — RCODE 3: Non-Existent Domain, or search path is incorrect; "Alerts if any unexpected DNS RCODEs"',
+    'https://coredns.io/plugins/cache/',
+  ],
+  check,
+  describe(d) {
+    const top = (d.topNames as { name: string; count: number }[])
+      .slice(0, 3)
+      .map((n) => `${n.name} (${n.count})`)
+      .join(', ')
+    return (
+      `${d.nxdomain} of ${d.total} ${d.unit} (${round(Number(d.share) * 100, 1)}%) ended in NXDOMAIN, ` +
+      `from ${d.clients} client(s); top names: ${top}.`
+    )
+  },
+}
+
+function check(ctx: RuleContext): RuleFinding[] {
+  const { lookups, transactions } = ctx.correlation
+  const nxNames: string[] = []
+  const nxClients: string[] = []
+  const evidence: Event[] = []
+  let total = 0
+  let unit: 'lookups' | 'queries'
+  if (lookups.length) {
+    unit = 'lookups'
+    total = lookups.length
+    for (const l of lookups) {
+      if (l.outcome !== 'nxdomain') continue
+      nxNames.push(l.name)
+      nxClients.push(l.client)
+      const last = transactions[l.transactions[l.transactions.length - 1]]
+      if (last?.response && evidence.length < 30) evidence.push(last.response)
+    }
+  } else {
+    unit = 'queries'
+    const domains = clusterDomains(ctx)
+    const suffixes = searchSuffixes(ctx, domains)
+    for (const t of transactions) {
+      const rc = clientRcode(t)
+      if (rc === 3 && looksLikeSearchExpansion(t.qname, suffixes, domains)) continue
+      total++
+      if (rc !== 3) continue
+      nxNames.push(t.qname)
+      nxClients.push(t.client)
+      if (t.response && evidence.length < 30) evidence.push(t.response)
+    }
+  }
+  if (total === 0 || nxNames.length < MIN_COUNT) return []
+  const share = nxNames.length / total
+  if (share < MIN_SHARE) return []
+  const topNames = topCounts(nxNames, 10).map(({ key, count }) => ({ name: key, count }))
+  return [
+    {
+      confidence: lookups.length ? 0.85 : 0.6,
+      severity: share >= 0.5 ? 'critical' : 'warning',
+      data: {
+        nxdomain: nxNames.length,
+        total,
+        unit,
+        share: round(share, 4),
+        distinctNames: new Set(nxNames).size,
+        clients: new Set(nxClients).size,
+        topNames,
+        topClients: topCounts(nxClients, 10).map(({ key, count }) => ({ client: key, count })),
+      },
+      evidence: evidenceList(evidence),
+      mitigation:
+        `Fix the names in the clients that ask for them (typos, deleted Services, wrong namespace), ` +
+        `starting with ${topNames
+          .slice(0, 3)
+          .map((n) => n.name)
+          .join(
+            ', ',
+          )}: check with \`kubectl get svc -A | grep <name>\`. Meanwhile keep the negative ` +
+        'answers cheap: `cache 30 { denial 9984 60 }`.',
+    },
+  ]
+}

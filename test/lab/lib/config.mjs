@@ -1,0 +1,42 @@
+// Names, addresses and paths of the lab. Everything is prefixed `dnslab-` and lives in
+// 10.253.0.0/16, inside network namespaces the lab creates; nothing is routed outside them.
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
+
+export const LAB_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
+export const OUT_DIR = join(LAB_DIR, '.out')
+/** Runtime files (configs, sockets, pid file). Short, fixed path: unix socket paths are limited. */
+export const RUN_DIR = '/tmp/dnslab-run'
+
+export const NS = {
+  pod: 'dnslab-pod',
+  node: 'dnslab-node',
+  dns: 'dnslab-dns',
+  up: 'dnslab-up',
+}
+
+export const ADDR = {
+  /** The glibc client (the application container). */
+  pod: '10.253.1.2',
+  /** dnsperf's source address, a second address of the same pod interface. */
+  podPerf: '10.253.1.3',
+  nodePodSide: '10.253.1.1',
+  nodeDnsSide: '10.253.2.1',
+  /** The resolver's endpoint (the "CoreDNS pod" IP). */
+  dns: '10.253.2.2',
+  dnsUpSide: '10.253.3.1',
+  upstream: '10.253.3.2',
+  /** The kube-dns Service ClusterIP that kube-proxy DNATs to the endpoint. */
+  service: '10.253.255.10',
+}
+
+/** resolv.conf a kubelet writes for a pod in namespace `default` (ClusterFirst). */
+export function resolvConf(options = 'ndots:5') {
+  return (
+    `nameserver ${ADDR.service}\n` +
+    'search default.svc.cluster.local svc.cluster.local cluster.local\n' +
+    `options ${options}\n`
+  )
+}
+
+export const SEARCH = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']
