@@ -907,6 +907,73 @@ describe('DNS ports', () => {
   })
 })
 
+describe('one packet captured twice (tcpdump -i any on a forwarding host)', () => {
+  // dns.pcap's exchanges as a node sees them with `tcpdump -i any` (SLL2): each packet enters on
+  // ifindex 2 and leaves on ifindex 3 20 µs later, one hop older, queries DNATed to 10.96.0.10's
+  // endpoint 172.17.0.99. Then the client sends its first query again 1 s later, with a new IP id.
+  const src = readPcap(read('dnscap/dns.pcap')).records.filter((r) => r.data[23] === 17)
+  const sll2 = (
+    r: PcapRecord,
+    pkttype: number,
+    ifindex: number,
+    edit?: (ip: Uint8Array) => void,
+  ) => {
+    const ipPacket = r.data.slice(14)
+    edit?.(ipPacket)
+    const h = new Uint8Array(20)
+    const dv = new DataView(h.buffer)
+    dv.setUint16(0, 0x0800)
+    dv.setUint32(4, ifindex)
+    dv.setUint16(8, 1)
+    h[10] = pkttype
+    h[11] = 6
+    return concat([h, ipPacket])
+  }
+  const at = (r: PcapRecord, us: number): PcapRecord => {
+    const t = r.sec * 1_000_000 + r.frac + us
+    return { ...r, sec: Math.floor(t / 1_000_000), frac: t % 1_000_000 }
+  }
+  const records: PcapRecord[] = []
+  for (const r of src.slice(0, 10)) {
+    const inbound = sll2(r, 0, 2)
+    const outbound = sll2(r, 4, 3, (ip) => {
+      ip[8]-- // TTL
+      if (ip[20 + 2] === 0 && ip[20 + 3] === 53) ip.set([172, 17, 0, 99], 16) // DNAT of queries
+    })
+    records.push(
+      { ...r, data: inbound, orig: inbound.length },
+      { ...at(r, 20), data: outbound, orig: outbound.length },
+    )
+  }
+  const again = sll2(src[0], 0, 2, (ip) => (ip[5] ^= 0xff)) // new IP id
+  records.push({ ...at(src[0], 1_000_000), data: again, orig: again.length })
+
+  it('marks the second copy with the frame of the first, not the later resend', () => {
+    const { dns } = analyze(writePcap(276, records))
+    expect(dns).toHaveLength(21)
+    for (let i = 0; i < 20; i += 2) {
+      expect(dns[i].copyOf).toBeUndefined()
+      expect(dns[i + 1]).toMatchObject({ copyOf: dns[i].ref, id: dns[i].id, qname: dns[i].qname })
+    }
+    expect(dns[1].dstAddr).toBe('172.17.0.99')
+    expect(dns[20]).toMatchObject({ id: dns[0].id, qname: dns[0].qname })
+    expect(dns[20].copyOf).toBeUndefined()
+    // tshark counts every copy as a message, and so does summary.messages.
+    const theirs = tsharkView(tempFile('forwarded.pcap', writePcap(276, records)))
+    expect(ourView(dns)).toEqual(lower(theirs))
+  })
+
+  it('only in Linux cooked captures: one interface cannot see a packet twice', () => {
+    const asEthernet = records.map((r) => ({
+      ...r,
+      data: concat([src[0].data.subarray(0, 14), r.data.subarray(20)]),
+    }))
+    const { dns } = analyze(writePcap(1, asEthernet))
+    expect(dns).toHaveLength(21)
+    expect(dns.filter((e) => e.copyOf !== undefined)).toHaveLength(0)
+  })
+})
+
 describe('through the whole analysis', () => {
   it('dnscap dns.pcap: 82 messages make 41 transactions, none unanswered', () => {
     const { report } = analyze(read('dnscap/dns.pcap'))

@@ -7,9 +7,10 @@ import type { Problem } from '../importer.js'
 import { u16be, u32be } from '../../codec/byte-reader.js'
 import { decodeHeaderQuestion, newHeaderQuestion, DnsDecodeError } from '../../codec/dns-message.js'
 import { AddressTable } from './addresses.js'
-import { findNetwork, ethernet, type NetworkRef } from './link-layer.js'
+import { findNetwork, ethernet, LINKTYPE, type NetworkRef } from './link-layer.js'
 import { FragmentTable } from './ip-fragments.js'
 import { TcpReassembly, type FrameRef, type TcpDirection, type TcpSink } from './tcp-reassembly.js'
+import { CopyFinder } from './copy-finder.js'
 
 const PROTO_TCP = 6
 const PROTO_UDP = 17
@@ -77,6 +78,11 @@ export class CaptureDecoder implements TcpSink, FrameSink {
   /** The IP header of the packet being decoded claimed more bytes than the frame holds. */
   private ipCut = false
   private depth = 0
+  /** `tcpdump -i any` (Linux cooked): a forwarded packet is captured once per interface. */
+  private anyInterface = false
+  private readonly copies = new CopyFinder()
+  /** IPv4 identification of the packet being decoded; -1 for IPv6. */
+  private ipId = -1
   // Where the addresses of the IP header being decoded are: buffer, offset of the source, family.
   private addrBuf: Uint8Array = new Uint8Array(0)
   private addrAt = 0
@@ -109,6 +115,8 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     this.capturedShort = end - start < wireLen
     this.ipCut = false
     this.depth = 0
+    this.ipId = -1
+    this.anyInterface = linktype === LINKTYPE.LINUX_SLL || linktype === LINKTYPE.LINUX_SLL2
     if ((frame & (EXPIRE_EVERY - 1)) === 0) this.frags.expire(frame)
     const net = this.net
     if (!findNetwork(linktype, b, start, end, net)) {
@@ -178,6 +186,7 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     this.addrBuf = b
     this.addrAt = p + 12
     this.family = 4
+    this.ipId = u16be(b, p + 4)
     if ((frag & 0x3fff) !== 0) {
       const whole = this.frags.add(
         4,
@@ -217,6 +226,7 @@ export class CaptureDecoder implements TcpSink, FrameSink {
     this.addrBuf = b
     this.addrAt = p + 8
     this.family = 6
+    this.ipId = -1
     let q = p + 40
     for (let i = 0; i < MAX_EXT_HEADERS; i++) {
       if (next === PROTO_UDP || next === PROTO_TCP) {
@@ -481,6 +491,17 @@ export class CaptureDecoder implements TcpSink, FrameSink {
         : `cut off (${e - s} of ${wireLen} bytes in the packet)`
       event.malformed = hq.warning ? `${hq.warning}; ${cut}` : cut
     } else if (hq.warning) event.malformed = hq.warning
+    if (this.anyInterface) {
+      const first = this.copies.seen(
+        b,
+        s,
+        e,
+        transport === 'udp' ? this.ipId : -1,
+        at.frame,
+        at.time,
+      )
+      if (first > 0) event.copyOf = first
+    }
     this.events.push(event)
     return true
   }
