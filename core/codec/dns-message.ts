@@ -41,17 +41,39 @@ export class DnsDecodeError extends Error {}
 // once escaped (\DDD), so 1024 is enough.
 const nameChars = new Uint16Array(1024)
 
+// Names repeat a lot in real traffic (the same few services asked again and again), so decoded
+// names are interned in a small direct-mapped cache keyed by a hash of their characters: a hit
+// returns the one shared string, which saves both the allocation and the memory of a copy per
+// event. A slot holds the last name that hashed there; a hit is verified char by char.
+const NAME_CACHE_BITS = 13
+const NAME_CACHE_MASK = (1 << NAME_CACHE_BITS) - 1
+const nameCache: string[] = new Array<string>(1 << NAME_CACHE_BITS).fill('')
+
+// Offset just past the name last read by readNameAt: a module variable instead of a result
+// object, so the hot path allocates nothing but the (usually interned) name.
+let nameNext = 0
+
 /**
  * Decodes a name at `offset` in `msg[0..end)` into presentation format (lower-case, trailing
  * dot, RFC 1035 §5.1 escapes). Returns the name and the offset just past it in the original
  * position (pointers are followed but do not advance the caller).
  */
 export function readName(msg: Uint8Array, offset: number, end: number): { name: string; next: number } {
+  const name = readNameAt(msg, 0, offset, end)
+  return { name, next: nameNext }
+}
+
+/**
+ * readName for a message that starts at `base` inside `msg` (compression pointers are relative
+ * to it). Leaves the offset past the name in `nameNext`.
+ */
+function readNameAt(msg: Uint8Array, base: number, offset: number, end: number): string {
   let pos = offset
   let next = -1
   let n = 0
   let wire = 0
   let pointers = 0
+  let hash = 0
   for (;;) {
     if (pos >= end) throw new DnsDecodeError('Cannot decode name (runs past the end of the message)')
     const len = msg[pos]
@@ -65,9 +87,9 @@ export function readName(msg: Uint8Array, offset: number, end: number): { name: 
       const target = ((len & 0x3f) << 8) | msg[pos + 1]
       if (next < 0) next = pos + 2
       // Pointers must point at an earlier name (RFC 1035 §4.1.4: "a prior occurrence").
-      if (target >= pos) throw new DnsDecodeError('Cannot decode name (forward or self pointer)')
+      if (base + target >= pos) throw new DnsDecodeError('Cannot decode name (forward or self pointer)')
       if (++pointers > MAX_POINTERS) throw new DnsDecodeError('Cannot decode name (pointer loop)')
-      pos = target
+      pos = base + target
       continue
     }
     if (kind !== 0) throw new DnsDecodeError(`Cannot decode name (unsupported label type 0x${kind.toString(16)})`)
@@ -94,8 +116,19 @@ export function readName(msg: Uint8Array, offset: number, end: number): { name: 
     nameChars[n++] = 0x2e
     pos += 1 + len
   }
-  if (n === 0) return { name: '.', next }
-  return { name: charsToString(n), next }
+  nameNext = next
+  if (n === 0) return '.'
+  for (let i = 0; i < n; i++) hash = (Math.imul(hash, 31) + nameChars[i]) | 0
+  const slot = (hash ^ (hash >>> NAME_CACHE_BITS)) & NAME_CACHE_MASK
+  const cached = nameCache[slot]
+  if (cached.length === n) {
+    let i = 0
+    while (i < n && cached.charCodeAt(i) === nameChars[i]) i++
+    if (i === n) return cached
+  }
+  const name = charsToString(n)
+  nameCache[slot] = name
+  return name
 }
 
 function charsToString(n: number): string {
@@ -118,18 +151,17 @@ function skipName(msg: Uint8Array, pos: number, end: number): number {
 /**
  * Hot path: decodes the header and first question of the message in `msg[start..end)` into `out`,
  * and counts A/AAAA answers of the asked type. Throws DnsDecodeError when even the header or the
- * question cannot be read.
+ * question cannot be read. Works on offsets into `msg` (no subarray, no result objects).
  */
 export function decodeHeaderQuestion(msg: Uint8Array, start: number, end: number, out: HeaderQuestion): void {
   if (end - start < HEADER_LENGTH) throw new DnsDecodeError(`Cannot decode header (${end - start} bytes, need 12)`)
-  const view = msg.subarray(start, end)
-  const len = view.length
-  out.id = (view[0] << 8) | view[1]
-  out.flags = (view[2] << 8) | view[3]
-  out.qdcount = (view[4] << 8) | view[5]
-  out.ancount = (view[6] << 8) | view[7]
-  out.nscount = (view[8] << 8) | view[9]
-  out.arcount = (view[10] << 8) | view[11]
+  const s = start
+  out.id = (msg[s] << 8) | msg[s + 1]
+  out.flags = (msg[s + 2] << 8) | msg[s + 3]
+  out.qdcount = (msg[s + 4] << 8) | msg[s + 5]
+  out.ancount = (msg[s + 6] << 8) | msg[s + 7]
+  out.nscount = (msg[s + 8] << 8) | msg[s + 9]
+  out.arcount = (msg[s + 10] << 8) | msg[s + 11]
   out.warning = ''
   out.answerAddrs = -1
   if (out.qdcount === 0) {
@@ -138,15 +170,16 @@ export function decodeHeaderQuestion(msg: Uint8Array, start: number, end: number
     out.qclass = 0
     return
   }
-  const { name, next } = readName(view, HEADER_LENGTH, len)
-  if (next + 4 > len) throw new DnsDecodeError('Cannot decode question (type and class cut off)')
+  const name = readNameAt(msg, s, s + HEADER_LENGTH, end)
+  const next = nameNext
+  if (next + 4 > end) throw new DnsDecodeError('Cannot decode question (type and class cut off)')
   out.qname = name
-  out.qtype = (view[next] << 8) | view[next + 1]
-  out.qclass = (view[next + 2] << 8) | view[next + 3]
+  out.qtype = (msg[next] << 8) | msg[next + 1]
+  out.qclass = (msg[next + 2] << 8) | msg[next + 3]
   let pos = next + 4
   for (let q = 1; q < out.qdcount; q++) {
-    pos = skipName(view, pos, len)
-    if (pos < 0 || pos + 4 > len) {
+    pos = skipName(msg, pos, end)
+    if (pos < 0 || pos + 4 > end) {
       out.warning = 'question section runs past the end of the message'
       return
     }
@@ -158,16 +191,16 @@ export function decodeHeaderQuestion(msg: Uint8Array, start: number, end: number
   }
   let addrs = 0
   for (let a = 0; a < out.ancount; a++) {
-    pos = skipName(view, pos, len)
-    if (pos < 0 || pos + 10 > len) {
+    pos = skipName(msg, pos, end)
+    if (pos < 0 || pos + 10 > end) {
       out.warning = `answer record ${a + 1} of ${out.ancount} runs past the end of the message`
       out.answerAddrs = addrs
       return
     }
-    const type = (view[pos] << 8) | view[pos + 1]
-    const rdlen = (view[pos + 8] << 8) | view[pos + 9]
+    const type = (msg[pos] << 8) | msg[pos + 1]
+    const rdlen = (msg[pos + 8] << 8) | msg[pos + 9]
     pos += 10 + rdlen
-    if (pos > len) {
+    if (pos > end) {
       out.warning = `answer record ${a + 1} of ${out.ancount} runs past the end of the message`
       out.answerAddrs = addrs
       return

@@ -1,6 +1,8 @@
 // The importer registry and content detection: magic bytes first, then the manifest's hint,
 // then a text sniff of the head. A file name is never enough on its own.
 import type { Importer } from './importer.js'
+import { pcapImporter } from './pcap.js'
+import { pcapngImporter } from './pcapng.js'
 import { corednsLogImporter } from './coredns-log.js'
 import { prometheusImporter } from './prometheus.js'
 import { dnstapImporter, describeBareDnstap } from './dnstap.js'
@@ -21,6 +23,8 @@ import { uname } from './uname.js'
 
 /** Binary formats first (checked by magic bytes), then text formats, most specific first. */
 export const importers: readonly Importer[] = [
+  pcapImporter,
+  pcapngImporter,
   dnstapImporter,
   corednsLogImporter,
   // Kernel traces: found by a header row or a tool's own line shapes.

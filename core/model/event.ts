@@ -69,6 +69,12 @@ export interface DnsMessageEvent extends EventBase {
   durationUs?: number
   /** The message could only be decoded in part; says what was wrong. */
   malformed?: string
+  /**
+   * Captures only: this very packet is already in the same file, seen a moment earlier on another
+   * interface or in the other direction (`tcpdump -i any` on a host that forwards it, before and
+   * after DNAT): the `ref` of that first copy. Not a retransmit, not a second send.
+   */
+  copyOf?: number
 }
 
 /** A log line that is not a query: errors, warnings, plugin messages, panics. */
