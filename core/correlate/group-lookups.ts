@@ -88,13 +88,21 @@ function accepts(o: OpenLookup, t: Transaction): boolean {
       break
     }
   }
-  // The same question again after a final answer (NOERROR, NXDOMAIN): the application asked
-  // again. After SERVFAIL or REFUSED the resolver itself retries (next server, next attempt).
-  if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) return false
+  // After a timeout glibc falls back to single-request: it asks the pair's questions again one
+  // after the other, the answered one included, with the same ids.
+  const resend = prev !== undefined && o.asked.some((a) => a.qname === t.qname && a.qtype !== t.qtype && a.copies > 1)
   if (t.firstSent > o.doneAt) {
     // After the address arrived only the sibling question of the answering name may follow
     // (single-request sends AAAA after A's answer).
-    return o.answeredName === t.qname && !prev
+    return o.answeredName === t.qname && (!prev || resend)
+  }
+  // The same question again after a final answer (NOERROR, NXDOMAIN) is the application asking
+  // again, unless the lookup still waits for another answer (glibc re-sends both questions of a
+  // pair when one timed out) or re-asks after a timeout. After SERVFAIL or REFUSED the resolver
+  // itself retries.
+  if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) {
+    const waiting = o.asked.some((a) => a !== prev && (!a.response || a.response.time > t.firstSent))
+    if (!waiting && !resend) return false
   }
   return true
 }

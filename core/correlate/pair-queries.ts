@@ -78,6 +78,8 @@ class PairedTransaction implements Transaction {
   r0 = 0
   more: Map<string, { c: number; r: number }> | null = null
   lastQuery: number
+  /** The previous transaction with the same key (the application asked again). */
+  prev: PairedTransaction | null = null
 
   constructor(e: DnsMessageEvent, client: string, arrival: number) {
     this.client = client
@@ -129,19 +131,28 @@ class PairedTransaction implements Transaction {
     return this.more?.get(v)?.r ?? 0
   }
 
+  /** Did vantage `v` see this query asked and not yet answered? */
+  awaits(v: string): boolean {
+    if (v === this.v0) return this.c0 > 0 && this.r0 === 0
+    const t = this.more?.get(v)
+    return t !== undefined && t.c > 0 && t.r === 0
+  }
+
   addQuery(e: DnsMessageEvent, code: number): number {
     const t = this.tally(e.vantage)
-    const n = t ? ++t.c : ++this.c0
+    // A second copy of one packet in the same capture (`tcpdump -i any` sees a query on the
+    // pod's veth and again after DNAT on the way to CoreDNS) is a hop, not another send.
+    const n = e.copyOf !== undefined ? (t ? t.c : this.c0) : t ? ++t.c : ++this.c0
     this.events.push(e)
-    this.codes.push(code === Q && n > 1 ? RETX : code)
+    this.codes.push(code === Q && n > 1 && e.copyOf === undefined ? RETX : code)
     return n
   }
 
   addResponse(e: DnsMessageEvent, code: number, rank: PairOptions['rank']): void {
     const t = this.tally(e.vantage)
-    const n = t ? ++t.r : ++this.r0
+    const n = e.copyOf !== undefined ? (t ? t.r : this.r0) : t ? ++t.r : ++this.r0
     this.events.push(e)
-    this.codes.push(n > 1 ? DUP : code)
+    this.codes.push(n > 1 && e.copyOf === undefined ? DUP : code)
     const cur = this.response
     if (!cur || rank(e.vantage, e) < rank(cur.vantage, cur)) this.response = e
   }
@@ -173,14 +184,16 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
     const v = e.vantage
 
     if (dir === 'response') {
-      if (p) p.addResponse(e, RESP, opts.rank)
+      if (p) answered(p, v).addResponse(e, RESP, opts.rank)
       else orphanResponses.push(e)
       continue
     }
     const arrival =
       dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time) ? e.time - Math.round(e.durationUs) : e.time
     if (!p || p.responded(v) > 0 || (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)) {
+      const prev = p ?? null
       p = new PairedTransaction(e, client, arrival)
+      p.prev = prev
       open.set(k1, k2, all.length)
       all.push(p)
     }
@@ -200,6 +213,22 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
     if (p.response) responses += Math.max(1, p.responded(p.response.vantage))
   }
   return { transactions: all, queries, responses, orphanResponses }
+}
+
+/** How far back a response may reach for its query among same-key transactions. */
+const MAX_REACH = 8
+
+/**
+ * The transaction a response at vantage `v` answers: the oldest one of the key that `v` saw asked
+ * and not yet answered. Clocks of different hosts disagree by more than the gap between a SERVFAIL
+ * and glibc's immediate re-ask, so a server's late-stamped answer to the first ask must not be
+ * taken for the answer to the second.
+ */
+function answered(latest: PairedTransaction, v: string): PairedTransaction {
+  let target: PairedTransaction | null = null
+  let t: PairedTransaction | null = latest
+  for (let steps = 0; t && steps < MAX_REACH; steps++, t = t.prev) if (t.awaits(v)) target = t
+  return target ?? latest
 }
 
 /** Settles the derived fields once every copy has been seen. */

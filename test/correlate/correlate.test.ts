@@ -198,4 +198,56 @@ describe('transactions', () => {
     expect(c.transactions[0].firstSent).toBe(1_700_000_000_000_000 + 8000)
     expect(c.transactions[0].latencyUs).toBe(2000)
   })
+
+  it('a server answer stamped after the client re-asked still answers the first ask', () => {
+    // SERVFAIL, then glibc re-asks at once with the same id; the server's clock stamps its first
+    // answer a little after the pod saw the second query leave.
+    const vs = vantages(['pod', 'pod'], ['coredns', 'dns-server'])
+    const from = `${POD}:5000`
+    const at = { vantage: 'coredns', source: 'dnstap' as const }
+    const c = run([
+      query({ t: 0, from, to: `${SVC}:53`, id: 4, q: 'x.example', vantage: 'pod' }),
+      query({ t: 0.05, from, to: `${COREDNS}:53`, id: 4, q: 'x.example', ...at, dnstapType: 'CLIENT_QUERY' }),
+      response({ t: 0.2, from: `${SVC}:53`, to: from, id: 4, q: 'x.example', rcode: 2, vantage: 'pod' }),
+      query({ t: 0.21, from, to: `${SVC}:53`, id: 4, q: 'x.example', vantage: 'pod' }),
+      response({ t: 0.22, from: `${COREDNS}:53`, to: from, id: 4, q: 'x.example', rcode: 2, ...at, dnstapType: 'CLIENT_RESPONSE' }),
+      query({ t: 0.25, from, to: `${COREDNS}:53`, id: 4, q: 'x.example', ...at, dnstapType: 'CLIENT_QUERY' }),
+      response({ t: 0.3, from: `${COREDNS}:53`, to: from, id: 4, q: 'x.example', rcode: 2, ...at, dnstapType: 'CLIENT_RESPONSE' }),
+      response({ t: 0.4, from: `${SVC}:53`, to: from, id: 4, q: 'x.example', rcode: 2, vantage: 'pod' }),
+    ], [], vs)
+    expect(c.transactions).toHaveLength(2)
+    expect(c.transactions.map((t) => t.hops.map((h) => `${h.vantage}:${h.what}`))).toEqual([
+      ['pod:query', 'coredns:query', 'pod:response', 'coredns:response'],
+      ['pod:query', 'coredns:query', 'coredns:response', 'pod:response'],
+    ])
+  })
+
+  it('does not count the second copy of one packet in a tcpdump -i any capture as a send', () => {
+    const q = query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 8, q: 'y.example', vantage: 'node' })
+    const dnat = { ...query({ t: 0.01, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 8, q: 'y.example', vantage: 'node' }), copyOf: q.ref }
+    const c = run([q, dnat], [], vantages(['node', 'node']))
+    expect(c.transactions).toHaveLength(1)
+    expect(c.stats.clientQueries).toBe(1)
+    expect(c.transactions[0].hops.map((h) => h.what)).toEqual(['query', 'query'])
+  })
+
+  it('keeps glibc single-request re-asks after a timeout in the same lookup', () => {
+    // A lost; after 5 s glibc asks A again (answered), then AAAA again with its old id.
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const q = 'svc-03.default.svc.cluster.local'
+    const c = run([
+      query({ t: 0, from, to, id: 1, q }),
+      query({ t: 0.01, from, to, id: 2, q, type: 'AAAA' }),
+      response({ t: 0.5, from: to, to: from, id: 2, q, type: 'AAAA' }),
+      query({ t: 5000, from, to, id: 1, q }),
+      response({ t: 5000.4, from: to, to: from, id: 1, q, addrs: 1 }),
+      query({ t: 5000.5, from, to, id: 2, q, type: 'AAAA' }),
+      response({ t: 5000.9, from: to, to: from, id: 2, q, type: 'AAAA' }),
+    ], [kubeResolv])
+    expect(c.transactions).toHaveLength(3)
+    expect(c.stats.clientQueries).toBe(4)
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'svc-03', outcome: 'address' })
+  })
 })
