@@ -193,14 +193,18 @@ async function analyzeCommand(argv: string[]): Promise<number> {
   return 0
 }
 
+// Exit through exitCode, never process.exit(): a large report written to a pipe must be flushed.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code
+  },
   (e) => {
     if (e instanceof UsageError) {
       process.stderr.write(`dnsbundle: ${e.message}\n\n${USAGE}\n`)
-      process.exit(1)
+      process.exitCode = 1
+      return
     }
     process.stderr.write(`dnsbundle: ${(e as Error).stack ?? e}\n`)
-    process.exit(3)
+    process.exitCode = 3
   },
 )

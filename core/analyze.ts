@@ -105,14 +105,16 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
             : undefined,
         },
       )
-      for (const v of result.vantages ?? []) {
-        // The file names its own vantage (a dnstap identity): it knows better than the path,
-        // unless the manifest already said where the file was recorded.
-        const known = vantages.get(v.id)
-        if (!known || (known.type === 'unknown' && !entry?.vantage)) vantages.set(v.id, v)
-      }
+      // Where was it recorded? The manifest says so when it has the file; otherwise a file that
+      // names its own vantage (a dnstap identity) knows better than its path.
+      const placed = entry?.vantage !== undefined
+      if (!placed)
+        for (const v of result.vantages ?? []) {
+          const known = vantages.get(v.id)
+          if (!known || known.type === 'unknown') vantages.set(v.id, v)
+        }
       for (const e of result.events) {
-        if (!e.vantage) e.vantage = vantage.id
+        if (placed || !e.vantage) e.vantage = vantage.id
         events.push(e)
       }
       input.events = result.eventCount ?? result.events.length
