@@ -5,20 +5,35 @@
 import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { type ResolverConfig, candidatesOf, possibleBases } from './search-list.js'
+import { Interner, PairTable } from './pair-table.js'
 
 const A = 1
 const AAAA = 28
 
-interface OpenLookup {
-  lookup: Lookup
-  index: number
-  bases: string[]
-  /** The transactions so far (lookups are small: a linear scan beats a Map per lookup). */
-  asked: Transaction[]
-  /** Time the lookup got its address (µs), or Infinity, and the name that had it. */
-  doneAt: number
-  answeredName: string | null
+/** A lookup and, while grouping, what it takes to decide whether the next question is its own. */
+class GroupedLookup implements Lookup {
+  name = ''
+  transactions: number[] = []
+  outcome: LookupOutcome = 'other'
+  wasted = 0
+  start: number
+  end: number
+  answeredName: string | null = null
+  /** Ids of the names the application may have asked, narrowed by every question added. */
+  bases: number[]
+  /** When the lookup got its address (µs), or Infinity. */
+  doneAt = Infinity
   lastActivity: number
+
+  constructor(
+    readonly client: string,
+    readonly index: number,
+    bases: number[],
+    time: number,
+  ) {
+    this.bases = bases
+    this.start = this.end = this.lastActivity = time
+  }
 }
 
 /** Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. */
@@ -26,38 +41,38 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
   // A lookup goes quiet for at most one full retry round between candidates.
   const gapUs = (cfg.timeoutSec * cfg.attempts + 1) * 1_000_000
   // The open lookup of each (client, possible application name): lookups are found by name.
-  const openByBase = new Map<string, OpenLookup>()
-  const lookups: Lookup[] = []
+  // Clients and names are numbered so the index is a flat table, not a million key strings.
+  const openByBase = new PairTable(txns.length)
+  const clients = new Interner()
+  const names = new Interner()
+  const lookups: GroupedLookup[] = []
   const basesOf = memo((qname: string) => possibleBases(qname, cfg.search))
+  const baseIdsOf = memo((qname: string) => basesOf(qname).map((b) => names.id(b)))
 
   for (let i = 0; i < txns.length; i++) {
     const t = txns[i]
     if (t.qtype !== A && t.qtype !== AAAA) continue
-    const bases = basesOf(t.qname)
-    let target: OpenLookup | null = null
+    const bases = baseIdsOf(t.qname)
+    const client = clients.id(t.client)
+    let target: GroupedLookup | null = null
     for (const b of bases) {
-      const o = openByBase.get(t.client + '|' + b)
-      if (!o || t.firstSent - o.lastActivity > gapUs || !o.bases.includes(b)) continue
-      if ((!target || o.lastActivity > target.lastActivity) && accepts(o, t)) target = o
+      const at = openByBase.get(client, b)
+      if (at < 0) continue
+      const o = lookups[at]
+      if (t.firstSent - o.lastActivity > gapUs || !o.bases.includes(b)) continue
+      if ((!target || o.lastActivity > target.lastActivity) && accepts(o, t, txns)) target = o
     }
     if (!target) {
-      target = {
-        lookup: { client: t.client, name: '', transactions: [], outcome: 'other', wasted: 0, start: t.firstSent, end: t.firstSent, answeredName: null },
-        index: lookups.length,
-        bases,
-        asked: [],
-        doneAt: Infinity,
-        answeredName: null,
-        lastActivity: t.firstSent,
-      }
-      lookups.push(target.lookup)
-    } else {
-      target.bases = target.bases.filter((b) => bases.includes(b))
+      target = new GroupedLookup(t.client, lookups.length, bases, t.firstSent)
+      lookups.push(target)
+      for (const b of bases) openByBase.set(client, b, target.index)
+    } else if (target.bases !== bases) {
+      // Keep only the names every question of the lookup agrees on.
+      const narrowed = target.bases.filter((b) => bases.includes(b))
+      if (narrowed.length !== target.bases.length) target.bases = narrowed
     }
-    for (const b of target.bases) openByBase.set(t.client + '|' + b, target)
     t.lookup = target.index
-    target.lookup.transactions.push(i)
-    target.asked.push(t)
+    target.transactions.push(i)
     target.lastActivity = Math.max(target.lastActivity, lastTime(t))
     if (hasAddress(t) && t.response && t.response.time < target.doneAt) {
       target.doneAt = t.response.time
@@ -65,8 +80,8 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
     }
   }
 
-  const candidatesFirst = memo((name: string) => candidatesOf(name, cfg)[0])
-  for (const l of lookups) settle(l, txns, basesOf, candidatesFirst)
+  const firstCandidate = memo((name: string) => candidatesOf(name, cfg)[0])
+  for (const l of lookups) settle(l, txns, basesOf, firstCandidate)
   return lookups
 }
 
@@ -79,18 +94,21 @@ function memo<T>(fn: (k: string) => T): (k: string) => T {
   }
 }
 
-function accepts(o: OpenLookup, t: Transaction): boolean {
+/** Is `t` the next question of lookup `o`, or a new call by the application? */
+function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
   let prev: Transaction | undefined
-  for (let i = o.asked.length - 1; i >= 0; i--) {
-    const a = o.asked[i]
-    if (a.qtype === t.qtype && a.qname === t.qname) {
-      prev = a
-      break
+  let resend = false
+  let waiting = false
+  for (let i = o.transactions.length - 1; i >= 0; i--) {
+    const a = txns[o.transactions[i]]
+    if (a.qname === t.qname) {
+      if (a.qtype === t.qtype) prev ??= a
+      else if (a.copies > 1) resend = true
     }
   }
   // After a timeout glibc falls back to single-request: it asks the pair's questions again one
   // after the other, the answered one included, with the same ids.
-  const resend = prev !== undefined && o.asked.some((a) => a.qname === t.qname && a.qtype !== t.qtype && a.copies > 1)
+  resend &&= prev !== undefined
   if (t.firstSent > o.doneAt) {
     // After the address arrived only the sibling question of the answering name may follow
     // (single-request sends AAAA after A's answer).
@@ -101,7 +119,10 @@ function accepts(o: OpenLookup, t: Transaction): boolean {
   // pair when one timed out) or re-asks after a timeout. After SERVFAIL or REFUSED the resolver
   // itself retries.
   if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) {
-    const waiting = o.asked.some((a) => a !== prev && (!a.response || a.response.time > t.firstSent))
+    for (const i of o.transactions) {
+      const a = txns[i]
+      if (a !== prev && (!a.response || a.response.time > t.firstSent)) waiting = true
+    }
     if (!waiting && !resend) return false
   }
   return true
@@ -123,38 +144,54 @@ function lastTime(t: Transaction): number {
 }
 
 function settle(
-  l: Lookup,
+  l: GroupedLookup,
   txns: readonly Transaction[],
   basesOf: (q: string) => string[],
   firstCandidate: (name: string) => string,
 ): void {
-  const ts = l.transactions.map((i) => txns[i])
-  const answering = ts.find(hasAddress)
+  let answering: Transaction | undefined
+  for (const i of l.transactions) if (!answering && hasAddress(txns[i])) answering = txns[i]
   l.answeredName = answering ? answering.qname : null
-  l.outcome = outcomeOf(ts, answering)
+  l.outcome = outcomeOf(l, txns, answering)
   let wasted = 0
   let start = Infinity
   let end = -Infinity
-  for (const t of ts) {
+  let oneName = true
+  const first = txns[l.transactions[0]]
+  for (const i of l.transactions) {
+    const t = txns[i]
     if (answering && t.qname !== answering.qname) wasted++
     if (t.firstSent < start) start = t.firstSent
     const last = lastTime(t)
     if (last > end) end = last
+    if (t.qname !== first.qname) oneName = false
   }
   l.wasted = wasted
   l.start = start
   l.end = end
-  l.name = nameOf(ts, basesOf, firstCandidate)
+  l.name = oneName
+    ? nameOfOne(first.qname, basesOf, firstCandidate)
+    : nameOf(l.transactions.map((i) => txns[i]), basesOf, firstCandidate)
 }
 
-function outcomeOf(ts: Transaction[], answering: Transaction | undefined): LookupOutcome {
+function outcomeOf(l: GroupedLookup, txns: readonly Transaction[], answering: Transaction | undefined): LookupOutcome {
   if (answering) return 'address'
-  const rcodes = ts.map((t) => (t.response ? t.response.rcode : null))
-  if (rcodes.some((r) => r === RCODE.NOERROR)) return 'nodata'
-  if (rcodes.some((r) => r === RCODE.SERVFAIL)) return 'servfail'
-  if (rcodes.some((r) => r === null)) return 'timeout'
-  if (rcodes.every((r) => r === RCODE.NXDOMAIN)) return 'nxdomain'
-  return 'other'
+  let nodata = false
+  let servfail = false
+  let timeout = false
+  let allNx = true
+  for (const i of l.transactions) {
+    const r = txns[i].response
+    const rc = r ? r.rcode : null
+    if (rc === RCODE.NOERROR) nodata = true
+    else if (rc === RCODE.SERVFAIL) servfail = true
+    else if (rc === null) timeout = true
+    if (rc !== RCODE.NXDOMAIN) allNx = false
+  }
+  if (nodata) return 'nodata'
+  if (servfail) return 'servfail'
+  if (timeout) return 'timeout'
+  return allNx ? 'nxdomain' : 'other'
 }
 
 /** The name the application asked: the base whose first glibc candidate was sent first. */
@@ -167,7 +204,16 @@ function nameOf(ts: Transaction[], basesOf: (q: string) => string[], firstCandid
     const common = bases.filter((x) => b.includes(x))
     if (common.length) bases = common
   }
-  const fitting = bases.filter((b) => firstCandidate(b) === first)
-  const pool = fitting.length ? fitting : bases
-  return pool.reduce((a, b) => (b.length < a.length ? b : a))
+  return pick(bases, first, firstCandidate)
+}
+
+function nameOfOne(qname: string, basesOf: (q: string) => string[], firstCandidate: (name: string) => string): string {
+  return pick(basesOf(qname), qname, firstCandidate)
+}
+
+function pick(bases: string[], first: string, firstCandidate: (name: string) => string): string {
+  let best: string | null = null
+  for (const b of bases) if (firstCandidate(b) === first && (best === null || b.length < best.length)) best = b
+  if (best !== null) return best
+  return bases.reduce((a, b) => (b.length < a.length ? b : a))
 }

@@ -62,15 +62,17 @@ export function inferSearchList(txns: readonly Transaction[]): string[] {
     lastByClient.set(t.client, t)
     if (!prev || prev.qname === t.qname) continue
     if (Math.abs(t.firstSent - prev.firstSent) > 10_000_000) continue
-    const a = prev.qname.split('.')
-    const b = t.qname.split('.')
-    let common = 0
-    while (common < a.length - 1 && common < b.length - 1 && a[common] === b[common]) common++
-    if (common === 0) continue
-    const base = a.slice(0, common).join('.')
-    for (const labels of [a, b]) {
-      const suffix = labels.slice(common).join('.')
-      if (suffix === '' || suffix === '.') continue
+    // The leading labels both names share (compared in place: this runs for every query).
+    const a = prev.qname
+    const b = t.qname
+    let cut = -1
+    for (let i = 0; i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i); i++)
+      if (a.charCodeAt(i) === 46 && a.charCodeAt(i - 1) !== 92) cut = i
+    if (cut <= 0) continue
+    const base = a.slice(0, cut)
+    for (const name of [a, b]) {
+      const suffix = name.slice(cut + 1)
+      if (suffix === '') continue
       let set = votes.get(suffix)
       if (!set) votes.set(suffix, (set = new Set()))
       set.add(base)
