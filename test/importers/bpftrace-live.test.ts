@@ -11,14 +11,14 @@ import type { DropEvent } from '../../core/model/event.js'
 import { bpfDropTable } from '../../core/importers/bpf-drop-table.js'
 import { detectImporter } from '../../core/importers/index.js'
 import { repoRoot, run } from './nodefacts-helpers.js'
+import { acquireTracefs, releaseTracefs, TRACEFS } from '../support/tracefs.mjs'
 
 const script = join(repoRoot, 'collector/scripts/dns-drops.bt')
 const isRoot = process.getuid?.() === 0
 const hasBpftrace = spawnSync('bpftrace', ['--version']).status === 0
 const live = isRoot && hasBpftrace
 const ns = `nf-test-drops-${process.pid}`
-const tracefs = '/sys/kernel/tracing'
-let mountedTracefs = false
+let usingTracefs = false
 let tracer: ChildProcess | null = null
 
 function sh(cmd: string, args: string[]) {
@@ -42,8 +42,11 @@ afterAll(async () => {
     await new Promise((r) => setTimeout(r, 500))
     if (tracer.exitCode === null) tracer.kill('SIGKILL')
   }
+  if (tracer && tracer.exitCode === null && tracer.signalCode === null)
+    await new Promise((r) => tracer!.once('exit', r))
   if (existsSync(`/run/netns/${ns}`)) spawnSync('ip', ['netns', 'del', ns])
-  if (mountedTracefs) spawnSync('umount', [tracefs])
+  // Shared with the DNS lab: unmounted only when the last user leaves and no bpftrace runs.
+  if (usingTracefs) releaseTracefs()
 })
 
 describe('dns-drops.bt, live', () => {
@@ -57,10 +60,8 @@ describe('dns-drops.bt, live', () => {
           expect({ isRoot, hasBpftrace }).toEqual({ isRoot: true, hasBpftrace: true })
         ctx.skip('needs root and bpftrace')
       }
-      if (!existsSync(`${tracefs}/events`)) {
-        sh('mount', ['-t', 'tracefs', 'nodev', tracefs])
-        mountedTracefs = true
-      }
+      usingTracefs = true
+      expect(acquireTracefs().mounted, `tracefs at ${TRACEFS}`).toBe(true)
       sh('ip', ['netns', 'add', ns])
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
       sh('ip', [

@@ -5,14 +5,25 @@ import { dirname, join } from 'node:path'
 
 export const LAB_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
 export const OUT_DIR = join(LAB_DIR, '.out')
+/** The product's kernel drop script, run exactly as `dnsbundle collect --node` runs it. */
+export const DROPS_SCRIPT = join(LAB_DIR, '../../collector/scripts/dns-drops.bt')
 /** Runtime files (configs, sockets, pid file). Short, fixed path: unix socket paths are limited. */
-export const RUN_DIR = '/tmp/dnslab-run'
+/**
+ * The prefix of every name the lab gives the machine: namespaces, run dir, cgroup, lock.
+ * `DNSLAB_PREFIX=dnslab-x-` runs a second lab beside a default one (bundles are the same).
+ */
+export const PREFIX = process.env.DNSLAB_PREFIX ?? 'dnslab-'
+if (!/^dnslab-(?:[a-z0-9]+-)?$/.test(PREFIX))
+  throw new Error(`DNSLAB_PREFIX must look like dnslab- or dnslab-x-, not ${PREFIX}`)
+export const RUN_DIR = `/tmp/${PREFIX}run`
+/** One lab per prefix at a time (lab.mjs holds it): a second teardown would kill the first run. */
+export const LAB_LOCK = `/run/${PREFIX.slice(0, -1)}.lock`
 
 export const NS = {
-  pod: 'dnslab-pod',
-  node: 'dnslab-node',
-  dns: 'dnslab-dns',
-  up: 'dnslab-up',
+  pod: `${PREFIX}pod`,
+  node: `${PREFIX}node`,
+  dns: `${PREFIX}dns`,
+  up: `${PREFIX}up`,
 }
 
 export const ADDR = {

@@ -2,7 +2,7 @@
 // fstrm_capture (the "CoreDNS"), tcpdump at each vantage, bpftrace on skb:kfree_skb.
 import { writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { NS, ADDR, RUN_DIR, LAB_DIR } from './config.mjs'
+import { NS, ADDR, RUN_DIR, DROPS_SCRIPT } from './config.mjs'
 import { unboundLocalData, nsdRootZone } from './zones.mjs'
 import { startBg, stopBg, sleep, nsx } from './proc.mjs'
 
@@ -179,26 +179,20 @@ export async function stopCapture(name) {
   }
 }
 
-/** The bpftrace script with this kernel's skb_drop_reason names filled in. */
-export function dropScript() {
-  const fmt = readFileSync('/sys/kernel/tracing/events/skb/kfree_skb/format', 'utf8')
-  const table = [...fmt.matchAll(/\{\s*(\d+),\s*"([A-Z0-9_]+)"\s*\}/g)]
-  if (!table.length) throw new Error('no skb_drop_reason table in the kfree_skb tracepoint format')
-  const lines = table.map(([, n, s]) => `@reason[${n}] = "${s}";`).join('\n  ')
-  return readFileSync(join(LAB_DIR, 'dns-drops.bt'), 'utf8').replace('//@@REASONS@@', lines)
-}
-
+/**
+ * The product's collector/scripts/dns-drops.bt, as `dnsbundle collect --node` runs it
+ * (`bpftrace -B line dns-drops.bt > FILE`). It traces every port-53 drop on the machine; the
+ * lab splits its rows by the NETNS column. Ready once BEGIN has printed the column header.
+ */
 export async function startDropTrace(out) {
-  const script = `${RUN_DIR}/dns-drops.bt`
-  writeFileSync(script, dropScript())
   // A bigger perf ring per CPU: a burst of socket drops must not cost bpftrace lost events.
   const env = { ...process.env, BPFTRACE_PERF_RB_PAGES: '1024' }
-  return startBg('bpftrace', 'bpftrace', [script], {
+  return startBg('bpftrace', 'bpftrace', ['-B', 'line', DROPS_SCRIPT], {
     env,
     out,
     err: `${RUN_DIR}/bpftrace.err`,
-    ready: /Attaching \d+ probe/,
-    timeoutMs: 60_000,
+    ready: /^TIME NSECS PID COMM REASON /m,
+    timeoutMs: 120_000,
   })
 }
 

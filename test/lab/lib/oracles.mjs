@@ -1,6 +1,6 @@
 // Readers for the independent oracles the ground truth is built from: tshark on the captures,
 // dnstap-ldns on the dnstap file, the client's JSON lines, dnsperf's summary, iptables counters
-// and the bpftrace drop lines. None of this touches the analyzer's code.
+// and the rows of the product's bpftrace drop script. None of this touches the analyzer's code.
 import { readFileSync } from 'node:fs'
 import { sh } from './proc.mjs'
 
@@ -145,25 +145,80 @@ export function iptablesPackets(listing, match) {
   return NaN
 }
 
-/** bpftrace drop lines (dns-drops.bt): TIME PID COMM REASON FUNC PROTO SADDR SPORT DADDR DPORT NETNS */
-export function dropLines(text) {
+const DROPS_BANNER = 'DNSBUNDLE_DNS_DROPS v1'
+const DROPS_HEADER = 'TIME NSECS PID COMM REASON FUNC PROTO NETNS SADDR:SPORT DADDR:DPORT'
+const KFREE_SKB_FORMAT = '/sys/kernel/tracing/events/skb/kfree_skb/format'
+
+/**
+ * The output of the product's collector/scripts/dns-drops.bt (format v1, documented in its header):
+ * bpftrace's "Attaching N probes..." line, the banner, the kfree_skb tracepoint format verbatim,
+ * the column header, then one row per dropped packet:
+ *   2026-11-26T10:35:47.276849+0000 8417203391 22951 dnsperf 6 udp_queue_rcv_one_skb udp 4026532315 10.253.1.3:51213 10.253.2.2:53
+ * `enum skb_drop_reason` numbers differ between kernels: the names come from the
+ * __print_symbolic table of the format printed in the file (this kernel's own file if absent).
+ * Returns the rows, the preamble (every line up to the header), and any other line (`strays`).
+ */
+export function dropTable(text) {
+  const lines = text.split('\n')
+  const h = lines.findIndex((l) => l.trim() === DROPS_HEADER)
+  const preamble = h < 0 ? [] : lines.slice(0, h + 1)
+  const names = reasonNames(preamble.join('\n'))
   const rows = []
-  for (const line of text.split('\n')) {
-    const c = line.trim().split(/\s+/)
-    if (c.length < 11 || !/^\d{4}-\d\d-\d\dT/.test(c[0])) continue
-    const n = c.length
-    rows.push({
-      line,
-      time: c[0],
-      reason: c[n - 8],
-      func: c[n - 7],
-      proto: c[n - 6],
-      src: c[n - 5],
-      sport: Number(c[n - 4]),
-      dst: c[n - 3],
-      dport: Number(c[n - 2]),
-      netns: c[n - 1],
-    })
+  const strays = []
+  for (const line of h < 0 ? lines : lines.slice(h + 1)) {
+    const row = dropRow(line, names)
+    if (row) rows.push(row)
+    else if (line.trim()) strays.push(line)
   }
-  return rows
+  return { banner: preamble.some((l) => l.trim() === DROPS_BANNER), preamble, rows, strays }
+}
+
+/** `{ 12, "NETFILTER_DROP" }` pairs of the format's print fmt; this kernel's when the text has none. */
+function reasonNames(text) {
+  let pairs = [...text.matchAll(/\{\s*(\d+),\s*"([A-Z0-9_]+)"\s*\}/g)]
+  if (!pairs.length)
+    pairs = [
+      ...readFileSync(KFREE_SKB_FORMAT, 'utf8').matchAll(/\{\s*(\d+),\s*"([A-Z0-9_]+)"\s*\}/g),
+    ]
+  return new Map(pairs.map(([, n, name]) => [Number(n), name]))
+}
+
+/** One row; COMM may hold spaces, so the fixed columns are taken from both ends. */
+function dropRow(line, names) {
+  const c = line.trim().split(' ')
+  if (c.length < 10 || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-]\d{4}$/.test(c[0])) return null
+  const [src, dst] = [c.at(-2), c.at(-1)].map(hostPort)
+  const reasonCode = Number(c.at(-6))
+  if (!src || !dst || !Number.isInteger(reasonCode)) return null
+  return {
+    line,
+    time: c[0],
+    timeUs: isoToUs(c[0]),
+    nsecs: c[1],
+    pid: Number(c[2]),
+    comm: c.slice(3, -6).join(' '),
+    reasonCode,
+    reason: names.get(reasonCode) ?? `reason ${reasonCode}`,
+    func: c.at(-5),
+    proto: c.at(-4),
+    netns: c.at(-3),
+    src: src.addr,
+    sport: src.port,
+    dst: dst.addr,
+    dport: dst.port,
+  }
+}
+
+/** `10.253.1.3:51213` or `[fd00::1]:53`. */
+function hostPort(s) {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s ?? '')
+  return m ? { addr: m[1], port: Number(m[2]) } : null
+}
+
+/** "2026-11-26T10:35:47.276849+0000" -> integer µs since the epoch. */
+export function isoToUs(s) {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d+)([+-])(\d\d)(\d\d)$/.exec(s)
+  if (!m) return NaN
+  const offsetMs = (m[3] === '-' ? -1 : 1) * (Number(m[4]) * 60 + Number(m[5])) * 60_000
+  return (Date.parse(`${m[1]}Z`) - offsetMs) * 1000 + Number((m[2] + '000000').slice(0, 6))
 }

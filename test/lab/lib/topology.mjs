@@ -8,12 +8,13 @@
 //        |  veth
 //   dnslab-up   eth0 10.253.3.2 (nsd, the "external" upstream)
 import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
-import { NS, ADDR, RUN_DIR, resolvConf } from './config.mjs'
+import { NS, ADDR, RUN_DIR, PREFIX, resolvConf } from './config.mjs'
 import { sh, nsx, killRecorded, sleep } from './proc.mjs'
+import { acquireTracefs, releaseTracefs } from '../../support/tracefs.mjs'
 
-export const CGROUP = '/sys/fs/cgroup/cpu/dnslab-unbound'
-const TRACEFS = '/sys/kernel/tracing'
-const MOUNTED_FLAG = `${RUN_DIR}/tracefs-mounted-by-lab`
+export const CGROUP = `/sys/fs/cgroup/cpu/${PREFIX}unbound`
+/** Whether this process holds a share of the tracefs mount (test/support/tracefs.mjs). */
+let usingTracefs = false
 
 // The chain names kube-proxy (iptables mode) derives for kube-system/kube-dns ports dns and dns-tcp.
 const SVC_UDP = 'KUBE-SVC-TCOU7JCQXEZGVUNU'
@@ -105,16 +106,16 @@ function kubeProxyRules() {
   nsx(NS.node, 'iptables-restore', ['--noflush'], { input: rules })
 }
 
+/** bpftrace needs tracefs; the mount is shared with other tests and unmounted by its last user. */
 function mountTracefs() {
-  if (existsSync(`${TRACEFS}/events/skb/kfree_skb/format`)) return
-  sh('mount', ['-t', 'tracefs', 'nodev', TRACEFS])
-  writeFileSync(MOUNTED_FLAG, TRACEFS)
+  usingTracefs = true
+  if (!acquireTracefs().mounted) throw new Error('tracefs is not mounted at /sys/kernel/tracing')
 }
 
 /**
  * Removes everything the lab created, whatever state a previous run left: started processes (from
  * the pid file, then any process still inside a dnslab namespace), the namespaces, /etc/netns files,
- * the cgroup and a tracefs mount the lab made. Safe to call any number of times.
+ * the cgroup and this process's share of tracefs. Safe to call any number of times.
  */
 export async function teardown() {
   killRecorded()
@@ -137,10 +138,9 @@ export async function teardown() {
   rmSync(`/etc/netns/${NS.pod}`, { recursive: true, force: true })
   rmSync(RUN_DIR, { recursive: true, force: true })
   removeCgroup()
-  if (existsSync(MOUNTED_FLAG)) {
-    const where = readFileSync(MOUNTED_FLAG, 'utf8').trim()
-    sh('umount', [where], { allowFail: true })
-    rmSync(MOUNTED_FLAG, { force: true })
+  if (usingTracefs) {
+    releaseTracefs()
+    usingTracefs = false
   }
 }
 
