@@ -117,9 +117,18 @@ function startBpftrace(dir: string): { finish: () => Promise<{ output: string; e
   return {
     finish: async () => {
       await stop(child)
-      if (mounted) execFileSync('umount', ['/sys/kernel/tracing'])
+      // Unmount what we mounted, unless another tracer still uses it.
+      if (mounted && !otherBpftrace()) execFileSync('umount', ['/sys/kernel/tracing'])
       return { output: existsSync(out) ? readFileSync(out, 'utf8') : '', error: error.trim() }
     },
+  }
+}
+
+function otherBpftrace(): boolean {
+  try {
+    return execFileSync('pgrep', ['-x', 'bpftrace'], { encoding: 'utf8' }).trim() !== ''
+  } catch {
+    return false
   }
 }
 
