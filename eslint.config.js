@@ -1,7 +1,16 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'web/dist', '.wrangler', 'core/codec/dnstap-pb.*', 'bench/.data'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'web/dist',
+      '.wrangler',
+      'core/codec/dnstap-pb.*',
+      'bench/.data',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

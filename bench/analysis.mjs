@@ -9,7 +9,9 @@ import { pathToFileURL } from 'node:url'
 const file = process.env.DNSBUNDLE_BENCH_PCAP ?? 'bench/.data/dns-1m.pcap'
 const port = Number(process.env.DNSBUNDLE_BENCH_PORT ?? 5390)
 if (!existsSync(file)) {
-  console.log(`no ${file}: run bench/capture.mjs first (it makes the capture with unbound + dnsperf)`)
+  console.log(
+    `no ${file}: run bench/capture.mjs first (it makes the capture with unbound + dnsperf)`,
+  )
   process.exit(0)
 }
 
@@ -34,7 +36,10 @@ const bytes = readFileSync(file)
 
 function importOnly() {
   const { importer } = core.detectImporter(bytes.subarray(0, core.SNIFF_BYTES), file)
-  const r = importer.parse({ index: 0, path: file, bytes, vantage: file }, { dnsPorts: new Set([53, port]) })
+  const r = importer.parse(
+    { index: 0, path: file, bytes, vantage: file },
+    { dnsPorts: new Set([53, port]) },
+  )
   return r.events.length
 }
 let phases = {}
@@ -71,8 +76,14 @@ const allPhases = phaseLine()
 const detailed = time(() => full(true))
 const detailedPhases = phaseLine()
 console.log(`file: ${file} (${(bytes.length / 1e6).toFixed(1)} MB)`)
-console.log(`import only:   ${imp.ms.toFixed(0)} ms, ${imp.n} events, ${(imp.n / imp.ms * 1000).toFixed(0)} msgs/s`)
-console.log(`full analysis: ${all.ms.toFixed(0)} ms, ${all.n} transactions, lookups and timelines (${allPhases})`)
+console.log(
+  `import only:   ${imp.ms.toFixed(0)} ms, ${imp.n} events, ${((imp.n / imp.ms) * 1000).toFixed(0)} msgs/s`,
+)
+console.log(
+  `full analysis: ${all.ms.toFixed(0)} ms, ${all.n} transactions, lookups and timelines (${allPhases})`,
+)
 console.log(`ratio full/import: ${(all.ms / imp.ms).toFixed(2)}× (target ≤ 1.5×)`)
-console.log(`with --detail (every transaction's hops in the JSON): ${detailed.ms.toFixed(0)} ms (${detailedPhases})`)
+console.log(
+  `with --detail (every transaction's hops in the JSON): ${detailed.ms.toFixed(0)} ms (${detailedPhases})`,
+)
 console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`)

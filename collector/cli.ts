@@ -91,7 +91,8 @@ async function collectCommand(argv: string[]): Promise<number> {
     const v = one(name)
     if (v === undefined) return dflt
     const n = Number(v)
-    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} ${v} is not a number of seconds`)
+    if (!Number.isFinite(n) || n < 0)
+      throw new UsageError(`--${name} ${v} is not a number of seconds`)
     return n
   }
   const kubectlArgs: string[] = []
@@ -117,14 +118,17 @@ async function collectCommand(argv: string[]): Promise<number> {
     ports: (args.flags.get('port') ?? ['53']).map(Number),
     log: (m) => process.stderr.write(m + '\n'),
   })
-  process.stderr.write(`dnsbundle: wrote ${out} (${result.files} files${result.notes ? `, ${result.notes} notes in manifest.json` : ''})\n`)
+  process.stderr.write(
+    `dnsbundle: wrote ${out} (${result.files} files${result.notes ? `, ${result.notes} notes in manifest.json` : ''})\n`,
+  )
   return result.files > 0 ? 0 : 2
 }
 
 function packCommand(argv: string[]): number {
   const args = parseArgs(argv, new Set())
   const out = args.flags.get('o')?.at(-1) ?? args.flags.get('out')?.at(-1)
-  if (args.positional.length !== 1 || !out) throw new UsageError('pack needs <dir> and -o bundle.zip')
+  if (args.positional.length !== 1 || !out)
+    throw new UsageError('pack needs <dir> and -o bundle.zip')
   const r = pack(args.positional[0], out)
   process.stderr.write(
     `dnsbundle: packed ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) into ${out}${r.manifestWritten ? ' with a generated manifest.json' : ''}\n`,
@@ -135,7 +139,8 @@ function packCommand(argv: string[]): number {
 async function serveCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set())
   const port = Number(args.flags.get('port')?.at(-1) ?? 8787)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('--port needs a port number')
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError('--port needs a port number')
   const server = await serve({
     port,
     persistTo: args.flags.get('persist-to')?.at(-1),
@@ -143,7 +148,8 @@ async function serveCommand(argv: string[]): Promise<number> {
     log: (line) => process.stderr.write(line + '\n'),
   })
   process.stdout.write(`dnsbundle is serving at ${server.url}\n`)
-  if (server.example) process.stdout.write(`report of ${args.positional[0]}: ${server.example.url}\n`)
+  if (server.example)
+    process.stdout.write(`report of ${args.positional[0]}: ${server.example.url}\n`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
@@ -160,14 +166,16 @@ async function analyzeCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--format must be text, json, md or html, not ${JSON.stringify(format)}`)
   const ports = (args.flags.get('port') ?? []).map((p) => {
     const n = Number(p)
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--port ${p} is not a port`)
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new UsageError(`--port ${p} is not a port`)
     return n
   })
   const bundle = readInputs(args.positional)
   const totalBytes = bundle.files.reduce((n, f) => n + f.bytes.length, 0)
-  const bar = !args.flags.has('quiet') && !args.flags.has('q') && totalBytes > 4 * 1024 * 1024
-    ? new ProgressBar(process.stderr)
-    : null
+  const bar =
+    !args.flags.has('quiet') && !args.flags.has('q') && totalBytes > 4 * 1024 * 1024
+      ? new ProgressBar(process.stderr)
+      : null
   const report = analyzeBundle(bundle, {
     detail: args.flags.has('detail'),
     dnsPorts: ports.length ? [53, ...ports] : undefined,
@@ -183,10 +191,14 @@ async function analyzeCommand(argv: string[]): Promise<number> {
   const shareUrl = args.flags.get('share')?.at(-1)
   if (shareUrl && readable) {
     const created = await shareReport(report, shareUrl)
-    process.stderr.write(`dnsbundle: shared at ${created.url}\n  delete with: curl -X DELETE -H 'Authorization: Bearer ${created.deleteToken}' ${shareUrl.replace(/\/$/, '')}/api/reports/${created.id}\n`)
+    process.stderr.write(
+      `dnsbundle: shared at ${created.url}\n  delete with: curl -X DELETE -H 'Authorization: Bearer ${created.deleteToken}' ${shareUrl.replace(/\/$/, '')}/api/reports/${created.id}\n`,
+    )
   }
   if (!readable) {
-    const why = report.inputs.map((i) => `${i.path}: ${i.skipped ?? i.problems[0]?.message ?? 'no events'}`)
+    const why = report.inputs.map(
+      (i) => `${i.path}: ${i.skipped ?? i.problems[0]?.message ?? 'no events'}`,
+    )
     process.stderr.write(`dnsbundle: nothing could be read (${why.join('; ') || 'no inputs'})\n`)
     return 2
   }

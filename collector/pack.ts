@@ -45,9 +45,15 @@ export function pack(dir: string, out: string, now: Date = new Date()): PackResu
       collectedAt: now.toISOString(),
       files: paths.map((p) => {
         const data = (entries[p] as [Uint8Array, unknown])[0]
-        const head = isGzip(data) ? gunzipBounded(data.subarray(0, 1 << 20), SNIFF_BYTES).bytes : data
+        const head = isGzip(data)
+          ? gunzipBounded(data.subarray(0, 1 << 20), SNIFF_BYTES).bytes
+          : data
         const found = detectImporter(head.subarray(0, SNIFF_BYTES), p)
-        return { path: p, kind: found.importer ? found.importer.id : 'unknown', vantage: { id: p, type: 'unknown' } }
+        return {
+          path: p,
+          kind: found.importer ? found.importer.id : 'unknown',
+          vantage: { id: p, type: 'unknown' },
+        }
       }),
     }
     entries['manifest.json'] = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n')

@@ -14,14 +14,20 @@ export function readInputs(paths: string[]): Bundle {
     try {
       st = statSync(p)
     } catch (e) {
-      skipped.push({ path: p, reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
+      skipped.push({
+        path: p,
+        reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      })
       continue
     }
     if (st.isDirectory()) {
       const dirFiles: BundleFile[] = []
       walk(p, (file) => {
         try {
-          dirFiles.push({ path: relative(p, file).split('\\').join('/'), bytes: readFileSync(file) })
+          dirFiles.push({
+            path: relative(p, file).split('\\').join('/'),
+            bytes: readFileSync(file),
+          })
         } catch (e) {
           skipped.push({ path: file, reason: `cannot read: ${(e as Error).message}` })
         }
@@ -42,9 +48,13 @@ export function readInputs(paths: string[]): Bundle {
       bundles.push({
         ...b,
         files: b.files.map((f) => ({ ...f, path: prefix + f.path })),
-        manifest: b.manifest && prefix
-          ? { ...b.manifest, files: b.manifest.files.map((f) => ({ ...f, path: prefix + f.path })) }
-          : b.manifest,
+        manifest:
+          b.manifest && prefix
+            ? {
+                ...b.manifest,
+                files: b.manifest.files.map((f) => ({ ...f, path: prefix + f.path })),
+              }
+            : b.manifest,
         skipped: b.skipped.map((s) => ({ ...s, path: prefix + s.path })),
       })
     } else files.push({ path: p, bytes })

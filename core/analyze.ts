@@ -1,6 +1,14 @@
 // analyzeBundle: the one entry point of the engine. Bytes in, Report out; no I/O, no clock.
 import type { Bundle, ManifestFile, Vantage } from './model/bundle.js'
-import type { Event, DnsMessageEvent, FactEvent, MetricEvent, DropEvent, LogEvent, HostLookupEvent } from './model/event.js'
+import type {
+  Event,
+  DnsMessageEvent,
+  FactEvent,
+  MetricEvent,
+  DropEvent,
+  LogEvent,
+  HostLookupEvent,
+} from './model/event.js'
 import type { Report } from './model/report.js'
 import type { Problem } from './importers/importer.js'
 import { detectImporter, SNIFF_BYTES } from './importers/index.js'
@@ -135,19 +143,33 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
   const hostLookups: HostLookupEvent[] = []
   for (const e of events) {
     switch (e.kind) {
-      case 'dns': dns.push(e); break
-      case 'fact': facts.push(e); break
-      case 'metric': metrics.push(e); break
-      case 'drop': drops.push(e); break
-      case 'log': logs.push(e); break
-      case 'host-lookup': hostLookups.push(e); break
+      case 'dns':
+        dns.push(e)
+        break
+      case 'fact':
+        facts.push(e)
+        break
+      case 'metric':
+        metrics.push(e)
+        break
+      case 'drop':
+        drops.push(e)
+        break
+      case 'log':
+        logs.push(e)
+        break
+      case 'host-lookup':
+        hostLookups.push(e)
+        break
     }
   }
   const correlation = correlate({ dns, drops, facts, manifest: bundle.manifest, vantages })
 
   progress?.({ phase: 'rules', done: 0, total: 1 })
   // List the vantages something was seen at, plus those the manifest names.
-  const seen = new Set<string>(bundle.manifest?.files.flatMap((f) => (f.vantage?.id ? [f.vantage.id] : [])))
+  const seen = new Set<string>(
+    bundle.manifest?.files.flatMap((f) => (f.vantage?.id ? [f.vantage.id] : [])),
+  )
   for (const e of events) seen.add(e.vantage)
   const vantageList = [...vantages.values()].filter((v) => seen.has(v.id))
   const ruleCtx = {
@@ -193,5 +215,8 @@ function vantageFor(path: string, entry: ManifestFile | undefined): Vantage {
 
 function internalError(e: unknown): Problem {
   const msg = e instanceof Error ? e.message : String(e)
-  return { where: 'importer', message: `internal error, the rest of this file was not read: ${msg}` }
+  return {
+    where: 'importer',
+    message: `internal error, the rest of this file was not read: ${msg}`,
+  }
 }

@@ -21,10 +21,16 @@ export class BundleWriter {
 
   /** Adds a file; its path is made safe and unique inside the bundle. */
   add(path: string, data: string | Uint8Array, entry: Omit<ManifestFile, 'path'>): string {
-    let safe = path.replace(/[^A-Za-z0-9._/-]/g, '_').replace(/\.\.+/g, '.').replace(/^\/+/, '')
+    let safe = path
+      .replace(/[^A-Za-z0-9._/-]/g, '_')
+      .replace(/\.\.+/g, '.')
+      .replace(/^\/+/, '')
     for (let i = 2; safe in this.entries; i++) safe = safe.replace(/(\.[^./]+)?$/, `-${i}$1`)
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
-    this.entries[safe] = [bytes, { level: entry.kind === 'pcap' || entry.kind === 'dnstap' ? 0 : 6 }]
+    this.entries[safe] = [
+      bytes,
+      { level: entry.kind === 'pcap' || entry.kind === 'dnstap' ? 0 : 6 },
+    ]
     this.manifest.files.push({ path: safe, ...entry })
     return safe
   }
@@ -39,7 +45,9 @@ export class BundleWriter {
   }
 
   write(out: string): void {
-    this.entries['manifest.json'] = new TextEncoder().encode(JSON.stringify(this.manifest, null, 2) + '\n')
+    this.entries['manifest.json'] = new TextEncoder().encode(
+      JSON.stringify(this.manifest, null, 2) + '\n',
+    )
     writeFileSync(out, zipSync(this.entries))
   }
 }

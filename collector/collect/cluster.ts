@@ -28,7 +28,10 @@ interface K8sList<T> {
 }
 interface Pod {
   metadata: { name: string; namespace: string }
-  spec: { nodeName?: string; containers: { name: string; resources?: { limits?: Record<string, string> } }[] }
+  spec: {
+    nodeName?: string
+    containers: { name: string; resources?: { limits?: Record<string, string> } }[]
+  }
   status: { podIP?: string; podIPs?: { ip: string }[]; phase?: string }
 }
 interface Node {
@@ -74,7 +77,9 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
 
   o.log('cluster: DNS service and endpoints')
   const svc = await attempt('service', () =>
-    k.json<{ spec: { clusterIP?: string; clusterIPs?: string[] } }>(`/api/v1/namespaces/${ns}/services/${o.service}`),
+    k.json<{ spec: { clusterIP?: string; clusterIPs?: string[] } }>(
+      `/api/v1/namespaces/${ns}/services/${o.service}`,
+    ),
   )
   const eps = await attempt('endpoints', () =>
     k.json<{ subsets?: { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[] }>(
@@ -83,31 +88,54 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
   )
   w.manifest.cluster = {
     dnsServiceIps: svc ? (svc.spec.clusterIPs ?? [svc.spec.clusterIP ?? '']).filter(Boolean) : [],
-    dnsEndpoints: (eps?.subsets ?? []).flatMap((s) => [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])].map((a) => a.ip)),
+    dnsEndpoints: (eps?.subsets ?? []).flatMap((s) =>
+      [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])].map((a) => a.ip),
+    ),
   }
 
   o.log('cluster: DNS pods')
   const pods =
-    (await attempt('pods', () =>
-      k.json<K8sList<Pod>>(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(o.selector)}`),
-    ))?.items ?? []
+    (
+      await attempt('pods', () =>
+        k.json<K8sList<Pod>>(
+          `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(o.selector)}`,
+        ),
+      )
+    )?.items ?? []
   if (pods.length === 0) w.note(`no pods matched ${o.selector} in ${o.namespace}`)
 
   const coreFile = await attempt('Corefile', async () => {
-    const cm = await k.json<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/configmaps/coredns`)
+    const cm = await k.json<{ data?: Record<string, string> }>(
+      `/api/v1/namespaces/${ns}/configmaps/coredns`,
+    )
     return cm.data?.Corefile
   })
-  if (coreFile) w.add('config/Corefile', coreFile, { kind: 'corefile', vantage: { id: 'coredns-config', type: 'dns-server', name: 'Corefile' } })
+  if (coreFile)
+    w.add('config/Corefile', coreFile, {
+      kind: 'corefile',
+      vantage: { id: 'coredns-config', type: 'dns-server', name: 'Corefile' },
+    })
 
-  const deploy = await attempt('deployment', () => k.json<object>(`/apis/apps/v1/namespaces/${ns}/deployments/coredns`))
-  if (deploy) w.add('config/coredns-deployment.yaml', toYaml(deploy), { kind: 'k8s-manifest', vantage: { id: 'coredns-config', type: 'dns-server', name: 'coredns deployment' } })
+  const deploy = await attempt('deployment', () =>
+    k.json<object>(`/apis/apps/v1/namespaces/${ns}/deployments/coredns`),
+  )
+  if (deploy)
+    w.add('config/coredns-deployment.yaml', toYaml(deploy), {
+      kind: 'k8s-manifest',
+      vantage: { id: 'coredns-config', type: 'dns-server', name: 'coredns deployment' },
+    })
 
   const proxyConf = await attempt('kube-proxy config', async () => {
-    const cm = await k.json<{ data?: Record<string, string> }>('/api/v1/namespaces/kube-system/configmaps/kube-proxy')
+    const cm = await k.json<{ data?: Record<string, string> }>(
+      '/api/v1/namespaces/kube-system/configmaps/kube-proxy',
+    )
     return cm.data?.['config.conf']
   })
   if (proxyConf) {
-    w.add('config/kube-proxy-config.conf', proxyConf, { kind: 'kube-proxy-mode', vantage: { id: 'kube-proxy', type: 'node', name: 'kube-proxy' } })
+    w.add('config/kube-proxy-config.conf', proxyConf, {
+      kind: 'kube-proxy-mode',
+      vantage: { id: 'kube-proxy', type: 'node', name: 'kube-proxy' },
+    })
     const mode = /^mode:\s*"?([a-z]*)"?/m.exec(proxyConf)?.[1]
     w.manifest.cluster!.kubeProxyMode = mode || 'iptables'
   }
@@ -120,7 +148,15 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
     w.add(`nodes/${n.metadata.name}/uname-r.txt`, kernel + '\n', {
       kind: 'uname',
       command: 'kubectl get node (status.nodeInfo.kernelVersion)',
-      vantage: { id: `node/${n.metadata.name}`, type: 'node', name: n.metadata.name, node: n.metadata.name, addresses: (n.status.addresses ?? []).filter((a) => a.type.endsWith('IP')).map((a) => a.address) },
+      vantage: {
+        id: `node/${n.metadata.name}`,
+        type: 'node',
+        name: n.metadata.name,
+        node: n.metadata.name,
+        addresses: (n.status.addresses ?? [])
+          .filter((a) => a.type.endsWith('IP'))
+          .map((a) => a.address),
+      },
     })
   }
 
@@ -133,9 +169,11 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
       type: 'dns-server' as const,
       name,
       node: pod.spec.nodeName,
-      addresses: pod.status.podIPs?.map((p) => p.ip) ?? (pod.status.podIP ? [pod.status.podIP] : []),
+      addresses:
+        pod.status.podIPs?.map((p) => p.ip) ?? (pod.status.podIP ? [pod.status.podIP] : []),
     }
-    const container = pod.spec.containers.find((c) => c.name === 'coredns')?.name ?? pod.spec.containers[0]?.name
+    const container =
+      pod.spec.containers.find((c) => c.name === 'coredns')?.name ?? pod.spec.containers[0]?.name
     o.log(`cluster: logs of ${name}`)
     const logs = await attempt(`logs of ${name}`, () =>
       k.raw(
@@ -152,19 +190,29 @@ export async function collectCluster(w: BundleWriter, o: ClusterOptions): Promis
       })
     const metrics = await collectMetrics(k, ns, name, o)
     if (metrics) w.add(`dns/${name}/metrics.prom`, metrics, { kind: 'prometheus', vantage })
-    else w.note(`metrics of ${name}: not reachable through the API server proxy on port ${o.metricsPort}`)
+    else
+      w.note(
+        `metrics of ${name}: not reachable through the API server proxy on port ${o.metricsPort}`,
+      )
   }
 }
 
 /** Two snapshots `interval` seconds apart, each behind a `# dnsbundle-snapshot <time>` line. */
-async function collectMetrics(k: Kubectl, ns: string, pod: string, o: ClusterOptions): Promise<string | undefined> {
+async function collectMetrics(
+  k: Kubectl,
+  ns: string,
+  pod: string,
+  o: ClusterOptions,
+): Promise<string | undefined> {
   const path = `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod)}:${o.metricsPort}/proxy/metrics`
   const snapshots: string[] = []
   for (let i = 0; i < (o.metricsInterval > 0 ? 2 : 1); i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, o.metricsInterval * 1000))
     try {
       const body = await k.raw(path)
-      snapshots.push(`# dnsbundle-snapshot ${o.now().toISOString()}\n${body.endsWith('\n') ? body : body + '\n'}`)
+      snapshots.push(
+        `# dnsbundle-snapshot ${o.now().toISOString()}\n${body.endsWith('\n') ? body : body + '\n'}`,
+      )
     } catch {
       break
     }

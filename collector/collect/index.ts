@@ -7,8 +7,7 @@ import { collectCluster, type ClusterOptions } from './cluster.js'
 import { collectNode, defaultNodeName, type NodeOptions } from './node.js'
 
 export interface CollectOptions
-  extends Omit<ClusterOptions, 'log' | 'now'>,
-    Omit<NodeOptions, 'log' | 'now' | 'nodeName'> {
+  extends Omit<ClusterOptions, 'log' | 'now'>, Omit<NodeOptions, 'log' | 'now' | 'nodeName'> {
   out: string
   cluster: boolean
   node: boolean

@@ -22,7 +22,11 @@ export interface NodeOptions {
 const FACTS: [string, string, string[]][] = [
   ['uname-r.txt', 'uname', ['uname', '-r']],
   ['conntrack-S.txt', 'conntrack-stats', ['conntrack', '-S']],
-  ['conntrack-count.txt', 'conntrack-count', ['sysctl', 'net.netfilter.nf_conntrack_count', 'net.netfilter.nf_conntrack_max']],
+  [
+    'conntrack-count.txt',
+    'conntrack-count',
+    ['sysctl', 'net.netfilter.nf_conntrack_count', 'net.netfilter.nf_conntrack_max'],
+  ],
   ['dmesg.txt', 'kernel-log', ['dmesg']],
   ['ipvsadm-Ln.txt', 'ipvsadm', ['ipvsadm', '-Ln']],
   ['ipvsadm-Lnc.txt', 'ipvsadm', ['ipvsadm', '-Lnc']],
@@ -30,15 +34,25 @@ const FACTS: [string, string, string[]][] = [
 
 function run(argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(argv[0], argv.slice(1), { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error((stderr || err.message).trim().split('\n')[0]))
-      else resolve(stdout)
-    })
+    execFile(
+      argv[0],
+      argv.slice(1),
+      { maxBuffer: 64 * 1024 * 1024, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error((stderr || err.message).trim().split('\n')[0]))
+        else resolve(stdout)
+      },
+    )
   })
 }
 
 export async function collectNode(w: BundleWriter, o: NodeOptions): Promise<void> {
-  const vantage = { id: `node/${o.nodeName}`, type: 'node' as const, name: o.nodeName, node: o.nodeName }
+  const vantage = {
+    id: `node/${o.nodeName}`,
+    type: 'node' as const,
+    name: o.nodeName,
+    node: o.nodeName,
+  }
   for (const [file, kind, argv] of FACTS) {
     try {
       const out = await run(argv)
@@ -48,14 +62,20 @@ export async function collectNode(w: BundleWriter, o: NodeOptions): Promise<void
     }
   }
   if (existsSync('/etc/resolv.conf'))
-    w.add(`nodes/${o.nodeName}/resolv.conf`, readFileSync('/etc/resolv.conf'), { kind: 'resolv-conf', command: 'cat /etc/resolv.conf', vantage })
+    w.add(`nodes/${o.nodeName}/resolv.conf`, readFileSync('/etc/resolv.conf'), {
+      kind: 'resolv-conf',
+      command: 'cat /etc/resolv.conf',
+      vantage,
+    })
 
   const dir = mkdtempSync(join(tmpdir(), 'dnsbundle-collect-'))
   try {
     const start = o.now()
     const filter = o.ports.map((p) => `port ${p}`).join(' or ')
     const pcap = join(dir, 'dns.pcap')
-    const tcpdump = spawn('tcpdump', ['-i', o.iface, '-U', '-n', '-s', '0', '-w', pcap, filter], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const tcpdump = spawn('tcpdump', ['-i', o.iface, '-U', '-n', '-s', '0', '-w', pcap, filter], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let tcpdumpErr = ''
     tcpdump.stderr.on('data', (d) => (tcpdumpErr += d))
     tcpdump.on('error', (e) => (tcpdumpErr += e.message))
@@ -66,11 +86,21 @@ export async function collectNode(w: BundleWriter, o: NodeOptions): Promise<void
     await stop(tcpdump)
     const window = { start: start.toISOString(), end: end.toISOString() }
     if (existsSync(pcap))
-      w.add(`nodes/${o.nodeName}/dns.pcap`, readFileSync(pcap), { kind: 'pcap', command: `tcpdump -i ${o.iface} -w dns.pcap ${filter}`, vantage, window })
+      w.add(`nodes/${o.nodeName}/dns.pcap`, readFileSync(pcap), {
+        kind: 'pcap',
+        command: `tcpdump -i ${o.iface} -w dns.pcap ${filter}`,
+        vantage,
+        window,
+      })
     else w.note(`tcpdump: ${tcpdumpErr.trim() || 'no capture written'}`)
     const drops = bt ? await bt.finish() : null
     if (drops?.output)
-      w.add(`nodes/${o.nodeName}/dns-drops.txt`, drops.output, { kind: 'bpf-drop-table', command: 'bpftrace -B line dns-drops.bt', vantage, window })
+      w.add(`nodes/${o.nodeName}/dns-drops.txt`, drops.output, {
+        kind: 'bpf-drop-table',
+        command: 'bpftrace -B line dns-drops.bt',
+        vantage,
+        window,
+      })
     else w.note(`bpftrace: ${drops?.error || 'not available'}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -88,13 +118,19 @@ function stop(child: ReturnType<typeof spawn>): Promise<void> {
 
 function dropsScript(): string | null {
   const here = dirname(fileURLToPath(import.meta.url))
-  for (const p of [join(here, 'scripts/dns-drops.bt'), join(here, '../collector/scripts/dns-drops.bt'), join(here, '../scripts/dns-drops.bt')])
+  for (const p of [
+    join(here, 'scripts/dns-drops.bt'),
+    join(here, '../collector/scripts/dns-drops.bt'),
+    join(here, '../scripts/dns-drops.bt'),
+  ])
     if (existsSync(p)) return p
   return null
 }
 
 /** Starts bpftrace on the drop script when both exist; mounts tracefs only if it is missing. */
-function startBpftrace(dir: string): { finish: () => Promise<{ output: string; error: string }> } | null {
+function startBpftrace(
+  dir: string,
+): { finish: () => Promise<{ output: string; error: string }> } | null {
   const script = dropsScript()
   if (!script) return null
   let mounted = false

@@ -29,6 +29,10 @@ function scalar(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v)
   const s = String(v)
   if (s.includes('\n')) return JSON.stringify(s)
-  if (s === '' || /^[\s-?:,[\]{}#&*!|>'"%@`]|[:#]\s|\s$|^(true|false|null|yes|no|~|[-+]?[\d.]+)$/i.test(s)) return JSON.stringify(s)
+  if (
+    s === '' ||
+    /^[\s-?:,[\]{}#&*!|>'"%@`]|[:#]\s|\s$|^(true|false|null|yes|no|~|[-+]?[\d.]+)$/i.test(s)
+  )
+    return JSON.stringify(s)
   return s
 }

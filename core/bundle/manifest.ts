@@ -14,7 +14,9 @@ export function parseManifest(bytes: Uint8Array): { manifest: Manifest } | { err
   }
   if (!isObject(raw)) return { error: 'manifest.json is not a JSON object; ignored' }
   if (raw.schema !== MANIFEST_SCHEMA)
-    return { error: `manifest.json schema is ${JSON.stringify(raw.schema)}, expected ${MANIFEST_SCHEMA}; ignored` }
+    return {
+      error: `manifest.json schema is ${JSON.stringify(raw.schema)}, expected ${MANIFEST_SCHEMA}; ignored`,
+    }
   if (!Array.isArray(raw.files)) return { error: 'manifest.json has no "files" array; ignored' }
   const files: ManifestFile[] = []
   for (const f of raw.files) {
@@ -30,7 +32,9 @@ export function parseManifest(bytes: Uint8Array): { manifest: Manifest } | { err
         type: VANTAGE_TYPES.includes(v.type as VantageType) ? (v.type as VantageType) : undefined,
         name: str(v.name),
         node: str(v.node),
-        addresses: Array.isArray(v.addresses) ? v.addresses.filter((a) => typeof a === 'string') : undefined,
+        addresses: Array.isArray(v.addresses)
+          ? v.addresses.filter((a) => typeof a === 'string')
+          : undefined,
       }
     }
     files.push(entry)
@@ -53,7 +57,8 @@ export function parseManifest(bytes: Uint8Array): { manifest: Manifest } | { err
       kubeProxyMode: str(c.kubeProxyMode),
     }
   }
-  if (Array.isArray(raw.notes)) m.notes = raw.notes.filter((n): n is string => typeof n === 'string')
+  if (Array.isArray(raw.notes))
+    m.notes = raw.notes.filter((n): n is string => typeof n === 'string')
   return { manifest: m }
 }
 

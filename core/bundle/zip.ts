@@ -44,7 +44,10 @@ export function openZip(zip: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS)
       return
     }
     if (entry.compression !== 0 && entry.compression !== 8) {
-      skipped.push({ path: name, reason: `unsupported zip compression method ${entry.compression}` })
+      skipped.push({
+        path: name,
+        reason: `unsupported zip compression method ${entry.compression}`,
+      })
       return
     }
     const chunks: Uint8Array[] = []
@@ -58,7 +61,10 @@ export function openZip(zip: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS)
       total += chunk.length
       if (size > limits.maxEntryBytes) {
         entry.terminate()
-        skipped.push({ path: name, reason: `inflates past the ${limits.maxEntryBytes}-byte entry limit` })
+        skipped.push({
+          path: name,
+          reason: `inflates past the ${limits.maxEntryBytes}-byte entry limit`,
+        })
         return
       }
       if (total > budget) {
@@ -83,13 +89,16 @@ export function openZip(zip: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMITS)
   } catch (e) {
     skipped.push({ path: '(zip)', reason: `zip is corrupt or truncated: ${(e as Error).message}` })
   }
-  if (stopped && !skipped.some((s) => s.reason === stopped)) skipped.push({ path: '(zip)', reason: stopped })
+  if (stopped && !skipped.some((s) => s.reason === stopped))
+    skipped.push({ path: '(zip)', reason: stopped })
   return withManifest(files, skipped)
 }
 
 /** Splits manifest.json out of a file list and parses it. */
 export function withManifest(files: BundleFile[], skipped: Bundle['skipped'] = []): Bundle {
-  const idx = files.findIndex((f) => /(^|\/)manifest\.json$/.test(f.path) && f.path.split('/').length <= 2)
+  const idx = files.findIndex(
+    (f) => /(^|\/)manifest\.json$/.test(f.path) && f.path.split('/').length <= 2,
+  )
   if (idx < 0) return { files, skipped }
   const [mf] = files.splice(idx, 1)
   const parsed = parseManifest(mf.bytes)
@@ -117,7 +126,6 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 
 /** Entry names are attacker-controlled: keep them printable and short, never interpret them. */
 export function displayName(name: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = name.replace(/[\u0000-\u001f\u007f]/g, '?')
   return clean.length > 300 ? clean.slice(0, 300) + '…' : clean
 }

@@ -29,8 +29,17 @@ export interface HeaderQuestion {
 
 export function newHeaderQuestion(): HeaderQuestion {
   return {
-    id: 0, flags: 0, qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
-    qname: '', qtype: 0, qclass: 0, answerAddrs: -1, warning: '',
+    id: 0,
+    flags: 0,
+    qdcount: 0,
+    ancount: 0,
+    nscount: 0,
+    arcount: 0,
+    qname: '',
+    qtype: 0,
+    qclass: 0,
+    answerAddrs: -1,
+    warning: '',
   }
 }
 
@@ -58,7 +67,11 @@ let nameNext = 0
  * dot, RFC 1035 §5.1 escapes). Returns the name and the offset just past it in the original
  * position (pointers are followed but do not advance the caller).
  */
-export function readName(msg: Uint8Array, offset: number, end: number): { name: string; next: number } {
+export function readName(
+  msg: Uint8Array,
+  offset: number,
+  end: number,
+): { name: string; next: number } {
   const name = readNameAt(msg, 0, offset, end)
   return { name, next: nameNext }
 }
@@ -75,7 +88,8 @@ function readNameAt(msg: Uint8Array, base: number, offset: number, end: number):
   let pointers = 0
   let hash = 0
   for (;;) {
-    if (pos >= end) throw new DnsDecodeError('Cannot decode name (runs past the end of the message)')
+    if (pos >= end)
+      throw new DnsDecodeError('Cannot decode name (runs past the end of the message)')
     const len = msg[pos]
     if (len === 0) {
       if (next < 0) next = pos + 1
@@ -87,23 +101,53 @@ function readNameAt(msg: Uint8Array, base: number, offset: number, end: number):
       const target = ((len & 0x3f) << 8) | msg[pos + 1]
       if (next < 0) next = pos + 2
       // Pointers must point at an earlier name (RFC 1035 §4.1.4: "a prior occurrence").
-      if (base + target >= pos) throw new DnsDecodeError('Cannot decode name (forward or self pointer)')
+      if (base + target >= pos)
+        throw new DnsDecodeError('Cannot decode name (forward or self pointer)')
       if (++pointers > MAX_POINTERS) throw new DnsDecodeError('Cannot decode name (pointer loop)')
       pos = base + target
       continue
     }
-    if (kind !== 0) throw new DnsDecodeError(`Cannot decode name (unsupported label type 0x${kind.toString(16)})`)
+    if (kind !== 0)
+      throw new DnsDecodeError(`Cannot decode name (unsupported label type 0x${kind.toString(16)})`)
     wire += len + 1
-    if (wire + 1 > MAX_NAME_WIRE) throw new DnsDecodeError('Cannot decode name (longer than 255 octets)')
-    if (pos + 1 + len > end) throw new DnsDecodeError('Cannot decode name (label runs past the end)')
+    if (wire + 1 > MAX_NAME_WIRE)
+      throw new DnsDecodeError('Cannot decode name (longer than 255 octets)')
+    if (pos + 1 + len > end)
+      throw new DnsDecodeError('Cannot decode name (label runs past the end)')
     for (let i = pos + 1, stop = pos + 1 + len; i < stop; i++) {
       let c = msg[i]
       if (c >= 0x41 && c <= 0x5a) c += 0x20
-      if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2a) {
+      if (
+        (c >= 0x61 && c <= 0x7a) ||
+        (c >= 0x30 && c <= 0x39) ||
+        c === 0x2d ||
+        c === 0x5f ||
+        c === 0x2a
+      ) {
         nameChars[n++] = c
-      } else if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c && c !== 0x22 && c !== 0x28 && c !== 0x29 && c !== 0x3b && c !== 0x40 && c !== 0x24) {
+      } else if (
+        c > 0x20 &&
+        c < 0x7f &&
+        c !== 0x2e &&
+        c !== 0x5c &&
+        c !== 0x22 &&
+        c !== 0x28 &&
+        c !== 0x29 &&
+        c !== 0x3b &&
+        c !== 0x40 &&
+        c !== 0x24
+      ) {
         nameChars[n++] = c
-      } else if (c === 0x2e || c === 0x5c || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b || c === 0x40 || c === 0x24) {
+      } else if (
+        c === 0x2e ||
+        c === 0x5c ||
+        c === 0x22 ||
+        c === 0x28 ||
+        c === 0x29 ||
+        c === 0x3b ||
+        c === 0x40 ||
+        c === 0x24
+      ) {
         nameChars[n++] = 0x5c
         nameChars[n++] = c
       } else {
@@ -153,8 +197,14 @@ function skipName(msg: Uint8Array, pos: number, end: number): number {
  * and counts A/AAAA answers of the asked type. Throws DnsDecodeError when even the header or the
  * question cannot be read. Works on offsets into `msg` (no subarray, no result objects).
  */
-export function decodeHeaderQuestion(msg: Uint8Array, start: number, end: number, out: HeaderQuestion): void {
-  if (end - start < HEADER_LENGTH) throw new DnsDecodeError(`Cannot decode header (${end - start} bytes, need 12)`)
+export function decodeHeaderQuestion(
+  msg: Uint8Array,
+  start: number,
+  end: number,
+  out: HeaderQuestion,
+): void {
+  if (end - start < HEADER_LENGTH)
+    throw new DnsDecodeError(`Cannot decode header (${end - start} bytes, need 12)`)
   const s = start
   out.id = (msg[s] << 8) | msg[s + 1]
   out.flags = (msg[s + 2] << 8) | msg[s + 3]
@@ -246,7 +296,8 @@ export interface DecodedMessage {
 
 /** Full decode of every section (RFC 1035 §4.1.3 records, RFC 6891 §6.1.2 OPT). */
 export function decodeMessage(msg: Uint8Array): DecodedMessage {
-  if (msg.length < HEADER_LENGTH) throw new DnsDecodeError(`Cannot decode header (${msg.length} bytes, need 12)`)
+  if (msg.length < HEADER_LENGTH)
+    throw new DnsDecodeError(`Cannot decode header (${msg.length} bytes, need 12)`)
   const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength)
   const flags = dv.getUint16(2)
   const counts = [dv.getUint16(4), dv.getUint16(6), dv.getUint16(8), dv.getUint16(10)]
@@ -264,7 +315,8 @@ export function decodeMessage(msg: Uint8Array): DecodedMessage {
   let pos = HEADER_LENGTH
   for (let i = 0; i < counts[0]; i++) {
     const { name, next } = readName(msg, pos, msg.length)
-    if (next + 4 > msg.length) throw new DnsDecodeError('Cannot decode question (type and class cut off)')
+    if (next + 4 > msg.length)
+      throw new DnsDecodeError('Cannot decode question (type and class cut off)')
     out.questions.push({ name, type: dv.getUint16(next), class: dv.getUint16(next + 2) })
     pos = next + 4
   }
@@ -272,16 +324,18 @@ export function decodeMessage(msg: Uint8Array): DecodedMessage {
   for (let s = 0; s < 3; s++) {
     for (let i = 0; i < counts[s + 1]; i++) {
       const { name, next } = readName(msg, pos, msg.length)
-      if (next + 10 > msg.length) throw new DnsDecodeError('Cannot decode record (fixed fields cut off)')
+      if (next + 10 > msg.length)
+        throw new DnsDecodeError('Cannot decode record (fixed fields cut off)')
       const type = dv.getUint16(next)
       const klass = dv.getUint16(next + 2)
       const ttl = dv.getUint32(next + 4)
       const rdlen = dv.getUint16(next + 8)
       const rdStart = next + 10
-      if (rdStart + rdlen > msg.length) throw new DnsDecodeError('Cannot decode record (rdata cut off)')
+      if (rdStart + rdlen > msg.length)
+        throw new DnsDecodeError('Cannot decode record (rdata cut off)')
       if (type === 41) {
         const options: EdnsInfo['options'] = []
-        for (let o = rdStart; o + 4 <= rdStart + rdlen; ) {
+        for (let o = rdStart; o + 4 <= rdStart + rdlen;) {
           const code = dv.getUint16(o)
           const length = dv.getUint16(o + 2)
           options.push({ code, length })
@@ -296,7 +350,13 @@ export function decodeMessage(msg: Uint8Array): DecodedMessage {
         }
         out.rcode = (out.edns.extendedRcode << 4) | (flags & 0xf)
       } else {
-        sections[s].push({ name, type, class: klass, ttl, data: rdataText(msg, dv, type, rdStart, rdlen) })
+        sections[s].push({
+          name,
+          type,
+          class: klass,
+          ttl,
+          data: rdataText(msg, dv, type, rdStart, rdlen),
+        })
       }
       pos = rdStart + rdlen
     }
@@ -313,7 +373,10 @@ function rdataText(msg: Uint8Array, dv: DataView, type: number, at: number, len:
       case 28:
         if (len === 16) return ipv6Text(msg, at)
         break
-      case 2: case 5: case 12: case 39:
+      case 2:
+      case 5:
+      case 12:
+      case 39:
         return readName(msg, at, at + len <= msg.length ? msg.length : at + len).name
       case 15:
         return `${dv.getUint16(at)} ${readName(msg, at + 2, msg.length).name}`
@@ -339,7 +402,7 @@ export function ipv6Text(b: Uint8Array, at: number): string {
   for (let i = 0; i < 8; i++) words.push((b[at + 2 * i] << 8) | b[at + 2 * i + 1])
   let bestStart = -1
   let bestLen = 0
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++
       continue
@@ -355,6 +418,9 @@ export function ipv6Text(b: Uint8Array, at: number): string {
   const hex = (w: number) => w.toString(16)
   if (bestStart < 0) return words.map(hex).join(':')
   const head = words.slice(0, bestStart).map(hex).join(':')
-  const tail = words.slice(bestStart + bestLen).map(hex).join(':')
+  const tail = words
+    .slice(bestStart + bestLen)
+    .map(hex)
+    .join(':')
   return `${head}::${tail}`
 }

@@ -24,7 +24,10 @@ export function attachDrops(txns: readonly Transaction[], drops: readonly DropEv
     for (const q of t.queries) {
       for (const d of byFlow.get(`${q.srcAddr}|${q.srcPort}`) ?? []) {
         if (used.has(d)) continue
-        const gap = Number.isNaN(d.time) || Number.isNaN(q.time) ? DROP_MATCH_WINDOW_US : Math.abs(d.time - q.time)
+        const gap =
+          Number.isNaN(d.time) || Number.isNaN(q.time)
+            ? DROP_MATCH_WINDOW_US
+            : Math.abs(d.time - q.time)
         if (gap <= DROP_MATCH_WINDOW_US && gap < bestGap) {
           best = d
           bestGap = gap

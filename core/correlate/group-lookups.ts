@@ -171,10 +171,18 @@ function settle(
   l.end = end
   l.name = oneName
     ? nameOfOne(first.qname, basesOf, firstCandidate)
-    : nameOf(l.transactions.map((i) => txns[i]), basesOf, firstCandidate)
+    : nameOf(
+        l.transactions.map((i) => txns[i]),
+        basesOf,
+        firstCandidate,
+      )
 }
 
-function outcomeOf(l: GroupedLookup, txns: readonly Transaction[], answering: Transaction | undefined): LookupOutcome {
+function outcomeOf(
+  l: GroupedLookup,
+  txns: readonly Transaction[],
+  answering: Transaction | undefined,
+): LookupOutcome {
   if (answering) return 'address'
   let nodata = false
   let servfail = false
@@ -195,7 +203,11 @@ function outcomeOf(l: GroupedLookup, txns: readonly Transaction[], answering: Tr
 }
 
 /** The name the application asked: the base whose first glibc candidate was sent first. */
-function nameOf(ts: Transaction[], basesOf: (q: string) => string[], firstCandidate: (name: string) => string): string {
+function nameOf(
+  ts: Transaction[],
+  basesOf: (q: string) => string[],
+  firstCandidate: (name: string) => string,
+): string {
   const first = ts[0].qname
   let bases = basesOf(first)
   for (const t of ts) {
@@ -207,13 +219,18 @@ function nameOf(ts: Transaction[], basesOf: (q: string) => string[], firstCandid
   return pick(bases, first, firstCandidate)
 }
 
-function nameOfOne(qname: string, basesOf: (q: string) => string[], firstCandidate: (name: string) => string): string {
+function nameOfOne(
+  qname: string,
+  basesOf: (q: string) => string[],
+  firstCandidate: (name: string) => string,
+): string {
   return pick(basesOf(qname), qname, firstCandidate)
 }
 
 function pick(bases: string[], first: string, firstCandidate: (name: string) => string): string {
   let best: string | null = null
-  for (const b of bases) if (firstCandidate(b) === first && (best === null || b.length < best.length)) best = b
+  for (const b of bases)
+    if (firstCandidate(b) === first && (best === null || b.length < best.length)) best = b
   if (best !== null) return best
   return bases.reduce((a, b) => (b.length < a.length ? b : a))
 }

@@ -38,7 +38,8 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
     if (role === 'client-query' || role === 'client-response') client.push(e)
     else if (role === 'forwarder-query' || role === 'forwarder-response') forwarder.push(e)
   }
-  const byTime = (a: DnsMessageEvent, b: DnsMessageEvent) => arrival(a) - arrival(b) || a.ref - b.ref
+  const byTime = (a: DnsMessageEvent, b: DnsMessageEvent) =>
+    arrival(a) - arrival(b) || a.ref - b.ref
   client.sort(byTime)
   forwarder.sort(byTime)
 
@@ -79,7 +80,8 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
 
 /** Time a message was sent; a log line's query arrived `duration` before the line was written. */
 function arrival(e: DnsMessageEvent): number {
-  const t = e.source === 'log' && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
+  const t =
+    e.source === 'log' && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
   return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
 }
 
@@ -100,10 +102,13 @@ function natPairs(
   for (const t of txns) {
     if (t.queries.length < 2) continue
     let first: DnsMessageEvent | null = null
-    for (const q of t.queries) if (q.source === 'capture' && (!first || rank(q.vantage, q) < rank(first.vantage, first))) first = q
+    for (const q of t.queries)
+      if (q.source === 'capture' && (!first || rank(q.vantage, q) < rank(first.vantage, first)))
+        first = q
     if (!first) continue
     for (const q of t.queries)
-      if (q.dstAddr && q.vantage !== first.vantage && q.dstAddr !== first.dstAddr) add(first.dstAddr, q.dstAddr)
+      if (q.dstAddr && q.vantage !== first.vantage && q.dstAddr !== first.dstAddr)
+        add(first.dstAddr, q.dstAddr)
   }
   return new Map([...pairs].map(([k, v]) => [k, [...v]]))
 }

@@ -40,7 +40,14 @@ export function directionOf(e: DnsMessageEvent): Direction {
 }
 
 // What a hop says, kept as a small code per event until someone asks for the hops.
-const WHAT = ['query', 'retransmit', 'response', 'duplicate response', 'query arrived (log)', 'answered (log)']
+const WHAT = [
+  'query',
+  'retransmit',
+  'response',
+  'duplicate response',
+  'query arrived (log)',
+  'answered (log)',
+]
 const Q = 0
 const RETX = 1
 const RESP = 2
@@ -100,7 +107,8 @@ class PairedTransaction implements Transaction {
   /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
   get queries(): DnsMessageEvent[] {
     const out: DnsMessageEvent[] = []
-    for (let i = 0; i < this.events.length; i++) if (this.codes[i] <= RETX || this.codes[i] === LOG_Q) out.push(this.events[i])
+    for (let i = 0; i < this.events.length; i++)
+      if (this.codes[i] <= RETX || this.codes[i] === LOG_Q) out.push(this.events[i])
     return out
   }
 
@@ -110,7 +118,8 @@ class PairedTransaction implements Transaction {
       for (let i = 0; i < this.events.length; i++) {
         const e = this.events[i]
         const code = this.codes[i]
-        const time = code === LOG_Q && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
+        const time =
+          code === LOG_Q && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
         hops.push({ vantage: e.vantage, time, what: WHAT[code], event: e })
       }
       this.hopList = hops.sort((a, b) => a.time - b.time)
@@ -189,8 +198,14 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
       continue
     }
     const arrival =
-      dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time) ? e.time - Math.round(e.durationUs) : e.time
-    if (!p || p.responded(v) > 0 || (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)) {
+      dir === 'log' && e.durationUs !== undefined && !Number.isNaN(e.time)
+        ? e.time - Math.round(e.durationUs)
+        : e.time
+    if (
+      !p ||
+      p.responded(v) > 0 ||
+      (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)
+    ) {
       const prev = p ?? null
       p = new PairedTransaction(e, client, arrival)
       p.prev = prev
@@ -247,7 +262,8 @@ function finish(t: PairedTransaction, opts: PairOptions): void {
     const code = t.codes[i]
     if (code > RETX && code !== LOG_Q) continue
     const r = opts.rank(q.vantage, q)
-    const time = q.source === 'log' && q.durationUs !== undefined ? q.time - Math.round(q.durationUs) : q.time
+    const time =
+      q.source === 'log' && q.durationUs !== undefined ? q.time - Math.round(q.durationUs) : q.time
     if (r < firstRank || (r === firstRank && time < firstTime)) {
       first = q
       firstRank = r
@@ -279,7 +295,8 @@ function finish(t: PairedTransaction, opts: PairOptions): void {
         if (t.codes[i] <= RETX && q.vantage === resp.vantage && q.time < sent) sent = q.time
       }
       const base = sent !== Infinity ? sent : t.firstSent
-      t.latencyUs = Number.isNaN(base) || Number.isNaN(resp.time) ? null : Math.max(0, resp.time - base)
+      t.latencyUs =
+        Number.isNaN(base) || Number.isNaN(resp.time) ? null : Math.max(0, resp.time - base)
     }
   } else if (farthest) t.lastSeen = farthest.vantage
 }

@@ -20,7 +20,10 @@ export const GLIBC_DEFAULTS = { ndots: 1, timeoutSec: 5, attempts: 2 }
 export const KUBERNETES_NDOTS = 5
 
 /** Builds the resolver config: the bundle's resolv.conf files, else inference from the queries. */
-export function resolverConfig(facts: readonly FactEvent[], txns: readonly Transaction[]): ResolverConfig {
+export function resolverConfig(
+  facts: readonly FactEvent[],
+  txns: readonly Transaction[],
+): ResolverConfig {
   const confs = facts.flatMap((f) => (f.fact.type === 'resolv-conf' ? [f.fact] : []))
   if (confs.length > 0) {
     const search: string[] = []
@@ -115,7 +118,8 @@ export function candidatesOf(name: string, cfg: ResolverConfig): string[] {
 export function possibleBases(qname: string, search: readonly string[]): string[] {
   const bases = [qname.replace(/\.$/, '')]
   for (const s of search) {
-    if (qname.length > s.length + 1 && qname.endsWith('.' + s)) bases.push(qname.slice(0, qname.length - s.length - 1))
+    if (qname.length > s.length + 1 && qname.endsWith('.' + s))
+      bases.push(qname.slice(0, qname.length - s.length - 1))
   }
   return bases
 }

@@ -143,19 +143,56 @@ export type NodeFact =
   | { type: 'conntrack-stats'; perCpu: Record<string, number>[]; totals: Record<string, number> }
   | { type: 'conntrack-count'; count?: number; max?: number }
   | { type: 'conntrack-table-full'; line: string }
-  | { type: 'ipvs-service'; protocol: string; vip: string; port: number; scheduler: string;
-      realServers: { addr: string; port: number; weight: number; activeConn: number; inactConn: number }[] }
-  | { type: 'ipvs-connection'; protocol: string; expireSec: number; state: string;
-      source: string; virtual: string; destination: string }
+  | {
+      type: 'ipvs-service'
+      protocol: string
+      vip: string
+      port: number
+      scheduler: string
+      realServers: {
+        addr: string
+        port: number
+        weight: number
+        activeConn: number
+        inactConn: number
+      }[]
+    }
+  | {
+      type: 'ipvs-connection'
+      protocol: string
+      expireSec: number
+      state: string
+      source: string
+      virtual: string
+      destination: string
+    }
   | { type: 'kube-proxy-mode'; mode: 'iptables' | 'ipvs' | 'nftables' | 'userspace' | string }
-  | { type: 'resolv-conf'; nameservers: string[]; search: string[]; ndots: number; timeout: number;
-      attempts: number; options: string[] }
+  | {
+      type: 'resolv-conf'
+      nameservers: string[]
+      search: string[]
+      ndots: number
+      timeout: number
+      attempts: number
+      options: string[]
+    }
   | { type: 'corefile'; servers: CorefileServer[] }
   | { type: 'coredns-version'; version: string }
   | { type: 'cpu-limit'; container: string; millicores: number }
-  | { type: 'conntrack-entry'; protocol: string; state: string; src: string; dst: string; sport: number;
-      dport: number; replySrc: string; unreplied: boolean; replySport?: number; timeoutSec?: number;
-      assured?: boolean }
+  | {
+      type: 'conntrack-entry'
+      protocol: string
+      state: string
+      src: string
+      dst: string
+      sport: number
+      dport: number
+      replySrc: string
+      unreplied: boolean
+      replySport?: number
+      timeoutSec?: number
+      assured?: boolean
+    }
 
 export interface CorefileServer {
   zones: string[]
@@ -168,9 +205,4 @@ export interface CorefileServer {
 
 /** The tagged union of everything an importer can emit. */
 export type Event =
-  | DnsMessageEvent
-  | LogEvent
-  | DropEvent
-  | HostLookupEvent
-  | MetricEvent
-  | FactEvent
+  DnsMessageEvent | LogEvent | DropEvent | HostLookupEvent | MetricEvent | FactEvent

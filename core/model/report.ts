@@ -143,7 +143,13 @@ export interface Report {
   /** Runner-up causes. */
   alternatives?: Verdict[]
   /** The resolver configuration used to group lookups, and where it came from. */
-  resolver?: { search: string[]; ndots: number; timeoutSec: number; attempts: number; source: string }
+  resolver?: {
+    search: string[]
+    ndots: number
+    timeoutSec: number
+    attempts: number
+    source: string
+  }
   /** Time window covered by the evidence (µs since epoch). */
   window?: { start: number | null; end: number | null }
 }

@@ -39,9 +39,22 @@ export const WORST_LOOKUPS = 10
 export function buildReport(b: BuildReportInput): Report {
   const inputs: ReportInput[] = [...b.inputs]
   for (const s of b.skipped)
-    inputs.push({ path: s.path, kind: 'unknown', vantage: '', events: 0, problems: [], skipped: s.reason })
+    inputs.push({
+      path: s.path,
+      kind: 'unknown',
+      vantage: '',
+      events: 0,
+      problems: [],
+      skipped: s.reason,
+    })
   if (b.ruleProblems.length)
-    inputs.push({ path: '(rules)', kind: 'internal', vantage: '', events: 0, problems: b.ruleProblems })
+    inputs.push({
+      path: '(rules)',
+      kind: 'internal',
+      vantage: '',
+      events: 0,
+      problems: b.ruleProblems,
+    })
 
   const { transactions: txns, lookups, forwarder, stats } = b.correlation
   const pathOf = (e: { input: number }) => b.inputs[e.input]?.path ?? '?'
@@ -77,9 +90,13 @@ export function buildReport(b: BuildReportInput): Report {
   return report
 }
 
-function summarize(dns: readonly DnsMessageEvent[], c: Correlation & { stats: CorrelationStats }): Summary {
+function summarize(
+  dns: readonly DnsMessageEvent[],
+  c: Correlation & { stats: CorrelationStats },
+): Summary {
   let messages = 0
-  for (const e of dns) if (e.source === 'capture' || (e.source === 'dnstap' && e.id >= 0)) messages++
+  for (const e of dns)
+    if (e.source === 'capture' || (e.source === 'dnstap' && e.id >= 0)) messages++
   const rcodes: Record<string, number> = {}
   const qtypes: Record<string, number> = {}
   const latencies: number[] = []
@@ -96,7 +113,8 @@ function summarize(dns: readonly DnsMessageEvent[], c: Correlation & { stats: Co
     }
     const rc = rcodeName(t.response.rcode)
     rcodes[rc] = (rcodes[rc] ?? 0) + 1
-    if (t.qtype === 28 && t.response.rcode === RCODE.NOERROR && t.response.answerAddrs === 0) aaaaNoData++
+    if (t.qtype === 28 && t.response.rcode === RCODE.NOERROR && t.response.answerAddrs === 0)
+      aaaaNoData++
     if (t.latencyUs !== null) latencies.push(t.latencyUs / 1000)
   }
   const lookups = c.lookups
@@ -124,7 +142,8 @@ function summarize(dns: readonly DnsMessageEvent[], c: Correlation & { stats: Co
 export function percentiles(values: number[]): LatencySummary {
   if (values.length === 0) return { p50: null, p90: null, p99: null, max: null }
   const sorted = Float64Array.from(values).sort()
-  const at = (q: number) => round3(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
+  const at = (q: number) =>
+    round3(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)])
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round3(sorted[sorted.length - 1]) }
 }
 
@@ -143,7 +162,10 @@ function timeWindow(dns: readonly DnsMessageEvent[]): { start: number | null; en
   return start === Infinity ? { start: null, end: null } : { start, end }
 }
 
-function toReportTransaction(t: Transaction, pathOf: (e: { input: number }) => string): ReportTransaction {
+function toReportTransaction(
+  t: Transaction,
+  pathOf: (e: { input: number }) => string,
+): ReportTransaction {
   return {
     client: t.client,
     clientPort: t.clientPort,
@@ -157,7 +179,13 @@ function toReportTransaction(t: Transaction, pathOf: (e: { input: number }) => s
     copies: t.copies,
     firstSent: t.firstSent,
     latencyMs: t.latencyUs === null ? null : round3(t.latencyUs / 1000),
-    hops: t.hops.map((h) => ({ vantage: h.vantage, time: h.time, what: h.what, input: pathOf(h.event), where: whereOf(h.event) })),
+    hops: t.hops.map((h) => ({
+      vantage: h.vantage,
+      time: h.time,
+      what: h.what,
+      input: pathOf(h.event),
+      where: whereOf(h.event),
+    })),
     lastSeen: t.lastSeen,
     lookup: t.lookup,
     drop: t.drop
@@ -166,7 +194,11 @@ function toReportTransaction(t: Transaction, pathOf: (e: { input: number }) => s
   }
 }
 
-function toReportLookup(l: Lookup, txns: readonly Transaction[], withIndexes: boolean): ReportLookup {
+function toReportLookup(
+  l: Lookup,
+  txns: readonly Transaction[],
+  withIndexes: boolean,
+): ReportLookup {
   return {
     client: l.client,
     name: l.name,
@@ -182,11 +214,21 @@ function toReportLookup(l: Lookup, txns: readonly Transaction[], withIndexes: bo
 }
 
 /** Failed lookups first (longest first), then the slowest successful ones. */
-function worstLookups(lookups: readonly Lookup[], txns: readonly Transaction[], n: number): Lookup[] {
-  const score = (l: Lookup) => (l.outcome === 'address' ? 0 : 1e15) + (l.end - l.start) + l.transactions.length
+function worstLookups(
+  lookups: readonly Lookup[],
+  txns: readonly Transaction[],
+  n: number,
+): Lookup[] {
+  const score = (l: Lookup) =>
+    (l.outcome === 'address' ? 0 : 1e15) + (l.end - l.start) + l.transactions.length
   const top: Lookup[] = []
   for (const l of lookups) {
-    if (l.outcome === 'address' && l.wasted === 0 && l.transactions.every((i) => txns[i].copies <= 1)) continue
+    if (
+      l.outcome === 'address' &&
+      l.wasted === 0 &&
+      l.transactions.every((i) => txns[i].copies <= 1)
+    )
+      continue
     top.push(l)
     if (top.length > n * 4) {
       top.sort((a, b) => score(b) - score(a))
@@ -196,12 +238,22 @@ function worstLookups(lookups: readonly Lookup[], txns: readonly Transaction[], 
   return top.sort((a, b) => score(b) - score(a)).slice(0, n)
 }
 
-function lookupTimeline(l: Lookup, txns: readonly Transaction[], pathOf: (e: { input: number }) => string): Hop[] {
+function lookupTimeline(
+  l: Lookup,
+  txns: readonly Transaction[],
+  pathOf: (e: { input: number }) => string,
+): Hop[] {
   const hops: Hop[] = []
   for (const i of l.transactions) {
     const t = txns[i]
     for (const h of t.hops)
-      hops.push({ vantage: h.vantage, time: h.time, what: `${h.what}: ${describeDns(h.event)}`, input: pathOf(h.event), where: whereOf(h.event) })
+      hops.push({
+        vantage: h.vantage,
+        time: h.time,
+        what: `${h.what}: ${describeDns(h.event)}`,
+        input: pathOf(h.event),
+        where: whereOf(h.event),
+      })
     if (!t.response)
       hops.push({
         vantage: t.lastSeen,

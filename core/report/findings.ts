@@ -79,7 +79,10 @@ export function reportFindings(input: FindingsInput): FindingsResult {
  *   const { findings, verdict, alternatives, pattern } =
  *     buildFindings(b.findings, { inputs: b.inputs, transactions, lookups, vantages: b.vantages })
  */
-export function buildFindings(fired: readonly FiredFinding[], ctx: FindingsContext): FindingsResult {
+export function buildFindings(
+  fired: readonly FiredFinding[],
+  ctx: FindingsContext,
+): FindingsResult {
   return reportFindings({
     fired,
     inputs: ctx.inputs,

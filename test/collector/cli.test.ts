@@ -16,7 +16,13 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
     const err: Buffer[] = []
     child.stdout.on('data', (d) => out.push(d))
     child.stderr.on('data', (d) => err.push(d))
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }))
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      }),
+    )
   })
 }
 
@@ -30,7 +36,13 @@ describe('dnsbundle analyze', () => {
   })
 
   it('writes a large --detail report to a pipe in full', async () => {
-    const r = await cli(['analyze', corpus('pcap/pktvisor/dns_udp_tcp_random.pcap'), '--format', 'json', '--detail'])
+    const r = await cli([
+      'analyze',
+      corpus('pcap/pktvisor/dns_udp_tcp_random.pcap'),
+      '--format',
+      'json',
+      '--detail',
+    ])
     expect(r.code).toBe(0)
     expect(r.stdout.length).toBeGreaterThan(1 << 20)
     const report = JSON.parse(r.stdout)
@@ -43,7 +55,14 @@ describe('dnsbundle analyze', () => {
     const md = await cli(['analyze', corpus('pcap/dnscap/dns.pcap'), '--format', 'md'])
     expect(md.stdout).toMatch(/^# /m)
     const out = join(dir, 'report.html')
-    const html = await cli(['analyze', corpus('pcap/dnscap/dns.pcap'), '--format', 'html', '--out', out])
+    const html = await cli([
+      'analyze',
+      corpus('pcap/dnscap/dns.pcap'),
+      '--format',
+      'html',
+      '--out',
+      out,
+    ])
     expect(html.code).toBe(0)
     expect(html.stdout).toBe('')
     expect(readFileSync(out, 'utf8')).toMatch(/^<!doctype html>/i)
@@ -60,11 +79,19 @@ describe('dnsbundle analyze', () => {
   })
 
   it('keeps analyzing the rest when one input is missing or unknown', async () => {
-    const r = await cli(['analyze', join(dir, 'no-such-file'), corpus('pcap/dnscap/dns.pcap'), '--format', 'json'])
+    const r = await cli([
+      'analyze',
+      join(dir, 'no-such-file'),
+      corpus('pcap/dnscap/dns.pcap'),
+      '--format',
+      'json',
+    ])
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout)
     expect(report.summary.transactions).toBe(41)
-    expect(report.inputs.find((i: { path: string }) => i.path.endsWith('no-such-file')).skipped).toMatch(/cannot read: ENOENT/)
+    expect(
+      report.inputs.find((i: { path: string }) => i.path.endsWith('no-such-file')).skipped,
+    ).toMatch(/cannot read: ENOENT/)
   })
 
   it('says what is wrong with a usage error and exits 1', async () => {

@@ -26,13 +26,35 @@ afterAll(() => {
 describe.runIf(isRoot || process.env.CI)('dnsbundle collect --node', () => {
   it('captures port 53 and records the node facts for the window', async () => {
     const out = join(dir, 'node.zip')
-    const collector = spawn('ip', ['netns', 'exec', NETNS, process.execPath, CLI, 'collect', '--node', '--duration', '4', '--iface', 'lo', '--node-name', 'lab-node', '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const collector = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        NETNS,
+        process.execPath,
+        CLI,
+        'collect',
+        '--node',
+        '--duration',
+        '4',
+        '--iface',
+        'lo',
+        '--node-name',
+        'lab-node',
+        '-o',
+        out,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
     let stderr = ''
     collector.stderr.on('data', (d) => (stderr += d))
     // Give tcpdump a moment to open the interface, then ask three times.
     await new Promise((r) => setTimeout(r, 1500))
     for (const name of ['one.example', 'two.example', 'three.example'])
-      spawn('ip', ['netns', 'exec', NETNS, 'dig', '@127.0.0.1', '+tries=1', '+timeout=1', name], { stdio: 'ignore' })
+      spawn('ip', ['netns', 'exec', NETNS, 'dig', '@127.0.0.1', '+tries=1', '+timeout=1', name], {
+        stdio: 'ignore',
+      })
     const code = await new Promise((r) => collector.on('exit', r))
     expect(stderr).toContain('wrote')
     expect(code).toBe(0)
@@ -48,7 +70,13 @@ describe.runIf(isRoot || process.env.CI)('dnsbundle collect --node', () => {
     // tshark, an independent decoder, sees the three queries in what was collected.
     const tmp = join(dir, 'got.pcap')
     writeFileSync(tmp, zip[pcap.path])
-    const names = execFileSync('tshark', ['-r', tmp, '-Y', 'dns.flags.response == 0', '-T', 'fields', '-e', 'dns.qry.name'], { encoding: 'utf8' })
-    expect(new Set(names.trim().split('\n'))).toEqual(new Set(['one.example', 'two.example', 'three.example']))
+    const names = execFileSync(
+      'tshark',
+      ['-r', tmp, '-Y', 'dns.flags.response == 0', '-T', 'fields', '-e', 'dns.qry.name'],
+      { encoding: 'utf8' },
+    )
+    expect(new Set(names.trim().split('\n'))).toEqual(
+      new Set(['one.example', 'two.example', 'three.example']),
+    )
   })
 })

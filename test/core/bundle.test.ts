@@ -5,8 +5,14 @@ import { gunzipBounded } from '../../core/bundle/decode.js'
 
 describe('openZip', () => {
   it('reads entries and splits out manifest.json', () => {
-    const manifest = { schema: 'dnsbundle.manifest/v1', files: [{ path: 'a.log', kind: 'coredns-log' }] }
-    const zip = zipSync({ 'manifest.json': strToU8(JSON.stringify(manifest)), 'a.log': strToU8('x\n') })
+    const manifest = {
+      schema: 'dnsbundle.manifest/v1',
+      files: [{ path: 'a.log', kind: 'coredns-log' }],
+    }
+    const zip = zipSync({
+      'manifest.json': strToU8(JSON.stringify(manifest)),
+      'a.log': strToU8('x\n'),
+    })
     const b = openZip(zip)
     expect(b.files.map((f) => f.path)).toEqual(['a.log'])
     expect(b.manifest?.files[0].kind).toBe('coredns-log')
@@ -16,7 +22,12 @@ describe('openZip', () => {
   it('contains a zip bomb: stops inflating at the ratio budget', () => {
     const zeros = new Uint8Array(50 * 1024 * 1024)
     const zip = zipSync({ 'bomb.bin': zeros }, { level: 9 })
-    const b = openZip(zip, { maxEntries: 10, maxEntryBytes: 1e12, maxTotalBytes: 1e12, maxRatio: 100 })
+    const b = openZip(zip, {
+      maxEntries: 10,
+      maxEntryBytes: 1e12,
+      maxTotalBytes: 1e12,
+      maxRatio: 100,
+    })
     expect(b.files).toEqual([])
     expect(b.skipped[0].reason).toMatch(/zip bomb/)
   })
@@ -28,7 +39,10 @@ describe('openZip', () => {
   })
 
   it('reports a truncated zip and keeps the entries before the cut', () => {
-    const zip = zipSync({ 'a.txt': strToU8('hello'), 'b.txt': new Uint8Array(100_000).fill(7) }, { level: 0 })
+    const zip = zipSync(
+      { 'a.txt': strToU8('hello'), 'b.txt': new Uint8Array(100_000).fill(7) },
+      { level: 0 },
+    )
     const b = openZip(zip.subarray(0, 200))
     expect(b.files.map((f) => f.path)).toEqual(['a.txt'])
   })

@@ -28,12 +28,23 @@ describe('decodeHeaderQuestion', () => {
     })
     const out = newHeaderQuestion()
     decodeHeaderQuestion(msg, 0, msg.length, out)
-    expect(out).toMatchObject({ id: 4242, qname: 'www.example.com.', qtype: 1, qclass: 1, ancount: 3, answerAddrs: 2 })
+    expect(out).toMatchObject({
+      id: 4242,
+      qname: 'www.example.com.',
+      qtype: 1,
+      qclass: 1,
+      ancount: 3,
+      answerAddrs: 2,
+    })
     expect(out.flags & 0x8000).toBe(0x8000)
   })
 
   it('counts no address answers for AAAA NODATA', () => {
-    const msg = encode({ type: 'response', id: 1, questions: [{ type: 'AAAA', name: 'database.default.svc.cluster.local' }] })
+    const msg = encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'AAAA', name: 'database.default.svc.cluster.local' }],
+    })
     const out = newHeaderQuestion()
     decodeHeaderQuestion(msg, 0, msg.length, out)
     expect(out.answerAddrs).toBe(0)
@@ -43,8 +54,8 @@ describe('decodeHeaderQuestion', () => {
   it('escapes hostile bytes in names (RFC 1035 §5.1)', () => {
     // label "<a b>" then "x.y" as one label, then a NUL byte label
     const msg = new Uint8Array([
-      0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-      5, 0x3c, 0x61, 0x20, 0x62, 0x3e, 3, 0x78, 0x2e, 0x79, 1, 0, 0, 0, 1, 0, 1,
+      0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, 0x3c, 0x61, 0x20, 0x62, 0x3e, 3, 0x78, 0x2e, 0x79, 1,
+      0, 0, 0, 1, 0, 1,
     ])
     const out = newHeaderQuestion()
     decodeHeaderQuestion(msg, 0, msg.length, out)
@@ -61,7 +72,9 @@ describe('decodeHeaderQuestion', () => {
 
   it('keeps header and question when the answers are cut off', () => {
     const msg = encode({
-      type: 'response', id: 7, questions: [{ type: 'A', name: 'a.example' }],
+      type: 'response',
+      id: 7,
+      questions: [{ type: 'A', name: 'a.example' }],
       answers: [{ type: 'A', name: 'a.example', data: '192.0.2.9' }],
     })
     const out = newHeaderQuestion()
@@ -74,12 +87,21 @@ describe('decodeHeaderQuestion', () => {
 describe('decodeMessage', () => {
   it('decodes records and EDNS like dns-packet encoded them', () => {
     const msg = encode({
-      type: 'response', id: 9, questions: [{ type: 'AAAA', name: 'v6.example' }],
+      type: 'response',
+      id: 9,
+      questions: [{ type: 'AAAA', name: 'v6.example' }],
       answers: [{ type: 'AAAA', name: 'v6.example', ttl: 30, data: '2001:db8::1' }],
-      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK, options: [] }],
+      additionals: [
+        { type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK, options: [] },
+      ],
     })
     const d = decodeMessage(msg)
-    expect(d.answers[0]).toMatchObject({ name: 'v6.example.', type: 28, ttl: 30, data: '2001:db8::1' })
+    expect(d.answers[0]).toMatchObject({
+      name: 'v6.example.',
+      type: 28,
+      ttl: 30,
+      data: '2001:db8::1',
+    })
     expect(d.edns).toMatchObject({ udpSize: 1232, dnssecOk: true, version: 0 })
   })
 })

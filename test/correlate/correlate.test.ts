@@ -7,9 +7,19 @@ const POD = '10.244.1.7'
 const SVC = '10.96.0.10'
 const COREDNS = '10.244.2.3'
 const kubeResolv: FactEvent = {
-  kind: 'fact', input: 0, ref: 1, offset: -1, vantage: 'pod', time: NaN,
+  kind: 'fact',
+  input: 0,
+  ref: 1,
+  offset: -1,
+  vantage: 'pod',
+  time: NaN,
   fact: {
-    type: 'resolv-conf', nameservers: [SVC], ndots: 5, timeout: 5, attempts: 2, options: ['ndots:5'],
+    type: 'resolv-conf',
+    nameservers: [SVC],
+    ndots: 5,
+    timeout: 5,
+    attempts: 2,
+    options: ['ndots:5'],
     search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
   },
 }
@@ -19,9 +29,17 @@ function run(dns: DnsMessageEvent[], facts: FactEvent[] = [], vs = vantages(['po
 }
 
 /** glibc's getaddrinfo(name) under ndots:5: A+AAAA per candidate; `answers` maps qname → A count. */
-function lookupOf(name: string, port: number, t0: number, answers: Record<string, [number, number]>) {
+function lookupOf(
+  name: string,
+  port: number,
+  t0: number,
+  answers: Record<string, [number, number]>,
+) {
   const search = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']
-  const cands = name.split('.').length - 1 >= 5 ? [name, ...search.map((s) => `${name}.${s}`)] : [...search.map((s) => `${name}.${s}`), name]
+  const cands =
+    name.split('.').length - 1 >= 5
+      ? [name, ...search.map((s) => `${name}.${s}`)]
+      : [...search.map((s) => `${name}.${s}`), name]
   const out: DnsMessageEvent[] = []
   let t = t0
   let id = port
@@ -29,10 +47,26 @@ function lookupOf(name: string, port: number, t0: number, answers: Record<string
     const [a, aaaa] = answers[c] ?? [-1, -1]
     const from = `${POD}:${port}`
     const to = `${SVC}:53`
-    out.push(query({ t, from, to, id: ++id, q: c }), query({ t: t + 0.01, from, to, id: ++id, q: c, type: 'AAAA' }))
+    out.push(
+      query({ t, from, to, id: ++id, q: c }),
+      query({ t: t + 0.01, from, to, id: ++id, q: c, type: 'AAAA' }),
+    )
     const rcode = a < 0 ? 3 : 0
-    out.push(response({ t: t + 1, from: to, to: from, id: id - 1, q: c, rcode, addrs: Math.max(a, 0) }))
-    out.push(response({ t: t + 1.1, from: to, to: from, id, q: c, type: 'AAAA', rcode, addrs: Math.max(aaaa, 0) }))
+    out.push(
+      response({ t: t + 1, from: to, to: from, id: id - 1, q: c, rcode, addrs: Math.max(a, 0) }),
+    )
+    out.push(
+      response({
+        t: t + 1.1,
+        from: to,
+        to: from,
+        id,
+        q: c,
+        type: 'AAAA',
+        rcode,
+        addrs: Math.max(aaaa, 0),
+      }),
+    )
     t += 2
     if (a > 0 || aaaa > 0) break
   }
@@ -48,7 +82,10 @@ describe('lookups', () => {
   })
 
   it('database is A + AAAA, with AAAA NODATA', () => {
-    const c = run(lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }), [kubeResolv])
+    const c = run(
+      lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }),
+      [kubeResolv],
+    )
     expect(c.lookups).toHaveLength(1)
     expect(c.lookups[0]).toMatchObject({ name: 'database', outcome: 'address', wasted: 0 })
     const aaaa = c.transactions.filter((t) => t.qtype === 28)
@@ -63,7 +100,11 @@ describe('lookups', () => {
       ...lookupOf('api.github.com', 42000, 100, { 'api.github.com': [2, 1] }),
     ])
     expect(c.stats.resolver.source).toBe('inferred')
-    expect(c.stats.resolver.search).toEqual(['default.svc.cluster.local.', 'svc.cluster.local.', 'cluster.local.'])
+    expect(c.stats.resolver.search).toEqual([
+      'default.svc.cluster.local.',
+      'svc.cluster.local.',
+      'cluster.local.',
+    ])
     expect(c.lookups.map((l) => [l.name, l.transactions.length, l.wasted])).toEqual([
       ['www.aliyun.com', 8, 6],
       ['api.github.com', 8, 6],
@@ -73,12 +114,51 @@ describe('lookups', () => {
   it('keeps the AAAA in the lookup when the A was answered before the AAAA arrived (server-side view)', () => {
     const vs = vantages(['coredns', 'dns-server'])
     const at = { vantage: 'coredns', source: 'dnstap' as const }
-    const c = run([
-      query({ t: 0, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 1, q: 'db.default.svc.cluster.local', ...at, dnstapType: 'CLIENT_QUERY' }),
-      response({ t: 0.005, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 1, q: 'db.default.svc.cluster.local', addrs: 1, ...at, dnstapType: 'CLIENT_RESPONSE' }),
-      query({ t: 0.02, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 2, q: 'db.default.svc.cluster.local', type: 'AAAA', ...at, dnstapType: 'CLIENT_QUERY' }),
-      response({ t: 0.025, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 2, q: 'db.default.svc.cluster.local', type: 'AAAA', ...at, dnstapType: 'CLIENT_RESPONSE' }),
-    ], [kubeResolv], vs)
+    const c = run(
+      [
+        query({
+          t: 0,
+          from: `${POD}:5000`,
+          to: `${COREDNS}:53`,
+          id: 1,
+          q: 'db.default.svc.cluster.local',
+          ...at,
+          dnstapType: 'CLIENT_QUERY',
+        }),
+        response({
+          t: 0.005,
+          from: `${COREDNS}:53`,
+          to: `${POD}:5000`,
+          id: 1,
+          q: 'db.default.svc.cluster.local',
+          addrs: 1,
+          ...at,
+          dnstapType: 'CLIENT_RESPONSE',
+        }),
+        query({
+          t: 0.02,
+          from: `${POD}:5000`,
+          to: `${COREDNS}:53`,
+          id: 2,
+          q: 'db.default.svc.cluster.local',
+          type: 'AAAA',
+          ...at,
+          dnstapType: 'CLIENT_QUERY',
+        }),
+        response({
+          t: 0.025,
+          from: `${COREDNS}:53`,
+          to: `${POD}:5000`,
+          id: 2,
+          q: 'db.default.svc.cluster.local',
+          type: 'AAAA',
+          ...at,
+          dnstapType: 'CLIENT_RESPONSE',
+        }),
+      ],
+      [kubeResolv],
+      vs,
+    )
     expect(c.lookups).toHaveLength(1)
     expect(c.lookups[0]).toMatchObject({ name: 'db', outcome: 'address' })
     expect(c.lookups[0].transactions).toHaveLength(2)
@@ -87,22 +167,28 @@ describe('lookups', () => {
   it('a question asked again after SERVFAIL is the resolver retrying, in the same lookup', () => {
     const from = `${POD}:5000`
     const to = `${SVC}:53`
-    const c = run([
-      query({ t: 0, from, to, id: 1, q: 'ext.example.com' }),
-      response({ t: 1, from: to, to: from, id: 1, q: 'ext.example.com', rcode: 2 }),
-      query({ t: 2, from, to, id: 2, q: 'ext.example.com' }),
-      response({ t: 3, from: to, to: from, id: 2, q: 'ext.example.com', rcode: 2 }),
-    ], [kubeResolv])
+    const c = run(
+      [
+        query({ t: 0, from, to, id: 1, q: 'ext.example.com' }),
+        response({ t: 1, from: to, to: from, id: 1, q: 'ext.example.com', rcode: 2 }),
+        query({ t: 2, from, to, id: 2, q: 'ext.example.com' }),
+        response({ t: 3, from: to, to: from, id: 2, q: 'ext.example.com', rcode: 2 }),
+      ],
+      [kubeResolv],
+    )
     expect(c.lookups).toHaveLength(1)
     expect(c.lookups[0]).toMatchObject({ outcome: 'servfail' })
     expect(c.lookups[0].transactions).toHaveLength(2)
   })
 
   it('a name asked again after its answer is a new lookup', () => {
-    const c = run([
-      ...lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }),
-      ...lookupOf('database', 41000, 3, { 'database.default.svc.cluster.local': [1, 0] }),
-    ], [kubeResolv])
+    const c = run(
+      [
+        ...lookupOf('database', 41000, 0, { 'database.default.svc.cluster.local': [1, 0] }),
+        ...lookupOf('database', 41000, 3, { 'database.default.svc.cluster.local': [1, 0] }),
+      ],
+      [kubeResolv],
+    )
     expect(c.lookups).toHaveLength(2)
   })
 
@@ -148,11 +234,38 @@ describe('transactions', () => {
 
   it('joins one query across pod, node (after DNAT) and the DNS server, counting it once', () => {
     const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
-    const c = run([
-      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 9, q: 'b.example', vantage: 'pod' }),
-      query({ t: 0.1, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 9, q: 'b.example', vantage: 'node' }),
-      query({ t: 0.2, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 9, q: 'b.example', vantage: 'coredns', source: 'dnstap', dnstapType: 'CLIENT_QUERY' }),
-    ], [], vs)
+    const c = run(
+      [
+        query({
+          t: 0,
+          from: `${POD}:5000`,
+          to: `${SVC}:53`,
+          id: 9,
+          q: 'b.example',
+          vantage: 'pod',
+        }),
+        query({
+          t: 0.1,
+          from: `${POD}:5000`,
+          to: `${COREDNS}:53`,
+          id: 9,
+          q: 'b.example',
+          vantage: 'node',
+        }),
+        query({
+          t: 0.2,
+          from: `${POD}:5000`,
+          to: `${COREDNS}:53`,
+          id: 9,
+          q: 'b.example',
+          vantage: 'coredns',
+          source: 'dnstap',
+          dnstapType: 'CLIENT_QUERY',
+        }),
+      ],
+      [],
+      vs,
+    )
     expect(c.transactions).toHaveLength(1)
     const t = c.transactions[0]
     expect(t.copies).toBe(1)
@@ -163,15 +276,74 @@ describe('transactions', () => {
 
   it('a query lost after the node has lastSeen at the node', () => {
     const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
-    const c = run([
-      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 9, q: 'b.example', vantage: 'pod' }),
-      query({ t: 0.1, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 9, q: 'b.example', vantage: 'node' }),
-      query({ t: 1, from: `${POD}:6000`, to: `${SVC}:53`, id: 10, q: 'c.example', vantage: 'pod' }),
-      query({ t: 1.1, from: `${POD}:6000`, to: `${COREDNS}:53`, id: 10, q: 'c.example', vantage: 'node' }),
-      query({ t: 1.2, from: `${POD}:6000`, to: `${COREDNS}:53`, id: 10, q: 'c.example', vantage: 'coredns', source: 'dnstap', dnstapType: 'CLIENT_QUERY' }),
-      response({ t: 1.3, from: `${COREDNS}:53`, to: `${POD}:6000`, id: 10, q: 'c.example', vantage: 'coredns', source: 'dnstap', dnstapType: 'CLIENT_RESPONSE', addrs: 1 }),
-      response({ t: 1.4, from: `${SVC}:53`, to: `${POD}:6000`, id: 10, q: 'c.example', vantage: 'pod', addrs: 1 }),
-    ], [], vs)
+    const c = run(
+      [
+        query({
+          t: 0,
+          from: `${POD}:5000`,
+          to: `${SVC}:53`,
+          id: 9,
+          q: 'b.example',
+          vantage: 'pod',
+        }),
+        query({
+          t: 0.1,
+          from: `${POD}:5000`,
+          to: `${COREDNS}:53`,
+          id: 9,
+          q: 'b.example',
+          vantage: 'node',
+        }),
+        query({
+          t: 1,
+          from: `${POD}:6000`,
+          to: `${SVC}:53`,
+          id: 10,
+          q: 'c.example',
+          vantage: 'pod',
+        }),
+        query({
+          t: 1.1,
+          from: `${POD}:6000`,
+          to: `${COREDNS}:53`,
+          id: 10,
+          q: 'c.example',
+          vantage: 'node',
+        }),
+        query({
+          t: 1.2,
+          from: `${POD}:6000`,
+          to: `${COREDNS}:53`,
+          id: 10,
+          q: 'c.example',
+          vantage: 'coredns',
+          source: 'dnstap',
+          dnstapType: 'CLIENT_QUERY',
+        }),
+        response({
+          t: 1.3,
+          from: `${COREDNS}:53`,
+          to: `${POD}:6000`,
+          id: 10,
+          q: 'c.example',
+          vantage: 'coredns',
+          source: 'dnstap',
+          dnstapType: 'CLIENT_RESPONSE',
+          addrs: 1,
+        }),
+        response({
+          t: 1.4,
+          from: `${SVC}:53`,
+          to: `${POD}:6000`,
+          id: 10,
+          q: 'c.example',
+          vantage: 'pod',
+          addrs: 1,
+        }),
+      ],
+      [],
+      vs,
+    )
     const lost = c.transactions.find((t) => t.id === 9)!
     expect(lost.lastSeen).toBe('node')
     const ok = c.transactions.find((t) => t.id === 10)!
@@ -183,7 +355,14 @@ describe('transactions', () => {
     const c = run([
       query({ t: 0, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 1, q: 'ext.example' }),
       query({ t: 0.1, from: `${COREDNS}:33333`, to: '8.8.8.8:53', id: 2, q: 'ext.example' }),
-      response({ t: 2, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 1, q: 'ext.example', rcode: 2 }),
+      response({
+        t: 2,
+        from: `${COREDNS}:53`,
+        to: `${POD}:5000`,
+        id: 1,
+        q: 'ext.example',
+        rcode: 2,
+      }),
     ])
     expect(c.transactions).toHaveLength(1)
     expect(c.forwarder).toHaveLength(1)
@@ -191,9 +370,23 @@ describe('transactions', () => {
   })
 
   it('counts a CoreDNS log line as one answered query that arrived duration earlier', () => {
-    const c = run([
-      response({ t: 10, from: `${POD}:5000`, to: ':0', id: 3, q: 'db.default.svc.cluster.local', source: 'log', durationMs: 2, vantage: 'coredns', addrs: -1 }),
-    ], [], vantages(['coredns', 'dns-server']))
+    const c = run(
+      [
+        response({
+          t: 10,
+          from: `${POD}:5000`,
+          to: ':0',
+          id: 3,
+          q: 'db.default.svc.cluster.local',
+          source: 'log',
+          durationMs: 2,
+          vantage: 'coredns',
+          addrs: -1,
+        }),
+      ],
+      [],
+      vantages(['coredns', 'dns-server']),
+    )
     expect(c.transactions).toHaveLength(1)
     expect(c.transactions[0].firstSent).toBe(1_700_000_000_000_000 + 8000)
     expect(c.transactions[0].latencyUs).toBe(2000)
@@ -205,16 +398,70 @@ describe('transactions', () => {
     const vs = vantages(['pod', 'pod'], ['coredns', 'dns-server'])
     const from = `${POD}:5000`
     const at = { vantage: 'coredns', source: 'dnstap' as const }
-    const c = run([
-      query({ t: 0, from, to: `${SVC}:53`, id: 4, q: 'x.example', vantage: 'pod' }),
-      query({ t: 0.05, from, to: `${COREDNS}:53`, id: 4, q: 'x.example', ...at, dnstapType: 'CLIENT_QUERY' }),
-      response({ t: 0.2, from: `${SVC}:53`, to: from, id: 4, q: 'x.example', rcode: 2, vantage: 'pod' }),
-      query({ t: 0.21, from, to: `${SVC}:53`, id: 4, q: 'x.example', vantage: 'pod' }),
-      response({ t: 0.22, from: `${COREDNS}:53`, to: from, id: 4, q: 'x.example', rcode: 2, ...at, dnstapType: 'CLIENT_RESPONSE' }),
-      query({ t: 0.25, from, to: `${COREDNS}:53`, id: 4, q: 'x.example', ...at, dnstapType: 'CLIENT_QUERY' }),
-      response({ t: 0.3, from: `${COREDNS}:53`, to: from, id: 4, q: 'x.example', rcode: 2, ...at, dnstapType: 'CLIENT_RESPONSE' }),
-      response({ t: 0.4, from: `${SVC}:53`, to: from, id: 4, q: 'x.example', rcode: 2, vantage: 'pod' }),
-    ], [], vs)
+    const c = run(
+      [
+        query({ t: 0, from, to: `${SVC}:53`, id: 4, q: 'x.example', vantage: 'pod' }),
+        query({
+          t: 0.05,
+          from,
+          to: `${COREDNS}:53`,
+          id: 4,
+          q: 'x.example',
+          ...at,
+          dnstapType: 'CLIENT_QUERY',
+        }),
+        response({
+          t: 0.2,
+          from: `${SVC}:53`,
+          to: from,
+          id: 4,
+          q: 'x.example',
+          rcode: 2,
+          vantage: 'pod',
+        }),
+        query({ t: 0.21, from, to: `${SVC}:53`, id: 4, q: 'x.example', vantage: 'pod' }),
+        response({
+          t: 0.22,
+          from: `${COREDNS}:53`,
+          to: from,
+          id: 4,
+          q: 'x.example',
+          rcode: 2,
+          ...at,
+          dnstapType: 'CLIENT_RESPONSE',
+        }),
+        query({
+          t: 0.25,
+          from,
+          to: `${COREDNS}:53`,
+          id: 4,
+          q: 'x.example',
+          ...at,
+          dnstapType: 'CLIENT_QUERY',
+        }),
+        response({
+          t: 0.3,
+          from: `${COREDNS}:53`,
+          to: from,
+          id: 4,
+          q: 'x.example',
+          rcode: 2,
+          ...at,
+          dnstapType: 'CLIENT_RESPONSE',
+        }),
+        response({
+          t: 0.4,
+          from: `${SVC}:53`,
+          to: from,
+          id: 4,
+          q: 'x.example',
+          rcode: 2,
+          vantage: 'pod',
+        }),
+      ],
+      [],
+      vs,
+    )
     expect(c.transactions).toHaveLength(2)
     expect(c.transactions.map((t) => t.hops.map((h) => `${h.vantage}:${h.what}`))).toEqual([
       ['pod:query', 'coredns:query', 'pod:response', 'coredns:response'],
@@ -223,8 +470,25 @@ describe('transactions', () => {
   })
 
   it('does not count the second copy of one packet in a tcpdump -i any capture as a send', () => {
-    const q = query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 8, q: 'y.example', vantage: 'node' })
-    const dnat = { ...query({ t: 0.01, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 8, q: 'y.example', vantage: 'node' }), copyOf: q.ref }
+    const q = query({
+      t: 0,
+      from: `${POD}:5000`,
+      to: `${SVC}:53`,
+      id: 8,
+      q: 'y.example',
+      vantage: 'node',
+    })
+    const dnat = {
+      ...query({
+        t: 0.01,
+        from: `${POD}:5000`,
+        to: `${COREDNS}:53`,
+        id: 8,
+        q: 'y.example',
+        vantage: 'node',
+      }),
+      copyOf: q.ref,
+    }
     const c = run([q, dnat], [], vantages(['node', 'node']))
     expect(c.transactions).toHaveLength(1)
     expect(c.stats.clientQueries).toBe(1)
@@ -236,15 +500,18 @@ describe('transactions', () => {
     const from = `${POD}:5000`
     const to = `${SVC}:53`
     const q = 'svc-03.default.svc.cluster.local'
-    const c = run([
-      query({ t: 0, from, to, id: 1, q }),
-      query({ t: 0.01, from, to, id: 2, q, type: 'AAAA' }),
-      response({ t: 0.5, from: to, to: from, id: 2, q, type: 'AAAA' }),
-      query({ t: 5000, from, to, id: 1, q }),
-      response({ t: 5000.4, from: to, to: from, id: 1, q, addrs: 1 }),
-      query({ t: 5000.5, from, to, id: 2, q, type: 'AAAA' }),
-      response({ t: 5000.9, from: to, to: from, id: 2, q, type: 'AAAA' }),
-    ], [kubeResolv])
+    const c = run(
+      [
+        query({ t: 0, from, to, id: 1, q }),
+        query({ t: 0.01, from, to, id: 2, q, type: 'AAAA' }),
+        response({ t: 0.5, from: to, to: from, id: 2, q, type: 'AAAA' }),
+        query({ t: 5000, from, to, id: 1, q }),
+        response({ t: 5000.4, from: to, to: from, id: 1, q, addrs: 1 }),
+        query({ t: 5000.5, from, to, id: 2, q, type: 'AAAA' }),
+        response({ t: 5000.9, from: to, to: from, id: 2, q, type: 'AAAA' }),
+      ],
+      [kubeResolv],
+    )
     expect(c.transactions).toHaveLength(3)
     expect(c.stats.clientQueries).toBe(4)
     expect(c.lookups).toHaveLength(1)

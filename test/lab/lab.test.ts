@@ -176,7 +176,9 @@ if (why && process.env.CI) {
           const want = truth.lookups.map(key).sort()
           const got = (report.lookups ?? [])
             .filter((l) => l.client === POD_CLIENT)
-            .map((l) => key({ outcome: l.outcome, transactions: l.transactionCount, wasted: l.wasted }))
+            .map((l) =>
+              key({ outcome: l.outcome, transactions: l.transactionCount, wasted: l.wasted }),
+            )
             .sort()
           expect(got).toEqual(want)
         })
