@@ -205,6 +205,12 @@ async function analyzeCommand(argv: string[]): Promise<number> {
   return 0
 }
 
+// `dnsbundle analyze … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw e
+})
+
 // Exit through exitCode, never process.exit(): a large report written to a pipe must be flushed.
 main(process.argv.slice(2)).then(
   (code) => {

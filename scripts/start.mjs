@@ -21,9 +21,13 @@ if (!args.includes('--no-build')) {
   run('npm', ['run', '--silent', 'build:web'], 'the web app')
   run('npm', ['run', '--silent', 'build:cli'], 'the CLI')
 }
-const example = join(root, 'examples', 'incident-bundle.zip')
-if (!existsSync(example))
-  run('node', [join(root, 'scripts', 'make-example.mjs')], 'the example bundle')
+// The example: a bundle the lab (test/lab) recorded with real software while the node dropped
+// 20% of DNS packets; examples/README.md says how it was made.
+let example = join(root, 'examples', 'lab-node-drops.zip')
+if (!existsSync(example)) {
+  example = join(root, 'examples', 'incident-bundle.zip')
+  if (!existsSync(example)) run('node', [join(root, 'scripts', 'make-example.mjs')], 'the example bundle')
+}
 
 // collector/serve.ts is the one implementation of the local server (`dnsbundle serve` too).
 const { serve } = await tsImport('../collector/serve.ts', import.meta.url)
