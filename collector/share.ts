@@ -1,5 +1,5 @@
 // `dnsbundle analyze --share URL`: uploads a report (and optionally its bundle) to a dnsbundle
-// worker and returns the share link. The API is documented in docs/worker-api.md.
+// worker and returns the share link. The API is documented in README.md, "The server".
 import type { Report } from '../core/model/report.js'
 
 /** The worker's answer to an upload (POST /api/reports, POST /api/bundles). */

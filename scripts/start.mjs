@@ -45,7 +45,7 @@ dnsbundle is running at ${server.url}  (storage: ${persistTo})
 
   Example report:  ${server.example.url}
   Open a bundle:   ${server.url}/
-  API:             docs/worker-api.md
+  API:             README.md, "The server"
 
 Press Ctrl-C to stop.`)
 

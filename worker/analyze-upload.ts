@@ -1,4 +1,4 @@
-// Server-side analysis of an uploaded bundle, only within the measured budget (docs/worker-api.md,
+// Server-side analysis of an uploaded bundle, only within the measured budget (README.md, "The server",
 // "Server-side analysis budget"). Outside it the bundle is stored and the client sends the report.
 import { unzipSync } from 'fflate'
 import { analyzeBundle } from '../core/analyze.js'

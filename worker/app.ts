@@ -27,7 +27,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/api/bundles', bundles)
   app.route('/api/reports', reports)
   app.all('/api/*', () => {
-    throw new ApiError(404, 'no-route', 'no such API route (see docs/worker-api.md)')
+    throw new ApiError(404, 'no-route', 'no such API route (see README.md, "The server")')
   })
   app.route('/r', sharePage)
   // Everything else is the web app: static files, and index.html for client routes.

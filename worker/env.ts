@@ -31,7 +31,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxUploadBytes: 100 * 1024 * 1024,
   maxReportBytes: 20 * 1024 * 1024,
-  // Measured: see wrangler.toml and docs/worker-api.md.
+  // Measured: see wrangler.toml and README.md, "The server".
   analyzeMaxBytes: 1024 * 1024,
   analyzeMaxInflatedBytes: 1024 * 1024,
   expiryDays: 30,
