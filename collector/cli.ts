@@ -180,6 +180,7 @@ async function analyzeCommand(argv: string[]): Promise<number> {
     detail: args.flags.has('detail'),
     dnsPorts: ports.length ? [53, ...ports] : undefined,
     version: VERSION,
+    consumeInputs: true,
     onProgress: bar ? (p) => bar.update(p.done, p.total, p.phase) : undefined,
   })
   bar?.finish()

@@ -24,6 +24,12 @@ export interface AnalyzeOptions {
   detail?: boolean
   /** The generator version the edge reports. */
   version?: string
+  /**
+   * Let go of each file's bytes once it is imported (the bundle's `bytes` become empty), so a big
+   * capture is not held in memory while its events are correlated. For edges that are done with
+   * the bundle after the analysis.
+   */
+  consumeInputs?: boolean
   /** Largest decoded size of one compressed input. */
   maxDecodedBytes?: number
   onProgress?: (p: AnalyzeProgress) => void
@@ -93,6 +99,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
       input.kind = 'unknown' + compressed
       input.skipped = found.reason
       doneBytes += file.bytes.length
+      if (options.consumeInputs) file.bytes = new Uint8Array(0)
       continue
     }
     input.kind = found.importer.id + compressed
@@ -132,6 +139,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
       input.problems.push(internalError(e))
     }
     doneBytes += file.bytes.length
+    if (options.consumeInputs) file.bytes = new Uint8Array(0)
   }
 
   progress?.({ phase: 'correlate', done: 0, total: 1 })

@@ -19,10 +19,10 @@ class GroupedLookup implements Lookup {
   start: number
   end: number
   answeredName: string | null = null
+  /** The transactions themselves, in the order they were added. */
+  asked: Transaction[] = []
   /** Ids of the names the application may have asked, narrowed by every question added. */
   bases: number[]
-  /** When the lookup got its address (µs), or Infinity. */
-  doneAt = Infinity
   lastActivity: number
 
   constructor(
@@ -73,11 +73,8 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
     }
     t.lookup = target.index
     target.transactions.push(i)
+    target.asked.push(t)
     target.lastActivity = Math.max(target.lastActivity, lastTime(t))
-    if (hasAddress(t) && t.response && t.response.time < target.doneAt) {
-      target.doneAt = t.response.time
-      target.answeredName = t.qname
-    }
   }
 
   const firstCandidate = memo((name: string) => candidatesOf(name, cfg)[0])
@@ -98,7 +95,6 @@ function memo<T>(fn: (k: string) => T): (k: string) => T {
 function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
   let prev: Transaction | undefined
   let resend = false
-  let waiting = false
   for (let i = o.transactions.length - 1; i >= 0; i--) {
     const a = txns[o.transactions[i]]
     if (a.qname === t.qname) {
@@ -106,26 +102,81 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
       else if (a.copies > 1) resend = true
     }
   }
-  // After a timeout glibc falls back to single-request: it asks the pair's questions again one
-  // after the other, the answered one included, with the same ids.
-  resend &&= prev !== undefined
-  if (t.firstSent > o.doneAt) {
-    // After the address arrived only the sibling question of the answering name may follow
-    // (single-request sends AAAA after A's answer).
-    return o.answeredName === t.qname && (!prev || resend)
+  if (!prev) {
+    // A new question. After the address arrived only the sibling question of the answering
+    // name may follow (single-request sends AAAA after A's answer).
+    return mayFollow(o, t, txns)
   }
-  // The same question again after a final answer (NOERROR, NXDOMAIN) is the application asking
-  // again, unless the lookup still waits for another answer (glibc re-sends both questions of a
-  // pair when one timed out) or re-asks after a timeout. After SERVFAIL or REFUSED the resolver
-  // itself retries.
-  if (prev && prev.response && prev.response.time <= t.firstSent && isFinal(prev.response.rcode)) {
-    for (const i of o.transactions) {
-      const a = txns[i]
-      if (a !== prev && (!a.response || a.response.time > t.firstSent)) waiting = true
+  // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
+  // asking again, unless the resolver is still busy with this lookup: another of its questions is
+  // unanswered (glibc re-sends the pair when one half timed out), or the sibling question timed
+  // out (after a timeout glibc falls back to single-request and asks both again, the answered one
+  // included, with the same ids). After SERVFAIL or REFUSED the resolver itself retries.
+  const r = prev.response
+  if (!r || r.time > t.firstSent || !isFinal(r.rcode)) return mayFollow(o, t, txns)
+  if (resend) return true
+  for (const i of o.transactions) {
+    const a = txns[i]
+    if (a !== prev && (!a.response || a.response.time > t.firstSent)) return true
+  }
+  return false
+}
+
+/**
+ * Before the lookup has its address anything may follow; after it, only a question of the name
+ * that answered (single-request asks AAAA after A's answer).
+ */
+function mayFollow(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
+  const done = completion(o.asked, t.firstSent)
+  return !done || done.name === t.qname
+}
+
+/**
+ * The candidate name that completed the lookup by time `at`: the first whose questions all got a
+ * final answer by then, one of them with an address. glibc waits for both answers of a pair; an
+ * address in the A answer is not used while the AAAA is still out, and if the AAAA times out it
+ * moves on to the next candidate.
+ */
+function completion(ts: Transaction[], at: number): { name: string; time: number } | null {
+  let best: { name: string; time: number } | null = null
+  for (const t of ts) {
+    if (!hasAddress(t) || t.response!.time > at) continue
+    if (best && best.name === t.qname) continue
+    let time = t.response!.time
+    let complete = true
+    // The latest ask of each question of this name must be finally answered by `at`.
+    for (let i = 0; i < ts.length && complete; i++) {
+      const u = ts[i]
+      if (u.qname !== t.qname) continue
+      let later = false
+      for (let j = i + 1; j < ts.length && !later; j++)
+        later = ts[j].qname === u.qname && ts[j].qtype === u.qtype
+      if (later) continue
+      const r = u.response
+      if (!r || r.time > at || !isFinal(r.rcode)) complete = false
+      else if (r.time > time) time = r.time
     }
-    if (!waiting && !resend) return false
+    if (complete && (!best || time < best.time)) best = { name: t.qname, time }
   }
-  return true
+  return best
+}
+
+/**
+ * The ask whose address the resolver returned: the first candidate whose last ask of A or AAAA
+ * was answered with an address. An address answered early and asked again later (because its
+ * sibling timed out) counts only if the last ask was answered too: glibc keeps the answers of
+ * its final attempt.
+ */
+function answeringAsk(ts: Transaction[]): Transaction | undefined {
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i]
+    if (!hasAddress(t)) continue
+    let superseded = false
+    for (let j = i + 1; j < ts.length && !superseded; j++)
+      superseded = ts[j].qname === t.qname && ts[j].qtype === t.qtype
+    if (!superseded) return t
+  }
+  return undefined
 }
 
 function isFinal(rcode: number): boolean {
@@ -149,8 +200,7 @@ function settle(
   basesOf: (q: string) => string[],
   firstCandidate: (name: string) => string,
 ): void {
-  let answering: Transaction | undefined
-  for (const i of l.transactions) if (!answering && hasAddress(txns[i])) answering = txns[i]
+  const answering = answeringAsk(l.asked)
   l.answeredName = answering ? answering.qname : null
   l.outcome = outcomeOf(l, txns, answering)
   let wasted = 0
@@ -196,9 +246,11 @@ function outcomeOf(
     else if (rc === null) timeout = true
     if (rc !== RCODE.NXDOMAIN) allNx = false
   }
-  if (nodata) return 'nodata'
-  if (servfail) return 'servfail'
+  // A question that was never answered ends the resolver's patience first: glibc stops the
+  // search list there (EAI_AGAIN) or, after its last candidate, reports what it has.
   if (timeout) return 'timeout'
+  if (servfail) return 'servfail'
+  if (nodata) return 'nodata'
   return allNx ? 'nxdomain' : 'other'
 }
 

@@ -517,4 +517,57 @@ describe('transactions', () => {
     expect(c.lookups).toHaveLength(1)
     expect(c.lookups[0]).toMatchObject({ name: 'svc-03', outcome: 'address' })
   })
+
+  it('an address whose AAAA sibling timed out is dropped when the re-ask fails: glibc moves on', () => {
+    // A answered at once, AAAA lost; glibc re-asks A (lost twice) and then tries the next candidate.
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const q = 'svc-23.default.svc.cluster.local'
+    const c = run(
+      [
+        query({ t: 0, from, to, id: 1, q }),
+        query({ t: 0.01, from, to, id: 2, q, type: 'AAAA' }),
+        response({ t: 0.1, from: to, to: from, id: 1, q, addrs: 1 }),
+        query({ t: 5000, from, to, id: 1, q }),
+        query({ t: 10000, from, to, id: 1, q }),
+        query({ t: 15000, from: `${POD}:5001`, to, id: 3, q: 'svc-23' }),
+        query({ t: 15000.1, from: `${POD}:5001`, to, id: 4, q: 'svc-23', type: 'AAAA' }),
+        response({ t: 15001, from: to, to: `${POD}:5001`, id: 3, q: 'svc-23', rcode: 3 }),
+        response({
+          t: 15001.1,
+          from: to,
+          to: `${POD}:5001`,
+          id: 4,
+          q: 'svc-23',
+          type: 'AAAA',
+          rcode: 3,
+        }),
+      ],
+      [kubeResolv],
+    )
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'svc-23', outcome: 'timeout', wasted: 0 })
+    expect(c.lookups[0].transactions).toHaveLength(5)
+  })
+
+  it('keeps the address of the last attempt even when its AAAA never came back', () => {
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const q = 'svc-22.default.svc.cluster.local'
+    const c = run(
+      [
+        query({ t: 0, from, to, id: 1, q }),
+        response({ t: 0.1, from: to, to: from, id: 1, q, addrs: 1 }),
+        query({ t: 0.1, from, to, id: 2, q, type: 'AAAA' }),
+        query({ t: 5004, from, to, id: 1, q }),
+        query({ t: 10009.4, from, to, id: 1, q }),
+        response({ t: 10009.6, from: to, to: from, id: 1, q, addrs: 1 }),
+        query({ t: 10009.6, from, to, id: 2, q, type: 'AAAA' }),
+      ],
+      [kubeResolv],
+    )
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'svc-22', outcome: 'address' })
+    expect(c.lookups[0].transactions).toHaveLength(3)
+  })
 })
