@@ -105,7 +105,7 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
   if (!prev) {
     // A new question. After the address arrived only the sibling question of the answering
     // name may follow (single-request sends AAAA after A's answer).
-    return mayFollow(o, t, txns)
+    return mayFollow(o, t)
   }
   // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
   // asking again, unless the resolver is still busy with this lookup: another of its questions is
@@ -113,7 +113,7 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
   // out (after a timeout glibc falls back to single-request and asks both again, the answered one
   // included, with the same ids). After SERVFAIL or REFUSED the resolver itself retries.
   const r = prev.response
-  if (!r || r.time > t.firstSent || !isFinal(r.rcode)) return mayFollow(o, t, txns)
+  if (!r || r.time > t.firstSent || !isFinal(r.rcode)) return mayFollow(o, t)
   if (resend) return true
   for (const i of o.transactions) {
     const a = txns[i]
@@ -126,7 +126,7 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
  * Before the lookup has its address anything may follow; after it, only a question of the name
  * that answered (single-request asks AAAA after A's answer).
  */
-function mayFollow(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
+function mayFollow(o: GroupedLookup, t: Transaction): boolean {
   const done = completion(o.asked, t.firstSent)
   return !done || done.name === t.qname
 }
