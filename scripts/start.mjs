@@ -26,7 +26,8 @@ if (!args.includes('--no-build')) {
 let example = join(root, 'examples', 'lab-node-drops.zip')
 if (!existsSync(example)) {
   example = join(root, 'examples', 'incident-bundle.zip')
-  if (!existsSync(example)) run('node', [join(root, 'scripts', 'make-example.mjs')], 'the example bundle')
+  if (!existsSync(example))
+    run('node', [join(root, 'scripts', 'make-example.mjs')], 'the example bundle')
 }
 
 // collector/serve.ts is the one implementation of the local server (`dnsbundle serve` too).
