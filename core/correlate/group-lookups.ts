@@ -19,8 +19,6 @@ class GroupedLookup implements Lookup {
   start: number
   end: number
   answeredName: string | null = null
-  /** The transactions themselves, in the order they were added. */
-  asked: Transaction[] = []
   /** Ids of the names the application may have asked, narrowed by every question added. */
   bases: number[]
   lastActivity: number
@@ -73,7 +71,6 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
     }
     t.lookup = target.index
     target.transactions.push(i)
-    target.asked.push(t)
     target.lastActivity = Math.max(target.lastActivity, lastTime(t))
   }
 
@@ -105,7 +102,7 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
   if (!prev) {
     // A new question. After the address arrived only the sibling question of the answering
     // name may follow (single-request sends AAAA after A's answer).
-    return mayFollow(o, t)
+    return mayFollow(o, t, txns)
   }
   // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
   // asking again, unless the resolver is still busy with this lookup: another of its questions is
@@ -113,7 +110,7 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
   // out (after a timeout glibc falls back to single-request and asks both again, the answered one
   // included, with the same ids). After SERVFAIL or REFUSED the resolver itself retries.
   const r = prev.response
-  if (!r || r.time > t.firstSent || !isFinal(r.rcode)) return mayFollow(o, t)
+  if (!r || r.time > t.firstSent || !isFinal(r.rcode)) return mayFollow(o, t, txns)
   if (resend) return true
   for (const i of o.transactions) {
     const a = txns[i]
@@ -126,8 +123,8 @@ function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[])
  * Before the lookup has its address anything may follow; after it, only a question of the name
  * that answered (single-request asks AAAA after A's answer).
  */
-function mayFollow(o: GroupedLookup, t: Transaction): boolean {
-  const done = completion(o.asked, t.firstSent)
+function mayFollow(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
+  const done = completion(o.transactions, txns, t.firstSent)
   return !done || done.name === t.qname
 }
 
@@ -137,20 +134,27 @@ function mayFollow(o: GroupedLookup, t: Transaction): boolean {
  * address in the A answer is not used while the AAAA is still out, and if the AAAA times out it
  * moves on to the next candidate.
  */
-function completion(ts: Transaction[], at: number): { name: string; time: number } | null {
+function completion(
+  indexes: readonly number[],
+  txns: readonly Transaction[],
+  at: number,
+): { name: string; time: number } | null {
   let best: { name: string; time: number } | null = null
-  for (const t of ts) {
+  for (const ti of indexes) {
+    const t = txns[ti]
     if (!hasAddress(t) || t.response!.time > at) continue
     if (best && best.name === t.qname) continue
     let time = t.response!.time
     let complete = true
     // The latest ask of each question of this name must be finally answered by `at`.
-    for (let i = 0; i < ts.length && complete; i++) {
-      const u = ts[i]
+    for (let i = 0; i < indexes.length && complete; i++) {
+      const u = txns[indexes[i]]
       if (u.qname !== t.qname) continue
       let later = false
-      for (let j = i + 1; j < ts.length && !later; j++)
-        later = ts[j].qname === u.qname && ts[j].qtype === u.qtype
+      for (let j = i + 1; j < indexes.length && !later; j++) {
+        const v = txns[indexes[j]]
+        later = v.qname === u.qname && v.qtype === u.qtype
+      }
       if (later) continue
       const r = u.response
       if (!r || r.time > at || !isFinal(r.rcode)) complete = false
@@ -167,13 +171,15 @@ function completion(ts: Transaction[], at: number): { name: string; time: number
  * sibling timed out) counts only if the last ask was answered too: glibc keeps the answers of
  * its final attempt.
  */
-function answeringAsk(ts: Transaction[]): Transaction | undefined {
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i]
+function answeringAsk(indexes: readonly number[], txns: readonly Transaction[]): Transaction | undefined {
+  for (let i = 0; i < indexes.length; i++) {
+    const t = txns[indexes[i]]
     if (!hasAddress(t)) continue
     let superseded = false
-    for (let j = i + 1; j < ts.length && !superseded; j++)
-      superseded = ts[j].qname === t.qname && ts[j].qtype === t.qtype
+    for (let j = i + 1; j < indexes.length && !superseded; j++) {
+      const u = txns[indexes[j]]
+      superseded = u.qname === t.qname && u.qtype === t.qtype
+    }
     if (!superseded) return t
   }
   return undefined
@@ -200,7 +206,7 @@ function settle(
   basesOf: (q: string) => string[],
   firstCandidate: (name: string) => string,
 ): void {
-  const answering = answeringAsk(l.asked)
+  const answering = answeringAsk(l.transactions, txns)
   l.answeredName = answering ? answering.qname : null
   l.outcome = outcomeOf(l, txns, answering)
   let wasted = 0

@@ -74,9 +74,16 @@ class PairedTransaction implements Transaction {
   copies = 0
   lastTime: number
 
-  /** Every event of the transaction, with a WHAT code each (log lines appear twice). */
-  events: DnsMessageEvent[] = []
-  codes: number[] = []
+  // Every event of the transaction with a WHAT code each (log lines appear twice). Most
+  // transactions have two (a query and its answer): those live in fields, codes in one number,
+  // and only longer ones spill into arrays. Half a million transactions must not mean a million
+  // small arrays.
+  count = 0
+  private e0: DnsMessageEvent | null = null
+  private e1: DnsMessageEvent | null = null
+  private spill: DnsMessageEvent[] | null = null
+  private codeBits = 0
+  private spillCodes: number[] | null = null
   private hopList: TransactionHop[] | null = null
 
   // Per-vantage tallies: inline for the first vantage, a Map once a second one appears.
@@ -104,20 +111,36 @@ class PairedTransaction implements Transaction {
     this.lastTime = arrival
   }
 
+  at(i: number): DnsMessageEvent {
+    return i === 0 ? this.e0! : i === 1 ? this.e1! : this.spill![i - 2]
+  }
+
+  code(i: number): number {
+    return i < 16 ? Math.floor(this.codeBits / 8 ** i) % 8 : this.spillCodes![i - 16]
+  }
+
+  private add(e: DnsMessageEvent, code: number): void {
+    const i = this.count++
+    if (i === 0) this.e0 = e
+    else if (i === 1) this.e1 = e
+    else (this.spill ??= []).push(e)
+    if (i < 16) this.codeBits += code * 8 ** i
+    else (this.spillCodes ??= []).push(code)
+  }
+
   /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
   get queries(): DnsMessageEvent[] {
     const out: DnsMessageEvent[] = []
-    for (let i = 0; i < this.events.length; i++)
-      if (this.codes[i] <= RETX || this.codes[i] === LOG_Q) out.push(this.events[i])
+    for (let i = 0; i < this.count; i++) if (this.code(i) <= RETX || this.code(i) === LOG_Q) out.push(this.at(i))
     return out
   }
 
   get hops(): TransactionHop[] {
     if (!this.hopList) {
       const hops: TransactionHop[] = []
-      for (let i = 0; i < this.events.length; i++) {
-        const e = this.events[i]
-        const code = this.codes[i]
+      for (let i = 0; i < this.count; i++) {
+        const e = this.at(i)
+        const code = this.code(i)
         const time =
           code === LOG_Q && e.durationUs !== undefined ? e.time - Math.round(e.durationUs) : e.time
         hops.push({ vantage: e.vantage, time, what: WHAT[code], event: e })
@@ -152,16 +175,14 @@ class PairedTransaction implements Transaction {
     // A second copy of one packet in the same capture (`tcpdump -i any` sees a query on the
     // pod's veth and again after DNAT on the way to CoreDNS) is a hop, not another send.
     const n = e.copyOf !== undefined ? (t ? t.c : this.c0) : t ? ++t.c : ++this.c0
-    this.events.push(e)
-    this.codes.push(code === Q && n > 1 && e.copyOf === undefined ? RETX : code)
+    this.add(e, code === Q && n > 1 && e.copyOf === undefined ? RETX : code)
     return n
   }
 
   addResponse(e: DnsMessageEvent, code: number, rank: PairOptions['rank']): void {
     const t = this.tally(e.vantage)
     const n = e.copyOf !== undefined ? (t ? t.r : this.r0) : t ? ++t.r : ++this.r0
-    this.events.push(e)
-    this.codes.push(n > 1 && e.copyOf === undefined ? DUP : code)
+    this.add(e, n > 1 && e.copyOf === undefined ? DUP : code)
     const cur = this.response
     if (!cur || rank(e.vantage, e) < rank(cur.vantage, cur)) this.response = e
   }
@@ -256,10 +277,10 @@ function finish(t: PairedTransaction, opts: PairOptions): void {
   let farthest: DnsMessageEvent | null = null
   let farthestRank = -Infinity
   let last = -Infinity
-  for (let i = 0; i < t.events.length; i++) {
-    const q = t.events[i]
+  for (let i = 0; i < t.count; i++) {
+    const q = t.at(i)
     if (q.time > last) last = q.time
-    const code = t.codes[i]
+    const code = t.code(i)
     if (code > RETX && code !== LOG_Q) continue
     const r = opts.rank(q.vantage, q)
     const time =
@@ -290,9 +311,9 @@ function finish(t: PairedTransaction, opts: PairOptions): void {
     else {
       // Latency is measured at one vantage so clocks of different hosts never mix.
       let sent = Infinity
-      for (let i = 0; i < t.events.length; i++) {
-        const q = t.events[i]
-        if (t.codes[i] <= RETX && q.vantage === resp.vantage && q.time < sent) sent = q.time
+      for (let i = 0; i < t.count; i++) {
+        const q = t.at(i)
+        if (t.code(i) <= RETX && q.vantage === resp.vantage && q.time < sent) sent = q.time
       }
       const base = sent !== Infinity ? sent : t.firstSent
       t.latencyUs =
