@@ -1,21 +1,9 @@
 // `dnsbundle analyze --share URL`: uploads a report (and optionally its bundle) to a dnsbundle
 // worker and returns the share link. The API is documented in README.md, "The server".
 import type { Report } from '../core/model/report.js'
+import type { ShareCreated } from '../core/model/share.js'
 
-/** The worker's answer to an upload (POST /api/reports, POST /api/bundles). */
-export interface ShareCreated {
-  id: string
-  url: string
-  deleteToken: string
-  expiresAt: string
-  analyzed: boolean
-  reason?: string
-  hasReport: boolean
-  hasBundle: boolean
-  shared: boolean
-  reportUrl: string
-  bundleUrl?: string
-}
+export type { ShareCreated }
 
 export interface ShareOptions {
   /** Days until the share expires (the server's default otherwise, 30). */

@@ -2,26 +2,9 @@
 import type { Context } from 'hono'
 import type { AppEnv } from './env.js'
 import type { Share } from './store.js'
+import type { ShareCreated } from '../core/model/share.js'
 
-export interface ShareCreated {
-  id: string
-  /** The link to paste in a ticket: the web app at /r/<id>. */
-  url: string
-  /** Returned once; needed to delete the share or attach its missing half. */
-  deleteToken: string
-  /** ISO 8601. */
-  expiresAt: string
-  /** True when the server produced the report. */
-  analyzed: boolean
-  /** Why the server did not analyze the bundle (the client should send the report). */
-  reason?: string
-  hasReport: boolean
-  hasBundle: boolean
-  /** True when GET /api/bundles/<id> serves the bundle. */
-  shared: boolean
-  reportUrl: string
-  bundleUrl?: string
-}
+export type { ShareCreated }
 
 /**
  * Builds the upload answer.

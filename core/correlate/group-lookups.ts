@@ -171,7 +171,10 @@ function completion(
  * sibling timed out) counts only if the last ask was answered too: glibc keeps the answers of
  * its final attempt.
  */
-function answeringAsk(indexes: readonly number[], txns: readonly Transaction[]): Transaction | undefined {
+function answeringAsk(
+  indexes: readonly number[],
+  txns: readonly Transaction[],
+): Transaction | undefined {
   for (let i = 0; i < indexes.length; i++) {
     const t = txns[indexes[i]]
     if (!hasAddress(t)) continue

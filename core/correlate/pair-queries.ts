@@ -131,7 +131,8 @@ class PairedTransaction implements Transaction {
   /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
   get queries(): DnsMessageEvent[] {
     const out: DnsMessageEvent[] = []
-    for (let i = 0; i < this.count; i++) if (this.code(i) <= RETX || this.code(i) === LOG_Q) out.push(this.at(i))
+    for (let i = 0; i < this.count; i++)
+      if (this.code(i) <= RETX || this.code(i) === LOG_Q) out.push(this.at(i))
     return out
   }
 

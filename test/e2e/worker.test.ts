@@ -6,7 +6,8 @@ import { createServer, connect } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium, type BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
+import { launchChromium } from '../support/chromium.js'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { serve, type RunningServer } from '../../collector/serve.js'
@@ -39,18 +40,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'dnsbundle-e2e-'))
   port = await freePort(8800, 8899)
   await start()
-  browser = await chromium.launchPersistentContext(join(tmp, 'chromium'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium(join(tmp, 'chromium'))
 })
 
 afterAll(async () => {

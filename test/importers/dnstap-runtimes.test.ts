@@ -3,6 +3,7 @@
 // in all three; protobufjs reflection (protobuf.parse + Type.decode compiles a decoder with
 // new Function) is shown to fail in workerd and under the CSP, which is why the build generates
 // static code.
+import { launchChromium } from '../support/chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
-import { chromium, type BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { corpus } from '../corpus.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -141,18 +142,7 @@ describe('dnstap decoding across runtimes', () => {
     const profile = mkdtempSync(join(tmpdir(), 'dnstap-chromium-'))
     let context: BrowserContext | undefined
     try {
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      })
+      context = await launchChromium(profile)
       const tab = await context.newPage()
       const errors: string[] = []
       tab.on('pageerror', (e) => errors.push(String(e)))

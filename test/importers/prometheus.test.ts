@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { CORPUS } from '../corpus.js'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -13,10 +14,7 @@ import type { FactEvent, MetricEvent } from '../../core/model/event.js'
 import type { ImportResult } from '../../core/importers/importer.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const corpus = (() => {
-  const beside = path.resolve(repoRoot, '../shared/corpus')
-  return existsSync(beside) ? beside : '/work/shared/corpus'
-})()
+const corpus = CORPUS
 const fixtures = path.join(repoRoot, 'test/fixtures/prometheus')
 const netdata = path.join(corpus, 'metrics/netdata-go.d')
 

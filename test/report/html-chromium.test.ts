@@ -6,19 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { chromium, type BrowserContext } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
+import { launchChromium } from '../support/chromium.js'
 import { toHtml } from '../../core/report/to-html.js'
 import { verdictSentence } from '../../core/report/report-view.js'
 import { HOSTILE_ATTR, HOSTILE_PATH, HOSTILE_QNAME, sampleReport } from './sample-report.js'
-
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 describe('HTML report in Chromium', () => {
   let dir: string
@@ -27,12 +19,7 @@ describe('HTML report in Chromium', () => {
   const report = sampleReport()
 
   async function open(javaScriptEnabled: boolean) {
-    const ctx = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'profile-')), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ARGS,
-      javaScriptEnabled,
-    })
+    const ctx = await launchChromium(mkdtempSync(join(dir, 'profile-')), { javaScriptEnabled })
     contexts.push(ctx)
     const page = ctx.pages()[0] ?? (await ctx.newPage())
     const requests: string[] = []

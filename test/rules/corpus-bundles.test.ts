@@ -3,21 +3,15 @@
 // produce: a full conntrack table, conntrack counters, IPVS state after a rollout, CoreDNS versions
 // with known bugs, CoreDNS error logs, Corefiles and resolv.conf files. Every case names its files.
 // Each case first checks that every file was recognised, so a missing importer fails loudly.
+import { CORPUS as SHARED_CORPUS } from '../corpus.js'
 import { describe, expect, it } from 'vitest'
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { analyzeBundle } from '../../core/analyze.js'
 import type { Manifest, ManifestFile } from '../../core/model/bundle.js'
 import type { Report, ReportFinding } from '../../core/model/report.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const CORPUS = [
-  process.env.DNSBUNDLE_CORPUS,
-  join(ROOT, '../shared/corpus'),
-  join(ROOT, '../../shared/corpus'),
-  '/work/shared/corpus',
-].find((p): p is string => !!p && existsSync(join(p, 'SOURCES.md')))
+const CORPUS = process.env.DNSBUNDLE_CORPUS ?? SHARED_CORPUS
 
 function analyze(
   files: string[],

@@ -1,6 +1,8 @@
 // The web app in real Chromium (Debian's /usr/bin/chromium through playwright-core): the build is
 // served under the strict CSP the worker sends, files are dropped or chosen, and what the page
 // shows is checked against the core run in Node on the same bytes.
+import { corpus } from '../corpus.js'
+import { launchChromium } from '../support/chromium.js'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -8,14 +10,14 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, extname, join, resolve, sep } from 'node:path'
 import { strToU8, zipSync } from 'fflate'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyzeBundle } from '../../core/analyze.js'
 import { openZip, withManifest } from '../../core/bundle/zip.js'
 import type { Report, ReportTransaction } from '../../core/model/report.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const DNSCAP_PCAP = '/work/shared/corpus/pcap/dnscap/dns.pcap'
+const DNSCAP_PCAP = corpus('pcap/dnscap/dns.pcap')
 const HOSTILE = '<img src=x onerror=alert(1)>.example.'
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
@@ -182,17 +184,7 @@ beforeAll(async () => {
   const port = await listenInRange(8900, 8949)
   origin = `http://127.0.0.1:${port}`
   profile = mkdtempSync(join(tmpdir(), 'dnsbundle-chromium-'))
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+  context = await launchChromium(profile, {
     viewport: { width: 1400, height: 900 },
   })
   await context.addInitScript(() => {

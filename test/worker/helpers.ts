@@ -1,4 +1,5 @@
 // Shared helpers for the workerd tests: requests go through the worker's real fetch handler.
+import type { ShareCreated as Created } from '../../core/model/share.js'
 import { exports } from 'cloudflare:workers'
 import { inject } from 'vitest'
 
@@ -21,20 +22,6 @@ export function mixedBundle(): Uint8Array {
 
 function fromBase64(b64: string): Uint8Array {
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))
-}
-
-export interface Created {
-  id: string
-  url: string
-  deleteToken: string
-  expiresAt: string
-  analyzed: boolean
-  reason?: string
-  hasReport: boolean
-  hasBundle: boolean
-  shared: boolean
-  reportUrl: string
-  bundleUrl?: string
 }
 
 /** Uploads a zip and returns the parsed 201 answer. */
