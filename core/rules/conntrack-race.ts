@@ -59,8 +59,6 @@ function suffered(t: Transaction): boolean {
 }
 
 function check(ctx: RuleContext): RuleFinding[] {
-  const pairs = parallelPairs(ctx.correlation.transactions)
-  const broken = pairs.filter(([a, b]) => suffered(a) !== suffered(b))
   const stats = insertFailedStats(ctx.facts)
   const kernels = kernelFacts(ctx).map((k) => ({
     vantage: k.vantage,
@@ -73,6 +71,9 @@ function check(ctx: RuleContext): RuleFinding[] {
   const insertFailed = stats.latest > 0
   const noDnsData = ctx.correlation.transactions.length === 0
   if (!(insertFailed || kernelVulnerable)) return []
+  // Only now look for the pairs: without a vulnerable kernel or failed inserts there is no race.
+  const pairs = parallelPairs(ctx.correlation.transactions)
+  const broken = pairs.filter(([a, b]) => suffered(a) !== suffered(b))
   if (broken.length === 0 && !(noDnsData && insertFailed)) return []
 
   let confidence: number

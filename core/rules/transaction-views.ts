@@ -58,7 +58,16 @@ export interface SecondBucket {
 }
 
 /** Client transactions per second of their first send (timed transactions only), in time order. */
+const perSecondCache = new WeakMap<readonly Transaction[], SecondBucket[]>()
+
+/** Per-second buckets of the transactions; computed once per analysis, shared by the rules. */
 export function perSecond(transactions: readonly Transaction[]): SecondBucket[] {
+  let cached = perSecondCache.get(transactions)
+  if (!cached) perSecondCache.set(transactions, (cached = bucketsOf(transactions)))
+  return cached
+}
+
+function bucketsOf(transactions: readonly Transaction[]): SecondBucket[] {
   const buckets = new Map<number, SecondBucket>()
   for (const t of transactions) {
     if (!Number.isFinite(t.firstSent)) continue
@@ -74,7 +83,7 @@ export function perSecond(transactions: readonly Transaction[]): SecondBucket[] 
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
+  const s = Float64Array.from(xs).sort()
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
