@@ -1,6 +1,8 @@
 // End to end: the worker under `wrangler dev` on loopback, started exactly as `npm start` starts it
 // (collector/serve.ts), driven over HTTP and from Chromium. Upload a real bundle, see the report
 // in the web app at /r/:id, delete it, restart, and find the persisted reports still there.
+import { spawn } from 'node:child_process'
+import { corpus } from '../corpus.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, connect } from 'node:net'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -109,6 +111,37 @@ describe('worker under wrangler dev', () => {
     expect(await res.text()).toBe(keptReport)
     const zip = new Uint8Array(await (await fetch(kept.bundleUrl!)).arrayBuffer())
     expect(zip).toEqual(exampleZip)
+  })
+
+  it('dnsbundle analyze --share uploads the report and prints its link', async () => {
+    const cli = resolve(import.meta.dirname, '../../dist/dnsbundle.mjs')
+    const out = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          'analyze',
+          corpus('pcap/dnscap/dns.pcap'),
+          '--format',
+          'json',
+          '--share',
+          server!.url,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      )
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      child.on('close', (code) => done({ code, stderr }))
+    })
+    expect(out.code).toBe(0)
+    const link = /shared at (\S+)/.exec(out.stderr)?.[1]
+    expect(link).toMatch(new RegExp(`^${server!.url}/r/[A-Za-z0-9_-]{22,}$`))
+    const id = link!.split('/').pop()
+    const report = (await (await fetch(`${server!.url}/api/reports/${id}`)).json()) as {
+      summary: { transactions: number }
+    }
+    expect(report.summary.transactions).toBe(41)
+    expect(out.stderr).toMatch(/delete with: curl -X DELETE -H 'Authorization: Bearer [\w-]+'/)
   })
 
   it('passes the server refusal on to the CLI, with the reasons', async () => {
