@@ -32,14 +32,21 @@ if (!existsSync(example)) {
 
 // collector/serve.ts is the one implementation of the local server (`dnsbundle serve` too).
 const { serve } = await tsImport('../collector/serve.ts', import.meta.url)
-const server = await serve({
-  port,
-  persistTo,
-  buildWeb: false,
-  example,
-  log: (line) => console.error(line),
-  wranglerLog: (chunk) => process.stderr.write(chunk),
-})
+let server
+try {
+  server = await serve({
+    port,
+    persistTo,
+    buildWeb: false,
+    example,
+    log: (line) => console.error(line),
+    wranglerLog: (chunk) => process.stderr.write(chunk),
+  })
+} catch (e) {
+  // A busy port or a failed build is the user's to fix: say what, not where in our code.
+  console.error(`dnsbundle: ${e instanceof Error ? e.message : e}`)
+  process.exit(1)
+}
 
 console.log(`
 dnsbundle is running at ${server.url}  (storage: ${persistTo})

@@ -165,8 +165,42 @@ function verdictSection(report: Report, findings: ReportFinding[]): HTMLElement 
       ),
     )
   if (report.pattern && typeof report.pattern === 'object')
-    box.append(h('h3', null, 'Pattern'), keyValues(report.pattern))
+    box.append(h('h3', null, 'Failure pattern'), patternView(report.pattern))
   return box
+}
+
+interface ProcedureRow {
+  answer?: unknown
+  possibleCauses?: unknown
+  next?: unknown
+}
+
+/** The talk's procedure: how often and how widely, with its possible causes and next steps. */
+function patternView(p: Record<string, unknown>): HTMLElement {
+  const share = typeof p.failureShare === 'number' ? ` (${(p.failureShare * 100).toFixed(1)}%)` : ''
+  const failed = h(
+    'p',
+    null,
+    `${str(p.failures)} of ${str(p.transactions)} queries failed${share}, ${str(p.frequency)}, ` +
+      `in ${str(p.failingSeconds)} of ${str(p.seconds)} seconds; scope: ${str(p.scope)}.`,
+  )
+  const rows = (['frequencyRow', 'scopeRow'] as const)
+    .map((k) => p[k] as ProcedureRow | undefined)
+    .filter((r): r is ProcedureRow => !!r && typeof r === 'object')
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(str).join('; ') : str(v))
+  return h(
+    'div',
+    { class: 'pattern' },
+    failed,
+    h(
+      'dl',
+      { class: 'kv' },
+      rows.flatMap((r) => [
+        h('dt', null, str(r.answer)),
+        h('dd', null, `possible causes: ${list(r.possibleCauses)} — next: ${list(r.next)}`),
+      ]),
+    ),
+  )
 }
 
 function sentence(title: string, f: ReportFinding | undefined): string {
@@ -212,17 +246,6 @@ function evidenceList(items: EvidenceItem[], visible: number): HTMLElement {
     more.remove()
   })
   return h('div', null, table, more)
-}
-
-function keyValues(obj: Record<string, unknown>): HTMLElement {
-  return h(
-    'dl',
-    { class: 'kv' },
-    Object.entries(obj).flatMap(([k, v]) => [
-      h('dt', null, k),
-      h('dd', null, typeof v === 'object' && v !== null ? JSON.stringify(v) : str(v)),
-    ]),
-  )
 }
 
 // ---------------------------------------------------------------- findings
