@@ -100,7 +100,7 @@ function natPairs(
   for (const svc of manifest?.cluster?.dnsServiceIps ?? [])
     for (const ep of manifest?.cluster?.dnsEndpoints ?? []) add(svc, ep)
   for (const t of txns) {
-    if (t.queries.length < 2) continue
+    if ((t.vantageCount ?? 2) < 2) continue
     let first: DnsMessageEvent | null = null
     for (const q of t.queries)
       if (q.source === 'capture' && (!first || rank(q.vantage, q) < rank(first.vantage, first)))

@@ -164,6 +164,10 @@ class PairedTransaction implements Transaction {
     return this.more?.get(v)?.r ?? 0
   }
 
+  get vantageCount(): number {
+    return 1 + (this.more?.size ?? 0)
+  }
+
   /** Did vantage `v` see this query asked and not yet answered? */
   awaits(v: string): boolean {
     if (v === this.v0) return this.c0 > 0 && this.r0 === 0

@@ -27,6 +27,8 @@ export interface Transaction {
   queries: DnsMessageEvent[]
   /** Sends of this query (first + retransmits): the most copies any one vantage saw. */
   copies: number
+  /** How many vantages saw it (a cheap test before walking `hops`); absent means unknown. */
+  vantageCount?: number
   /** The response delivered to the client, if any. */
   response: DnsMessageEvent | null
   /** Time of the first send (µs since epoch). */
