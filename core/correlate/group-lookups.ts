@@ -228,6 +228,8 @@ function settle(
   l.wasted = wasted
   l.start = start
   l.end = end
+  // A growing array keeps room for 16; the settled lookup keeps exactly what it has.
+  if (l.transactions.length < 8) l.transactions = l.transactions.slice()
   l.name = oneName
     ? nameOfOne(first.qname, basesOf, firstCandidate)
     : nameOf(

@@ -57,14 +57,6 @@ const LOG_A = 5
 
 /** One transaction under construction; also the Transaction handed out (hops are lazy). */
 class PairedTransaction implements Transaction {
-  client: string
-  clientPort: number
-  server: string
-  serverPort: number
-  transport: string
-  id: number
-  qname: string
-  qtype: number
   response: DnsMessageEvent | null = null
   firstSent: number
   latencyUs: number | null = null
@@ -94,16 +86,42 @@ class PairedTransaction implements Transaction {
   lastQuery: number
   /** The previous transaction with the same key (the application asked again). */
   prev: PairedTransaction | null = null
+  /** The copy sent from closest to the client: its ports and server address are the ones shown. */
+  private firstQuery: DnsMessageEvent
 
-  constructor(e: DnsMessageEvent, client: string, arrival: number) {
-    this.client = client
-    this.clientPort = e.srcPort
-    this.server = e.dstAddr
-    this.serverPort = e.dstPort
-    this.transport = e.transport
-    this.id = e.id
-    this.qname = e.qname
-    this.qtype = e.qtype
+  // The key fields are read from the events rather than copied into every transaction.
+  get client(): string {
+    return this.e0!.srcAddr
+  }
+  get transport(): string {
+    return this.e0!.transport
+  }
+  get id(): number {
+    return this.e0!.id
+  }
+  get qname(): string {
+    return this.e0!.qname
+  }
+  get qtype(): number {
+    return this.e0!.qtype
+  }
+  get clientPort(): number {
+    return this.firstQuery.srcPort
+  }
+  get server(): string {
+    return this.firstQuery.dstAddr || this.e0!.dstAddr
+  }
+  get serverPort(): number {
+    return this.firstQuery.dstAddr ? this.firstQuery.dstPort : this.e0!.dstPort
+  }
+
+  /** Called by finish() once the client-most copy is known. */
+  setFirstQuery(e: DnsMessageEvent): void {
+    this.firstQuery = e
+  }
+
+  constructor(e: DnsMessageEvent, arrival: number) {
+    this.firstQuery = e
     this.firstSent = arrival
     this.lastSeen = e.vantage
     this.v0 = e.vantage
@@ -233,7 +251,7 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
       (!Number.isNaN(arrival) && arrival - p.lastQuery > RETRY_WINDOW_US)
     ) {
       const prev = p ?? null
-      p = new PairedTransaction(e, client, arrival)
+      p = new PairedTransaction(e, arrival)
       p.prev = prev
       open.set(k1, k2, all.length)
       all.push(p)
@@ -303,11 +321,7 @@ function finish(t: PairedTransaction, opts: PairOptions): void {
   if (last > t.lastTime || Number.isNaN(t.lastTime)) t.lastTime = last
   if (first) {
     t.firstSent = firstTime
-    t.clientPort = first.srcPort
-    if (first.dstAddr) {
-      t.server = first.dstAddr
-      t.serverPort = first.dstPort
-    }
+    t.setFirstQuery(first)
   }
   const resp = t.response
   if (resp) {
