@@ -570,4 +570,30 @@ describe('transactions', () => {
     expect(c.lookups[0]).toMatchObject({ name: 'svc-22', outcome: 'address' })
     expect(c.lookups[0].transactions).toHaveLength(3)
   })
+
+  it('groups musl lookups: A and AAAA in parallel, only the unanswered question re-sent', () => {
+    // musl sends both questions at once from one socket and, every timeout/attempts seconds,
+    // re-sends only those still unanswered, with the same id; it stops at the first candidate
+    // that answers. Here AAAA's first copy is lost and its re-send after 2.5 s is answered.
+    const from = `${POD}:45000`
+    const to = `${SVC}:53`
+    const q = 'web.default.svc.cluster.local'
+    const c = run(
+      [
+        query({ t: 0, from, to, id: 100, q }),
+        query({ t: 0.02, from, to, id: 101, q, type: 'AAAA' }),
+        response({ t: 0.4, from: to, to: from, id: 100, q, addrs: 1 }),
+        query({ t: 2500, from, to, id: 101, q, type: 'AAAA' }),
+        response({ t: 2500.4, from: to, to: from, id: 101, q, type: 'AAAA' }),
+      ],
+      [kubeResolv],
+    )
+    expect(c.transactions.map((t) => [t.qtype, t.copies])).toEqual([
+      [1, 1],
+      [28, 2],
+    ])
+    expect(c.stats.clientQueries - c.transactions.length).toBe(1)
+    expect(c.lookups).toHaveLength(1)
+    expect(c.lookups[0]).toMatchObject({ name: 'web', outcome: 'address', wasted: 0 })
+  })
 })
