@@ -10,7 +10,7 @@
 // This runs once per DNS message of the bundle, so it allocates as little as it can: one key string
 // and one transaction per query, per-vantage counts inline for the common one-vantage case, and
 // the hop list built only when someone reads it.
-import type { DnsMessageEvent, DropEvent } from '../model/event.js'
+import type { DnsMessageEvent, DropEvent, Transport } from '../model/event.js'
 import type { Transaction, TransactionHop } from './types.js'
 import { Interner, PairTable } from './pair-table.js'
 
@@ -223,14 +223,13 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
   const open = new PairTable(events.length / 2)
   const names = new Interner()
   const clients = new Interner()
-  const transports = new Interner()
   const all: PairedTransaction[] = []
   const orphanResponses: DnsMessageEvent[] = []
 
   for (const e of events) {
     const dir = directionOf(e)
     const client = dir === 'response' ? e.dstAddr : e.srcAddr
-    const k1 = (names.id(e.qname) * 65536 + e.qtype) * 8 + (transports.id(e.transport) & 7)
+    const k1 = (names.id(e.qname) * 65536 + e.qtype) * 8 + (TRANSPORT_CODE[e.transport] ?? 5)
     const k2 = clients.id(client) * 65536 + (e.id & 0xffff)
     const at = open.get(k1, k2)
     let p = at >= 0 ? all[at] : undefined
@@ -272,6 +271,15 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
     if (p.response) responses += Math.max(1, p.responded(p.response.vantage))
   }
   return { transactions: all, queries, responses, orphanResponses }
+}
+
+const TRANSPORT_CODE: Record<Transport, number> = {
+  udp: 0,
+  tcp: 1,
+  tls: 2,
+  https: 3,
+  quic: 4,
+  unknown: 5,
 }
 
 /** How far back a response may reach for its query among same-key transactions. */

@@ -60,7 +60,10 @@ function addDomain(list: string[], domain: string): void {
 export function inferSearchList(txns: readonly Transaction[]): string[] {
   const votes = new Map<string, Set<string>>()
   const lastByClient = new Map<string, Transaction>()
-  for (const t of txns) {
+  // The search list shows in the first lookups of any capture; a million more add nothing.
+  const n = Math.min(txns.length, INFER_SAMPLE)
+  for (let i = 0; i < n; i++) {
+    const t = txns[i]
     const prev = lastByClient.get(t.client)
     lastByClient.set(t.client, t)
     if (!prev || prev.qname === t.qname) continue
@@ -105,6 +108,9 @@ export function inferSearchList(txns: readonly Transaction[]): string[] {
   // Kubernetes order: the longest (namespace) domain first, as kubelet writes it.
   return accepted.sort((x, y) => x.order - y.order).map((a) => a.suffix)
 }
+
+/** How many transactions (from the start) the search-list inference reads. */
+export const INFER_SAMPLE = 100_000
 
 /** glibc's candidate order for `name` (no trailing dot) under a search list and ndots. */
 export function candidatesOf(name: string, cfg: ResolverConfig): string[] {
