@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, basename } from 'node:path'
 import type { Bundle, BundleFile } from '../core/model/bundle.js'
 import { isZip, openZip, withManifest } from '../core/bundle/zip.js'
+import { mergeBundles, prefixBundle } from '../core/bundle/merge.js'
 
 /** Reads every path; a path that cannot be read is recorded in `skipped`, never thrown. */
 export function readInputs(paths: string[]): Bundle {
@@ -44,30 +45,11 @@ export function readInputs(paths: string[]): Bundle {
     }
     if (isZip(bytes)) {
       const b = openZip(bytes)
-      const prefix = paths.length > 1 ? basename(p) + ':' : ''
-      bundles.push({
-        ...b,
-        files: b.files.map((f) => ({ ...f, path: prefix + f.path })),
-        manifest:
-          b.manifest && prefix
-            ? {
-                ...b.manifest,
-                files: b.manifest.files.map((f) => ({ ...f, path: prefix + f.path })),
-              }
-            : b.manifest,
-        skipped: b.skipped.map((s) => ({ ...s, path: prefix + s.path })),
-      })
+      bundles.push(paths.length > 1 ? prefixBundle(b, basename(p) + ':') : b)
     } else files.push({ path: p, bytes })
   }
-  // Several bundles on one command line: their files and manifests are merged.
-  const manifests = bundles.map((b) => b.manifest).filter((m) => m !== undefined)
-  return {
-    files: [...bundles.flatMap((b) => b.files), ...files],
-    skipped: [...bundles.flatMap((b) => b.skipped), ...skipped],
-    manifest: manifests.length
-      ? { ...manifests[0], files: manifests.flatMap((m) => m.files) }
-      : undefined,
-  }
+  // Several inputs on one command line: their files and manifests are merged.
+  return mergeBundles([...bundles, withManifest(files), { files: [], skipped }])
 }
 
 function walk(dir: string, visit: (file: string) => void): void {

@@ -14,6 +14,16 @@ import type { DnsMessageEvent, DropEvent, Transport } from '../model/event.js'
 import type { Transaction, TransactionHop } from './types.js'
 import { Interner, PairTable } from './pair-table.js'
 
+/** Transports as small numbers, for the numeric pairing key. */
+const TRANSPORT_CODE: Record<Transport, number> = {
+  udp: 0,
+  tcp: 1,
+  tls: 2,
+  https: 3,
+  quic: 4,
+  unknown: 5,
+}
+
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */
 export const RETRY_WINDOW_US = 30_000_000
 
@@ -271,15 +281,6 @@ export function pairQueries(events: readonly DnsMessageEvent[], opts: PairOption
     if (p.response) responses += Math.max(1, p.responded(p.response.vantage))
   }
   return { transactions: all, queries, responses, orphanResponses }
-}
-
-const TRANSPORT_CODE: Record<Transport, number> = {
-  udp: 0,
-  tcp: 1,
-  tls: 2,
-  https: 3,
-  quic: 4,
-  unknown: 5,
 }
 
 /** How far back a response may reach for its query among same-key transactions. */

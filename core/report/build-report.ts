@@ -56,7 +56,7 @@ export function buildReport(b: BuildReportInput): Report {
       problems: b.ruleProblems,
     })
 
-  const { transactions: txns, lookups, forwarder, stats } = b.correlation
+  const { transactions: txns, lookups, stats } = b.correlation
   const pathOf = (e: { input: number }) => b.inputs[e.input]?.path ?? '?'
   const { findings, verdict, alternatives, pattern } = buildFindings(b.findings, {
     inputs: b.inputs,
@@ -86,7 +86,6 @@ export function buildReport(b: BuildReportInput): Report {
     report.transactions = txns.map((t) => toReportTransaction(t, pathOf))
     report.lookups = lookups.map((l) => toReportLookup(l, txns, true))
   }
-  void forwarder
   return report
 }
 

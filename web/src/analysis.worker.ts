@@ -2,6 +2,7 @@
 // All the heavy work happens here, off the main thread; the page only renders.
 import { analyzeBundle } from '../../core/analyze.js'
 import { isZip, openZip, withManifest } from '../../core/bundle/zip.js'
+import { mergeBundles, prefixBundle } from '../../core/bundle/merge.js'
 import type { Bundle, BundleFile } from '../../core/model/bundle.js'
 import type { EngineInput, EngineProgress, FromWorker, ToWorker } from './protocol.js'
 
@@ -64,30 +65,10 @@ async function readBundle(
     progress({ phase: 'unzip', path: input.path, done, total })
     const b = openZip(bytes)
     const prefix = inputs.length > 1 ? input.path + ':' : ''
-    zips.push(prefix ? prefixed(b, prefix) : b)
+    zips.push(prefix ? prefixBundle(b, prefix) : b)
   }
   progress({ phase: 'read', done: total, total })
-  const looseBundle = withManifest(loose)
-  const all = [...zips, looseBundle]
-  const manifests = all.map((b) => b.manifest).filter((m) => m !== undefined)
-  return {
-    files: all.flatMap((b) => b.files),
-    skipped: [...all.flatMap((b) => b.skipped), ...skipped],
-    manifest: manifests.length
-      ? { ...manifests[0], files: manifests.flatMap((m) => m.files) }
-      : undefined,
-  }
-}
-
-function prefixed(b: Bundle, prefix: string): Bundle {
-  return {
-    files: b.files.map((f) => ({ ...f, path: prefix + f.path })),
-    skipped: b.skipped.map((s) => ({ ...s, path: prefix + s.path })),
-    manifest: b.manifest && {
-      ...b.manifest,
-      files: b.manifest.files.map((f) => ({ ...f, path: prefix + f.path })),
-    },
-  }
+  return mergeBundles([...zips, withManifest(loose), { files: [], skipped }])
 }
 
 /** Posts at most one progress message per 50 ms per phase change, so the page is not flooded. */
