@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { zipSync, gzipSync, strToU8 } from 'fflate'
 import { openZip } from '../../core/bundle/zip.js'
 import { gunzipBounded } from '../../core/bundle/decode.js'
+import { mergeBundles, prefixBundle } from '../../core/bundle/merge.js'
 
 describe('openZip', () => {
   it('reads entries and splits out manifest.json', () => {
@@ -60,5 +61,17 @@ describe('gunzipBounded', () => {
     const r = gunzipBounded(gz.subarray(0, gz.length - 50_000), 1e9)
     expect(r.error).toMatch(/truncated/)
     expect(r.bytes.length).toBeGreaterThan(100_000)
+  })
+})
+
+describe('mergeBundles and prefixBundle', () => {
+  it('keeps two zips apart by prefix and merges their manifests', () => {
+    const m = (path: string) =>
+      strToU8(JSON.stringify({ schema: 'dnsbundle.manifest/v1', files: [{ path, kind: 'pcap' }] }))
+    const a = openZip(zipSync({ 'manifest.json': m('x.pcap'), 'x.pcap': strToU8('a') }))
+    const b = openZip(zipSync({ 'manifest.json': m('x.pcap'), 'x.pcap': strToU8('b') }))
+    const merged = mergeBundles([prefixBundle(a, 'a.zip:'), prefixBundle(b, 'b.zip:')])
+    expect(merged.files.map((f) => f.path)).toEqual(['a.zip:x.pcap', 'b.zip:x.pcap'])
+    expect(merged.manifest?.files.map((f) => f.path)).toEqual(['a.zip:x.pcap', 'b.zip:x.pcap'])
   })
 })
