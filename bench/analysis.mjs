@@ -21,7 +21,8 @@ const entry = join(dir, 'entry.mjs')
 await build({
   stdin: {
     contents: `export { analyzeBundleFull } from './core/analyze.ts'
-export { detectImporter, SNIFF_BYTES } from './core/importers/index.ts'`,
+export { detectImporter, SNIFF_BYTES } from './core/importers/index.ts'
+export { DnsTable } from './core/model/dns-table.ts'`,
     resolveDir: process.cwd(),
     loader: 'ts',
   },
@@ -36,11 +37,13 @@ const bytes = readFileSync(file)
 
 function importOnly() {
   const { importer } = core.detectImporter(bytes.subarray(0, core.SNIFF_BYTES), file)
+  // As the pipeline imports: DNS messages into a DnsTable, by column.
+  const dns = new core.DnsTable()
   const r = importer.parse(
     { index: 0, path: file, bytes, vantage: file },
-    { dnsPorts: new Set([53, port]) },
+    { dnsPorts: new Set([53, port]), dns },
   )
-  return r.events.length
+  return r.events.length + dns.length
 }
 let phases = {}
 function full(detail) {

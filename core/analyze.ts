@@ -2,7 +2,6 @@
 import type { Bundle, ManifestFile, Vantage } from './model/bundle.js'
 import type {
   Event,
-  DnsMessageEvent,
   FactEvent,
   MetricEvent,
   DropEvent,
@@ -10,6 +9,7 @@ import type {
   HostLookupEvent,
 } from './model/event.js'
 import type { Report } from './model/report.js'
+import { DnsTable } from './model/dns-table.js'
 import type { Problem } from './importers/importer.js'
 import { detectImporter, SNIFF_BYTES } from './importers/index.js'
 import { isGzip, gunzipBounded } from './bundle/decode.js'
@@ -48,7 +48,10 @@ export const DEFAULT_MAX_DECODED = 2 * 1024 ** 3
 /** Everything the analysis derived, for edges that want more than the Report (the web UI). */
 export interface Analysis {
   report: Report
+  /** Every event but the DNS messages. */
   events: Event[]
+  /** The DNS messages, by column (`dns.get(row)` for one as an object). */
+  dns: DnsTable
 }
 
 /**
@@ -69,6 +72,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
   const inputs: AnalyzedInput[] = []
   const vantages = new Map<string, Vantage>()
   const events: Event[] = []
+  const dns = new DnsTable()
 
   for (const file of bundle.files) {
     const index = inputs.length
@@ -104,11 +108,13 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
     }
     input.kind = found.importer.id + compressed
     const base = doneBytes
+    const firstRow = dns.length
     try {
       const result = found.importer.parse(
         { index, path: file.path, bytes, vantage: vantage.id },
         {
           dnsPorts,
+          dns,
           onProgress: progress
             ? (done, total) =>
                 progress({
@@ -128,14 +134,20 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
           const known = vantages.get(v.id)
           if (!known || known.type === 'unknown') vantages.set(v.id, v)
         }
+      const vid = dns.strings.id(vantage.id)
+      for (let row = firstRow; row < dns.length; row++)
+        if (placed || dns.vantage[row] === 0) dns.vantage[row] = vid
       for (const e of result.events) {
         if (placed || !e.vantage) e.vantage = vantage.id
-        events.push(e)
+        if (e.kind === 'dns') dns.push(e)
+        else events.push(e)
       }
       input.events = result.eventCount ?? result.events.length
       input.problems.push(...result.problems)
     } catch (e) {
-      // An importer threw: that is a bug, but one file must never sink the whole bundle.
+      // An importer threw: that is a bug, but one file must never sink the whole bundle. The
+      // messages it stored before are kept.
+      input.events = dns.length - firstRow
       input.problems.push(internalError(e))
     }
     doneBytes += file.bytes.length
@@ -143,7 +155,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
   }
 
   progress?.({ phase: 'correlate', done: 0, total: 1 })
-  const dns: DnsMessageEvent[] = []
+  dns.trim()
   const facts: FactEvent[] = []
   const metrics: MetricEvent[] = []
   const drops: DropEvent[] = []
@@ -151,9 +163,6 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
   const hostLookups: HostLookupEvent[] = []
   for (const e of events) {
     switch (e.kind) {
-      case 'dns':
-        dns.push(e)
-        break
       case 'fact':
         facts.push(e)
         break
@@ -179,6 +188,9 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
     bundle.manifest?.files.flatMap((f) => (f.vantage?.id ? [f.vantage.id] : [])),
   )
   for (const e of events) seen.add(e.vantage)
+  const vantageSeen = new Uint8Array(dns.strings.size)
+  for (let row = 0; row < dns.length; row++) vantageSeen[dns.vantage[row]] = 1
+  vantageSeen.forEach((v, s) => v && seen.add(dns.strings.text[s]))
   const vantageList = [...vantages.values()].filter((v) => seen.has(v.id))
   const ruleCtx = {
     events,
@@ -206,7 +218,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
     ruleProblems,
     detail: options.detail ?? false,
   })
-  return { report, events }
+  return { report, events, dns }
 }
 
 function vantageFor(path: string, entry: ManifestFile | undefined): Vantage {

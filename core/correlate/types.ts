@@ -29,8 +29,16 @@ export interface Transaction {
   copies: number
   /** How many vantages saw it (a cheap test before walking `hops`); absent means unknown. */
   vantageCount?: number
-  /** The response delivered to the client, if any. */
+  /** The response delivered to the client, if any (an object built on each read: read it once). */
   response: DnsMessageEvent | null
+  /** A response was delivered (`response !== null`, without building it). */
+  answered: boolean
+  /** The delivered response's rcode (-1: the log says none was sent), or null when unanswered. */
+  rcode: number | null
+  /** The delivered response's answerAddrs; -1 when unanswered or not decoded. */
+  answerAddrs: number
+  /** When the delivered response was seen (µs), NaN when unanswered. */
+  responseTime: number
   /** Time of the first send (µs since epoch). */
   firstSent: number
   /** Time of the last thing seen of it (µs since epoch). */

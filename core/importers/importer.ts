@@ -1,6 +1,7 @@
 // The contract every importer implements: sniff answers "is this mine", parse decodes it.
 import type { Event } from '../model/event.js'
 import type { Vantage } from '../model/bundle.js'
+import type { DnsTable } from '../model/dns-table.js'
 
 /** A problem found while reading an input: where (line 12, packet 7, frame 3, byte 4096) and what. */
 export interface Problem {
@@ -25,6 +26,11 @@ export interface ImportContext {
   dnsPorts: ReadonlySet<number>
   /** Called now and then with bytes consumed, for progress bars. */
   onProgress?: (done: number, total: number) => void
+  /**
+   * Where DNS messages go when the pipeline stores them by column. Importers that can write rows
+   * (captures) append to it and leave those messages out of `events`; the others return objects.
+   */
+  dns?: DnsTable
 }
 
 export interface ImportResult {

@@ -3,7 +3,7 @@
 // Kuznetzov's patched format (A1B2CD34, 24-byte record headers). Frames go to the capture decoder.
 import type { Importer, ImportInput, ImportContext, ImportResult } from './importer.js'
 import { u16, u32 } from '../codec/byte-reader.js'
-import { CaptureDecoder, type FrameSink } from './capture/packet-decoder.js'
+import { decodeCapture, type FrameSink } from './capture/packet-decoder.js'
 
 const MAGIC_US = 0xa1b2c3d4
 const MAGIC_NS = 0xa1b23c4d
@@ -101,10 +101,8 @@ export const pcapImporter: Importer = {
     return readHeader(head) !== null
   },
   parse(input: ImportInput, ctx: ImportContext): ImportResult {
-    const decoder = new CaptureDecoder(input.index, input.vantage, ctx.dnsPorts)
-    readPcapRecords(input.bytes, decoder, ctx.onProgress)
-    decoder.finish()
-    ctx.onProgress?.(input.bytes.length, input.bytes.length)
-    return { events: decoder.events, problems: decoder.problems }
+    return decodeCapture(input, ctx, (decoder) =>
+      readPcapRecords(input.bytes, decoder, ctx.onProgress),
+    )
   },
 }

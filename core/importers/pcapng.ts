@@ -4,7 +4,7 @@
 // A Simple Packet Block has no timestamp: its events get time NaN ("no clock"), never a guess.
 import type { Importer, ImportInput, ImportContext, ImportResult } from './importer.js'
 import { u16, u32, i64 } from '../codec/byte-reader.js'
-import { CaptureDecoder, type FrameSink } from './capture/packet-decoder.js'
+import { decodeCapture, type FrameSink } from './capture/packet-decoder.js'
 import { MAX_RECORD } from './pcap.js'
 
 const SHB = 0x0a0d0d0a
@@ -147,11 +147,9 @@ export const pcapngImporter: Importer = {
   binary: true,
   sniff: (head: Uint8Array) => isPcapng(head),
   parse(input: ImportInput, ctx: ImportContext): ImportResult {
-    const decoder = new CaptureDecoder(input.index, input.vantage, ctx.dnsPorts)
-    readPcapngRecords(input.bytes, decoder, ctx.onProgress)
-    decoder.finish()
-    ctx.onProgress?.(input.bytes.length, input.bytes.length)
-    return { events: decoder.events, problems: decoder.problems }
+    return decodeCapture(input, ctx, (decoder) =>
+      readPcapngRecords(input.bytes, decoder, ctx.onProgress),
+    )
   },
 }
 

@@ -1,6 +1,6 @@
 // Builds the JSON report (schema dnsbundle.report/v1) from the analysis.
 import type { Vantage } from '../model/bundle.js'
-import type { DnsMessageEvent } from '../model/event.js'
+import { type DnsTable, SOURCE } from '../model/dns-table.js'
 import type {
   Hop,
   LatencySummary,
@@ -26,7 +26,7 @@ export interface BuildReportInput {
   inputs: AnalyzedInput[]
   skipped: { path: string; reason: string }[]
   vantages: Vantage[]
-  dns: DnsMessageEvent[]
+  dns: DnsTable
   correlation: Correlation & { stats: CorrelationStats }
   findings: FiredFinding[]
   ruleProblems: Problem[]
@@ -89,33 +89,37 @@ export function buildReport(b: BuildReportInput): Report {
   return report
 }
 
-function summarize(
-  dns: readonly DnsMessageEvent[],
-  c: Correlation & { stats: CorrelationStats },
-): Summary {
+function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }): Summary {
   let messages = 0
-  for (const e of dns)
-    if (e.source === 'capture' || (e.source === 'dnstap' && e.id >= 0)) messages++
-  const rcodes: Record<string, number> = {}
-  const qtypes: Record<string, number> = {}
-  const latencies: number[] = []
+  for (let e = 0; e < dns.length; e++)
+    if (dns.source[e] === SOURCE.capture || (dns.source[e] === SOURCE.dnstap && dns.id[e] >= 0))
+      messages++
+  // Counted by number first, named at the end: a name lookup per transaction is not free.
+  const byQtype = new Map<number, number>()
+  const byRcode = new Map<number, number>()
+  const latencies = new Float64Array(c.transactions.length)
+  let answeredWithLatency = 0
   let unanswered = 0
   let aaaaQueries = 0
   let aaaaNoData = 0
   for (const t of c.transactions) {
-    const qt = qtypeName(t.qtype)
-    qtypes[qt] = (qtypes[qt] ?? 0) + 1
-    if (t.qtype === 28) aaaaQueries++
-    if (!t.response) {
+    const qtype = t.qtype
+    byQtype.set(qtype, (byQtype.get(qtype) ?? 0) + 1)
+    if (qtype === 28) aaaaQueries++
+    const rcode = t.rcode
+    if (rcode === null) {
       unanswered++
       continue
     }
-    const rc = rcodeName(t.response.rcode)
-    rcodes[rc] = (rcodes[rc] ?? 0) + 1
-    if (t.qtype === 28 && t.response.rcode === RCODE.NOERROR && t.response.answerAddrs === 0)
-      aaaaNoData++
-    if (t.latencyUs !== null) latencies.push(t.latencyUs / 1000)
+    byRcode.set(rcode, (byRcode.get(rcode) ?? 0) + 1)
+    if (qtype === 28 && rcode === RCODE.NOERROR && t.answerAddrs === 0) aaaaNoData++
+    const latency = t.latencyUs
+    if (latency !== null) latencies[answeredWithLatency++] = latency / 1000
   }
+  const qtypes: Record<string, number> = {}
+  for (const [qt, n] of byQtype) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + n
+  const rcodes: Record<string, number> = {}
+  for (const [rc, n] of byRcode) rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + n
   const lookups = c.lookups
   return {
     messages,
@@ -133,12 +137,12 @@ function summarize(
     forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
     rcodes,
     qtypes,
-    latencyMs: percentiles(latencies),
+    latencyMs: percentiles(latencies.subarray(0, answeredWithLatency)),
   }
 }
 
 /** Nearest-rank percentiles, in milliseconds rounded to microseconds. */
-export function percentiles(values: number[]): LatencySummary {
+export function percentiles(values: ArrayLike<number>): LatencySummary {
   if (values.length === 0) return { p50: null, p90: null, p99: null, max: null }
   const sorted = Float64Array.from(values).sort()
   const at = (q: number) =>
@@ -150,13 +154,13 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000
 }
 
-function timeWindow(dns: readonly DnsMessageEvent[]): { start: number | null; end: number | null } {
+function timeWindow(dns: DnsTable): { start: number | null; end: number | null } {
   let start = Infinity
   let end = -Infinity
-  for (const e of dns) {
-    if (Number.isNaN(e.time)) continue
-    if (e.time < start) start = e.time
-    if (e.time > end) end = e.time
+  for (let e = 0; e < dns.length; e++) {
+    const t = dns.time[e]
+    if (t < start) start = t
+    if (t > end) end = t
   }
   return start === Infinity ? { start: null, end: null } : { start, end }
 }
@@ -173,8 +177,8 @@ function toReportTransaction(
     id: t.id,
     qname: t.qname,
     qtype: qtypeName(t.qtype),
-    answered: t.response !== null,
-    rcode: t.response ? rcodeName(t.response.rcode) : null,
+    answered: t.answered,
+    rcode: t.rcode === null ? null : rcodeName(t.rcode),
     copies: t.copies,
     firstSent: t.firstSent,
     latencyMs: t.latencyUs === null ? null : round3(t.latencyUs / 1000),
@@ -253,7 +257,7 @@ function lookupTimeline(
         input: pathOf(h.event),
         where: whereOf(h.event),
       })
-    if (!t.response)
+    if (!t.answered)
       hops.push({
         vantage: t.lastSeen,
         time: t.hops.length ? t.hops[t.hops.length - 1].time : t.firstSent,

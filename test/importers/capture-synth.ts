@@ -53,11 +53,11 @@ export function analyze(
   bytes: Uint8Array,
   ports?: number[],
 ): { report: Report; dns: DnsMessageEvent[] } {
-  const { report, events } = analyzeBundleFull(
+  const { report, dns } = analyzeBundleFull(
     { files: [{ path: 'x.bin', bytes }], skipped: [] },
     { dnsPorts: ports },
   )
-  return { report, dns: events.filter((e): e is DnsMessageEvent => e.kind === 'dns') }
+  return { report, dns: dns.slice() }
 }
 
 export function ourMessages(dns: DnsMessageEvent[]): string[] {

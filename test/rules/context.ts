@@ -224,6 +224,7 @@ export function tx(s: TxSpec): Transaction {
     })
   }
   hops.sort((a, b) => a.time - b.time)
+  const answer = response as DnsMessageEvent | null
   return {
     client,
     clientPort,
@@ -236,6 +237,10 @@ export function tx(s: TxSpec): Transaction {
     queries,
     copies: s.copies ?? 1,
     response,
+    answered: answer !== null,
+    rcode: answer ? answer.rcode : null,
+    answerAddrs: answer ? answer.answerAddrs : -1,
+    responseTime: answer ? answer.time : NaN,
     firstSent: first,
     lastTime: hops[hops.length - 1].time,
     latencyUs: response ? (response as DnsMessageEvent).time - first : null,

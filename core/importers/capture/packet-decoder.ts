@@ -2,8 +2,9 @@
 // with extension headers and fragment reassembly, UDP (RFC 768) and TCP (RFC 9293) on the DNS
 // ports, VXLAN (RFC 7348) and Geneve (RFC 8926) overlays, then the DNS header and question.
 // One decoder serves one capture file; pcap.ts and pcapng.ts feed it frames.
-import type { DnsMessageEvent, Transport } from '../../model/event.js'
-import type { Problem } from '../importer.js'
+import type { Transport } from '../../model/event.js'
+import { DnsTable, SOURCE, TRANSPORT } from '../../model/dns-table.js'
+import type { ImportContext, ImportInput, ImportResult, Problem } from '../importer.js'
 import { u16be, u32be } from '../../codec/byte-reader.js'
 import { decodeHeaderQuestion, newHeaderQuestion, DnsDecodeError } from '../../codec/dns-message.js'
 import { AddressTable } from './addresses.js'
@@ -61,7 +62,8 @@ export interface FrameSink {
 }
 
 export class CaptureDecoder implements TcpSink, FrameSink {
-  readonly events: DnsMessageEvent[] = []
+  /** DNS messages decoded so far. */
+  messages = 0
   readonly problems: Problem[] = []
   /** Messages on the DNS ports that did not decode (not emitted). */
   undecodable = 0
@@ -88,11 +90,18 @@ export class CaptureDecoder implements TcpSink, FrameSink {
   private addrAt = 0
   private family = 4
 
+  /** The table's string number of each AddressTable id, or -1 until first needed. */
+  private poolIds = new Int32Array(64).fill(-1)
+  private readonly vantageId: number
+
   constructor(
     private readonly input: number,
-    private readonly vantage: string,
+    vantage: string,
     dnsPorts: ReadonlySet<number>,
+    /** Where decoded messages go, one row each. */
+    private readonly table: DnsTable,
   ) {
+    this.vantageId = table.strings.id(vantage)
     for (const p of dnsPorts) if (p >= 0 && p < 65536) this.isDnsPort[p] = 1
     this.frags = new FragmentTable((packet, reason) => this.problem(packet, reason))
     this.tcp = new TcpReassembly(this)
@@ -459,38 +468,35 @@ export class CaptureDecoder implements TcpSink, FrameSink {
       }
       return false
     }
-    const flags = hq.flags
-    const event: DnsMessageEvent = {
-      kind: 'dns',
-      input: this.input,
-      ref: at.frame,
-      offset: at.offset,
-      vantage: this.vantage,
-      time: at.time,
-      source: 'capture',
-      transport,
-      srcAddr: this.addrs.text[src],
-      srcPort: sport,
-      dstAddr: this.addrs.text[dst],
-      dstPort: dport,
-      id: hq.id,
-      qr: (flags & 0x8000) !== 0,
-      opcode: (flags >> 11) & 0xf,
-      rcode: flags & 0xf,
-      flags,
-      qname: hq.qname,
-      qtype: hq.qtype,
-      qclass: hq.qclass,
-      ancount: hq.ancount,
-      answerAddrs: hq.answerAddrs,
-      size: wireLen,
-    }
+    const table = this.table
+    const row = table.add(
+      this.input,
+      at.frame,
+      at.offset,
+      this.vantageId,
+      at.time,
+      SOURCE.capture,
+      TRANSPORT[transport],
+      this.poolId(src),
+      sport,
+      this.poolId(dst),
+      dport,
+      hq.id,
+      hq.flags,
+      table.strings.id(hq.qname),
+      hq.qtype,
+      hq.qclass,
+      hq.ancount,
+      hq.answerAddrs,
+      wireLen,
+    )
+    this.messages++
     if (e - s < wireLen) {
       const cut = this.capturedShort
         ? `cut off by the capture (${e - s} of ${wireLen} bytes captured)`
         : `cut off (${e - s} of ${wireLen} bytes in the packet)`
-      event.malformed = hq.warning ? `${hq.warning}; ${cut}` : cut
-    } else if (hq.warning) event.malformed = hq.warning
+      table.setMalformed(row, hq.warning ? `${hq.warning}; ${cut}` : cut)
+    } else if (hq.warning) table.setMalformed(row, hq.warning)
     if (this.anyInterface) {
       const first = this.copies.seen(
         b,
@@ -500,10 +506,21 @@ export class CaptureDecoder implements TcpSink, FrameSink {
         at.frame,
         at.time,
       )
-      if (first > 0) event.copyOf = first
+      if (first > 0) table.copyOf[row] = first
     }
-    this.events.push(event)
     return true
+  }
+
+  /** The table's string number of address `id`. */
+  private poolId(id: number): number {
+    if (id >= this.poolIds.length) {
+      const grown = new Int32Array(Math.max(id + 1, this.poolIds.length * 2)).fill(-1)
+      grown.set(this.poolIds)
+      this.poolIds = grown
+    }
+    let p = this.poolIds[id]
+    if (p < 0) p = this.poolIds[id] = this.table.strings.id(this.addrs.text[id])
+    return p
   }
 
   /** Interned id of the source (0) or destination (1) address of the current IP header. */
@@ -517,4 +534,25 @@ export class CaptureDecoder implements TcpSink, FrameSink {
   private endpoints(sport: number, dport: number): string {
     return `UDP ${this.addrs.text[this.addrId(0)]}:${sport} > ${this.addrs.text[this.addrId(1)]}:${dport}`
   }
+}
+
+/**
+ * Runs a capture reader over a new decoder. DNS messages go to `ctx.dns` when the pipeline gives
+ * one (counted in `eventCount`); a caller without a table gets them as event objects.
+ */
+export function decodeCapture(
+  input: ImportInput,
+  ctx: ImportContext,
+  read: (decoder: CaptureDecoder) => void,
+): ImportResult {
+  const table = ctx.dns ?? new DnsTable()
+  const from = table.length
+  // A DNS packet on loopback takes about 100 bytes of capture: room for most in one go.
+  table.reserve(Math.min(Math.ceil(input.bytes.length / 100), 1 << 24))
+  const decoder = new CaptureDecoder(input.index, input.vantage, ctx.dnsPorts, table)
+  read(decoder)
+  decoder.finish()
+  ctx.onProgress?.(input.bytes.length, input.bytes.length)
+  if (ctx.dns) return { events: [], problems: decoder.problems, eventCount: decoder.messages }
+  return { events: table.slice(from), problems: decoder.problems }
 }

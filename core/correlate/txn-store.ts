@@ -1,0 +1,348 @@
+// Transactions stored by column, and the Transaction view the rest of the engine reads.
+//
+// Half a million transactions as objects with a dozen numbers each would be half a million
+// objects for the garbage collector to trace on every major GC; here they are one typed array
+// per field. The events of a transaction are a linked list through the rows of the DnsTable
+// (`next`), each with a code saying what it was (query, retransmit, response...). A TxnView is
+// two fields: the store and a number; its getters read the columns and build event objects only
+// when asked (`queries`, `response`, `hops`).
+import type { DnsMessageEvent, DropEvent } from '../model/event.js'
+import { type DnsTable, SOURCE, TRANSPORTS } from '../model/dns-table.js'
+import type { Transaction, TransactionHop } from './types.js'
+
+// What a hop says, as a small code per event row.
+const WHAT = [
+  'query',
+  'retransmit',
+  'response',
+  'duplicate response',
+  'query arrived (log)',
+  'answered (log)',
+]
+export const Q = 0
+export const RETX = 1
+export const RESP = 2
+export const DUP = 3
+export const LOG_Q = 4
+export const LOG_A = 5
+
+/** Per-vantage tallies of a transaction seen at more than one vantage. */
+interface Tally {
+  c: number
+  r: number
+}
+
+export class TxnStore {
+  length = 0
+  private cap: number
+  /** Per event row: the next row of the same transaction, or -1. */
+  readonly next: Int32Array
+  /** Per event row: its WHAT code. */
+  readonly code: Uint8Array
+  /**
+   * Per event row: 1 + the WHAT code of its second role, or 0. A CoreDNS log line is a query and
+   * its answer in one: one row, two hops.
+   */
+  readonly code2: Uint8Array
+
+  head: Int32Array
+  tail: Int32Array
+  /** The copy sent from closest to the client: its ports and server address are the ones shown. */
+  firstQuery: Int32Array
+  /** The response delivered to the client (row), or -1. */
+  response: Int32Array
+  firstSent: Float64Array
+  lastTime: Float64Array
+  lastQuery: Float64Array
+  /** NaN when unanswered. */
+  latencyUs: Float64Array
+  /** Vantage string number of the last place the query was seen. */
+  lastSeen: Uint32Array
+  lookup: Int32Array
+  copies: Int32Array
+  /** First vantage's string number and its query and response counts. */
+  v0: Uint32Array
+  c0: Int32Array
+  r0: Int32Array
+  /** The previous transaction with the same key (the application asked again), or -1. */
+  prev: Int32Array
+  /** Tallies of the other vantages, for the few transactions seen at several. */
+  private readonly more = new Map<number, Map<number, Tally>>()
+  readonly drops = new Map<number, DropEvent>()
+
+  constructor(
+    readonly dns: DnsTable,
+    capacity: number,
+  ) {
+    this.next = new Int32Array(dns.length)
+    this.code = new Uint8Array(dns.length)
+    this.code2 = new Uint8Array(dns.length)
+    const cap = (this.cap = Math.max(16, Math.ceil(capacity)))
+    this.head = new Int32Array(cap)
+    this.tail = new Int32Array(cap)
+    this.firstQuery = new Int32Array(cap)
+    this.response = new Int32Array(cap)
+    this.firstSent = new Float64Array(cap)
+    this.lastTime = new Float64Array(cap)
+    this.lastQuery = new Float64Array(cap)
+    this.latencyUs = new Float64Array(cap)
+    this.lastSeen = new Uint32Array(cap)
+    this.lookup = new Int32Array(cap)
+    this.copies = new Int32Array(cap)
+    this.v0 = new Uint32Array(cap)
+    this.c0 = new Int32Array(cap)
+    this.r0 = new Int32Array(cap)
+    this.prev = new Int32Array(cap)
+  }
+
+  /** A new transaction started by row `e`; `prev` is the earlier one of the same key or -1. */
+  open(e: number, arrival: number, prev: number): number {
+    if (this.length === this.cap) this.resize(this.cap + (this.cap >> 1))
+    const t = this.length++
+    const v = this.dns.vantage[e]
+    this.head[t] = -1
+    this.tail[t] = -1
+    this.firstQuery[t] = e
+    this.response[t] = -1
+    this.firstSent[t] = arrival
+    this.lastTime[t] = arrival
+    this.lastQuery[t] = Number.isNaN(arrival) ? -Infinity : arrival
+    this.latencyUs[t] = NaN
+    this.lastSeen[t] = v
+    this.lookup[t] = -1
+    this.copies[t] = 0
+    this.v0[t] = v
+    this.c0[t] = 0
+    this.r0[t] = 0
+    this.prev[t] = prev
+    return t
+  }
+
+  private link(t: number, e: number, code: number): void {
+    this.next[e] = -1
+    this.code[e] = code
+    if (this.tail[t] < 0) this.head[t] = e
+    else this.next[this.tail[t]] = e
+    this.tail[t] = e
+  }
+
+  private tally(t: number, v: number): Tally | null {
+    if (v === this.v0[t]) return null
+    let m = this.more.get(t)
+    if (!m) this.more.set(t, (m = new Map()))
+    let x = m.get(v)
+    if (!x) m.set(v, (x = { c: 0, r: 0 }))
+    return x
+  }
+
+  addQuery(t: number, e: number, code: number): void {
+    const x = this.tally(t, this.dns.vantage[e])
+    // A second copy of one packet in the same capture (`tcpdump -i any` sees a query on the
+    // pod's veth and again after DNAT on the way to CoreDNS) is a hop, not another send.
+    const copy = this.dns.copyOf[e] !== 0
+    const n = copy ? (x ? x.c : this.c0[t]) : x ? ++x.c : ++this.c0[t]
+    this.link(t, e, code === Q && n > 1 && !copy ? RETX : code)
+  }
+
+  /** `linked`: the row is in the transaction already, as its query (a CoreDNS log line). */
+  addResponse(
+    t: number,
+    e: number,
+    code: number,
+    rank: (row: number) => number,
+    linked = false,
+  ): void {
+    const x = this.tally(t, this.dns.vantage[e])
+    const copy = this.dns.copyOf[e] !== 0
+    const n = copy ? (x ? x.r : this.r0[t]) : x ? ++x.r : ++this.r0[t]
+    const what = n > 1 && !copy ? DUP : code
+    if (linked) this.code2[e] = what + 1
+    else this.link(t, e, what)
+    const cur = this.response[t]
+    if (cur < 0 || rank(e) < rank(cur)) this.response[t] = e
+  }
+
+  responded(t: number, v: number): number {
+    if (v === this.v0[t]) return this.r0[t]
+    return this.more.get(t)?.get(v)?.r ?? 0
+  }
+
+  /** Did vantage `v` see this query asked and not yet answered? */
+  awaits(t: number, v: number): boolean {
+    if (v === this.v0[t]) return this.c0[t] > 0 && this.r0[t] === 0
+    const x = this.more.get(t)?.get(v)
+    return x !== undefined && x.c > 0 && x.r === 0
+  }
+
+  maxCopies(t: number): number {
+    let max = this.c0[t]
+    const m = this.more.get(t)
+    if (m) for (const x of m.values()) if (x.c > max) max = x.c
+    return max
+  }
+
+  vantageCount(t: number): number {
+    return 1 + (this.more.get(t)?.size ?? 0)
+  }
+
+  /** Views of every transaction, in store order. */
+  views(): TxnView[] {
+    const out: TxnView[] = new Array(this.length)
+    for (let t = 0; t < this.length; t++) out[t] = new TxnView(this, t)
+    return out
+  }
+
+  /** Gives back the slack left by growth (when it is worth a copy). */
+  trim(): void {
+    if (this.cap - this.length > this.cap >> 3) this.resize(Math.max(16, this.length))
+  }
+
+  private resize(cap: number): void {
+    const n = this.length
+    const grow = <T extends Float64Array | Uint32Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap)
+      b.set(a.subarray(0, n))
+      return b
+    }
+    this.head = grow(this.head)
+    this.tail = grow(this.tail)
+    this.firstQuery = grow(this.firstQuery)
+    this.response = grow(this.response)
+    this.firstSent = grow(this.firstSent)
+    this.lastTime = grow(this.lastTime)
+    this.lastQuery = grow(this.lastQuery)
+    this.latencyUs = grow(this.latencyUs)
+    this.lastSeen = grow(this.lastSeen)
+    this.lookup = grow(this.lookup)
+    this.copies = grow(this.copies)
+    this.v0 = grow(this.v0)
+    this.c0 = grow(this.c0)
+    this.r0 = grow(this.r0)
+    this.prev = grow(this.prev)
+    this.cap = cap
+  }
+}
+
+/** One transaction of a TxnStore, read through the Transaction interface. */
+export class TxnView implements Transaction {
+  constructor(
+    readonly store: TxnStore,
+    readonly index: number,
+  ) {}
+
+  get client(): string {
+    const s = this.store
+    return s.dns.strings.text[s.dns.srcAddr[s.head[this.index]]]
+  }
+  get clientPort(): number {
+    const s = this.store
+    return s.dns.srcPort[s.firstQuery[this.index]]
+  }
+  get server(): string {
+    const s = this.store
+    const d = s.dns
+    const fq = s.firstQuery[this.index]
+    return d.strings.text[d.dstAddr[fq] !== 0 ? d.dstAddr[fq] : d.dstAddr[s.head[this.index]]]
+  }
+  get serverPort(): number {
+    const s = this.store
+    const d = s.dns
+    const fq = s.firstQuery[this.index]
+    return d.dstAddr[fq] !== 0 ? d.dstPort[fq] : d.dstPort[s.head[this.index]]
+  }
+  get transport(): string {
+    const s = this.store
+    return TRANSPORTS[s.dns.transport[s.head[this.index]]]
+  }
+  get id(): number {
+    const s = this.store
+    return s.dns.id[s.head[this.index]]
+  }
+  get qname(): string {
+    const s = this.store
+    return s.dns.strings.text[s.dns.qname[s.head[this.index]]]
+  }
+  get qtype(): number {
+    const s = this.store
+    return s.dns.qtype[s.head[this.index]]
+  }
+  get copies(): number {
+    return this.store.copies[this.index]
+  }
+  get vantageCount(): number {
+    return this.store.vantageCount(this.index)
+  }
+  get answered(): boolean {
+    return this.store.response[this.index] >= 0
+  }
+  get rcode(): number | null {
+    const r = this.store.response[this.index]
+    return r >= 0 ? this.store.dns.rcode[r] : null
+  }
+  get responseTime(): number {
+    const r = this.store.response[this.index]
+    return r >= 0 ? this.store.dns.time[r] : NaN
+  }
+  get answerAddrs(): number {
+    const r = this.store.response[this.index]
+    return r >= 0 ? this.store.dns.answerAddrs[r] : -1
+  }
+  get response(): DnsMessageEvent | null {
+    const r = this.store.response[this.index]
+    return r >= 0 ? this.store.dns.get(r) : null
+  }
+  get firstSent(): number {
+    return this.store.firstSent[this.index]
+  }
+  get lastTime(): number {
+    return this.store.lastTime[this.index]
+  }
+  get latencyUs(): number | null {
+    const l = this.store.latencyUs[this.index]
+    return Number.isNaN(l) ? null : l
+  }
+  get lastSeen(): string {
+    return this.store.dns.strings.text[this.store.lastSeen[this.index]]
+  }
+  get lookup(): number {
+    return this.store.lookup[this.index]
+  }
+  set lookup(l: number) {
+    this.store.lookup[this.index] = l
+  }
+  get drop(): DropEvent | null {
+    return this.store.drops.get(this.index) ?? null
+  }
+  set drop(d: DropEvent | null) {
+    if (d) this.store.drops.set(this.index, d)
+    else this.store.drops.delete(this.index)
+  }
+
+  /** Every query copy seen, at every vantage (a CoreDNS log line counts as one). */
+  get queries(): DnsMessageEvent[] {
+    const s = this.store
+    const out: DnsMessageEvent[] = []
+    for (let q = s.head[this.index]; q >= 0; q = s.next[q])
+      if (s.code[q] <= RETX || s.code[q] === LOG_Q) out.push(s.dns.get(q))
+    return out
+  }
+
+  /** Every event of the transaction in time order, each with what it was. */
+  get hops(): TransactionHop[] {
+    const s = this.store
+    const d = s.dns
+    const hops: TransactionHop[] = []
+    for (let q = s.head[this.index]; q >= 0; q = s.next[q]) {
+      const e = d.get(q)
+      for (let code = s.code[q], more = s.code2[q]; ; code = more - 1, more = 0) {
+        const time =
+          code === LOG_Q && d.source[q] === SOURCE.log && e.durationUs !== undefined
+            ? e.time - Math.round(e.durationUs)
+            : e.time
+        hops.push({ vantage: e.vantage, time, what: WHAT[code], event: e })
+        if (more === 0) break
+      }
+    }
+    return hops.sort((a, b) => a.time - b.time)
+  }
+}
