@@ -71,7 +71,7 @@ export interface TxFacts {
   seconds: number[]
   /** latencyUs (meaningful where flags has TIMED). */
   latencyUs: Float64Array
-  /** HAS_RESPONSE | TIMED. */
+  /** HAS_RESPONSE, and TIMED when it also has a latency (TIMED is left unset without a response). */
   flags: Uint8Array
   /** Index of the qname in `names`. */
   name: Int32Array
@@ -123,22 +123,20 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   for (let i = 0; i < n; i++) {
     const t = tx[i]
     const r = t.response
-    let fl = 0
     if (r) {
-      fl = HAS_RESPONSE
       const rc = r.rcode
       rcode[i] = rc >= 0 ? rc : -1
       answerAddrs[i] = r.answerAddrs
+      // Latency counts only with a response (buckets, slowest): unread without one.
+      const lat = t.latencyUs
+      if (lat !== null) {
+        flags[i] = HAS_RESPONSE | TIMED
+        latencyUs[i] = lat
+      } else flags[i] = HAS_RESPONSE
     } else {
       rcode[i] = -1
       answerAddrs[i] = NaN
     }
-    const lat = t.latencyUs
-    if (lat !== null) {
-      fl |= TIMED
-      latencyUs[i] = lat
-    }
-    flags[i] = fl
     const fs = t.firstSent
     if (Number.isFinite(fs)) {
       const sec = Math.floor(fs / 1e6)
