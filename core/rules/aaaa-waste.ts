@@ -1,8 +1,7 @@
 // aaaa-waste: AAAA queries answered NOERROR with no AAAA record for names that only have IPv4
 // addresses. Seed talk: "Lots of DNS queries — half of them are wasted AAAA queries".
-import type { Event } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
-import { clientRcode, evidenceList, round, topCounts } from './transaction-views.js'
+import { evidenceList, lazyEvents, round, topCountsOf, txFacts } from './transaction-views.js'
 
 const A = 1
 const AAAA = 28
@@ -35,25 +34,26 @@ export const aaaaWaste: Rule = {
 
 function check(ctx: RuleContext): RuleFinding[] {
   const { transactions } = ctx.correlation
-  const hasV4 = new Set<string>()
-  for (const t of transactions)
-    if (t.qtype === A && clientRcode(t) === 0 && (t.response?.answerAddrs ?? 0) > 0)
-      hasV4.add(t.qname)
+  const f = txFacts(transactions)
+  const { n, qtype, rcode, answerAddrs, name } = f
+  const hasV4 = new Uint8Array(f.names.length)
+  for (let i = 0; i < n; i++)
+    if (qtype[i] === A && rcode[i] === 0 && answerAddrs[i] > 0) hasV4[name[i]] = 1
   let aaaaQueries = 0
-  const noData: Event[] = []
-  const names: string[] = []
+  const noData: number[] = []
+  const perName = new Int32Array(f.names.length)
   let unknownV4 = 0
-  for (const t of transactions) {
-    if (t.qtype !== AAAA) continue
+  for (let i = 0; i < n; i++) {
+    if (qtype[i] !== AAAA) continue
     aaaaQueries++
     // answerAddrs is -1 when the source could not count records (a CoreDNS log line).
-    if (clientRcode(t) !== 0 || t.response?.answerAddrs !== 0) continue
-    if (!hasV4.has(t.qname)) {
+    if (rcode[i] !== 0 || answerAddrs[i] !== 0) continue
+    if (!hasV4[name[i]]) {
       unknownV4++
       continue
     }
-    names.push(t.qname)
-    noData.push(t.response)
+    perName[name[i]]++
+    noData.push(i)
   }
   if (noData.length === 0) return []
   const share = noData.length / transactions.length
@@ -68,9 +68,9 @@ function check(ctx: RuleContext): RuleFinding[] {
         transactions: transactions.length,
         shareOfQueries: round(share, 4),
         shareOfAaaa: round(noData.length / aaaaQueries, 4),
-        topNames: topCounts(names, 10).map(({ key, count }) => ({ name: key, count })),
+        topNames: topCountsOf(f.names, perName, 10).map(({ key, count }) => ({ name: key, count })),
       },
-      evidence: evidenceList(noData),
+      evidence: evidenceList(lazyEvents(transactions, noData, (t) => t.response)),
     },
   ]
 }

@@ -1,6 +1,7 @@
 // Which names belong to the cluster: the kubernetes plugin's zones in the Corefile, the
 // `svc.<domain>` entries of a pod's resolv.conf, and `cluster.local.` when the bundle says nothing.
 import type { RuleContext } from './rule.js'
+import type { TxFacts } from './transaction-views.js'
 
 export type NameScope = 'cluster' | 'reverse' | 'external'
 
@@ -38,6 +39,23 @@ export function nameScope(qname: string, domains: readonly string[]): NameScope 
   if (q.endsWith('.in-addr.arpa.') || q.endsWith('.ip6.arpa.')) return 'reverse'
   for (const d of domains) if (q === d || q.endsWith('.' + d)) return 'cluster'
   return 'external'
+}
+
+/** nameScope as a number, for `scopesOf`. */
+export const CLUSTER = 0
+export const REVERSE = 1
+export const EXTERNAL = 2
+const SCOPE_CODE: Record<NameScope, number> = {
+  cluster: CLUSTER,
+  reverse: REVERSE,
+  external: EXTERNAL,
+}
+
+/** nameScope of every numbered name of the facts (CLUSTER, REVERSE or EXTERNAL), once per name. */
+export function scopesOf(f: TxFacts, domains: readonly string[]): Uint8Array {
+  const out = new Uint8Array(f.names.length)
+  f.names.forEach((q, i) => (out[i] = SCOPE_CODE[nameScope(q, domains)]))
+  return out
 }
 
 /** Search suffixes with a trailing dot: from resolv.conf facts, else `svc.<domain>` and `<domain>`. */

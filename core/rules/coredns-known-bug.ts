@@ -1,12 +1,17 @@
 // coredns-known-bug: the CoreDNS version is in a range with a known bug, and that bug's symptom is in
 // the bundle. Seed talk: "CoreDNS plugins stop working" (coredns#3860, coredns#4366).
 import type { Event } from '../model/event.js'
-import type { Transaction } from '../correlate/types.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
-import { clusterDomains, nameScope } from './cluster-names.js'
+import { CLUSTER, clusterDomains, EXTERNAL, scopesOf } from './cluster-names.js'
 import { corednsVersions, versionInRange, type CorednsVersion } from './coredns-version.js'
 import { increaseSum, latestSum, seriesOf } from './metric-series.js'
-import { clientRcode, evidenceList } from './transaction-views.js'
+import {
+  evidenceList,
+  HAS_RESPONSE,
+  lazyEvents,
+  txFacts,
+  type EvidenceGroup,
+} from './transaction-views.js'
 
 /**
  * Known bugs, with the versions they affect [introduced, fixed) and where that range comes from.
@@ -134,11 +139,11 @@ function watchSymptoms(ctx: RuleContext): Symptoms | null {
       'panics counted by coredns_panics_total': panicMetric,
       'cluster names flipping to NXDOMAIN': flips.length,
     },
-    extra: { flippedNames: [...new Set(flips.map((f) => f.qname))].slice(0, 10) },
+    extra: { flippedNames: flips.names.slice(0, 10) },
     evidence: evidenceList(
       panics,
       panicSeries.filter((s) => s.last.value > 0).map((s) => s.last),
-      flips.map((t) => t.response),
+      flips.responses,
       watch,
     ),
   }
@@ -161,30 +166,52 @@ function autopathSymptoms(ctx: RuleContext): Symptoms | null {
     },
     extra: {
       autopathInCorefile: autopath.length ? true : null,
-      flippedNames: [...new Set(flips.map((f) => f.qname))].slice(0, 10),
+      flippedNames: flips.names.slice(0, 10),
     },
-    evidence: evidenceList(
-      autopath,
-      flips.map((t) => t.response),
-    ),
+    evidence: evidenceList(autopath, flips.responses),
   }
 }
 
 /** NXDOMAIN answers for a name+type that another transaction in the bundle got NOERROR for. */
-function answerFlips(
-  ctx: RuleContext,
-  scope: 'cluster' | 'external',
-): (Transaction & { response: NonNullable<Transaction['response']> })[] {
-  const domains = clusterDomains(ctx)
-  const ok = new Set<string>()
-  const nx: (Transaction & { response: NonNullable<Transaction['response']> })[] = []
-  for (const t of ctx.correlation.transactions) {
-    if (nameScope(t.qname, domains) !== scope || !t.response) continue
-    const rc = clientRcode(t)
-    const key = `${t.qname}|${t.qtype}`
-    if (rc === 0 && t.response.answerAddrs !== 0) ok.add(key)
-    else if (rc === 3)
-      nx.push(t as Transaction & { response: NonNullable<Transaction['response']> })
+function answerFlips(ctx: RuleContext, scope: 'cluster' | 'external'): Flips {
+  const { transactions } = ctx.correlation
+  const f = txFacts(transactions)
+  const want = scope === 'cluster' ? CLUSTER : EXTERNAL
+  const scopes = scopesOf(f, clusterDomains(ctx))
+  const { n, name, qtype, rcode, answerAddrs, flags } = f
+  // name+type as one number where the type is a 16-bit value (or -1), else as text.
+  const key = (i: number): number | string => {
+    const q = qtype[i]
+    return Number.isInteger(q) && q >= -1 && q <= 0xffff
+      ? name[i] * 0x10001 + q + 1
+      : `${name[i]}|${q}`
   }
-  return nx.filter((t) => ok.has(`${t.qname}|${t.qtype}`))
+  const ok = new Set<number | string>()
+  const nx: number[] = []
+  for (let i = 0; i < n; i++) {
+    if (scopes[name[i]] !== want || !(flags[i] & HAS_RESPONSE)) continue
+    const rc = rcode[i]
+    if (rc === 0 && answerAddrs[i] !== 0) ok.add(key(i))
+    else if (rc === 3) nx.push(i)
+  }
+  const flips = nx.filter((i) => ok.has(key(i)))
+  const names: string[] = []
+  const seen = new Set<number>()
+  for (const i of flips) {
+    if (seen.has(name[i])) continue
+    seen.add(name[i])
+    names.push(f.names[name[i]])
+  }
+  return {
+    length: flips.length,
+    names,
+    responses: lazyEvents(transactions, flips, (t) => t.response),
+  }
+}
+
+interface Flips {
+  length: number
+  /** Distinct flipped names, in order. */
+  names: string[]
+  responses: EvidenceGroup
 }

@@ -5,10 +5,15 @@ import type { Event } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { increaseSum, latestSum, seriesOf } from './metric-series.js'
 import {
+  bucketMedianLatencies,
   dnsAddresses,
   evidenceMix,
+  HAS_RESPONSE,
   median,
   perSecond,
+  TIMED,
+  txFacts,
+  type TxFacts,
   round,
   spearman,
   touchesDnsPort,
@@ -144,8 +149,9 @@ function check(ctx: RuleContext): RuleFinding[] {
 
 /** Per-second load against median latency: does latency grow with the query rate? */
 function loadVersusLatency(ctx: RuleContext) {
-  const all = perSecond(ctx.correlation.transactions)
-  const buckets = all.filter((b) => b.latenciesUs.length > 0)
+  const tx = ctx.correlation.transactions
+  const all = perSecond(tx)
+  const buckets = all.filter((b) => b.timed > 0)
   const data = {
     buckets: all.length,
     loadLatencyCorrelation: null as number | null,
@@ -165,7 +171,11 @@ function loadVersusLatency(ctx: RuleContext) {
   const failuresWithLoad = varied && all.some((b) => b.failed > 0) && failRho >= 0.5
   if (buckets.length < MIN_BUCKETS) return { ...none, failuresWithLoad }
 
-  const lat = buckets.map((b) => median(b.latenciesUs) / 1000)
+  const medians = bucketMedianLatencies(tx)
+  const lat: number[] = []
+  all.forEach((b, i) => {
+    if (b.timed > 0) lat.push(medians[i] / 1000)
+  })
   const rho = spearman(
     buckets.map((b) => b.load),
     lat,
@@ -185,12 +195,40 @@ function loadVersusLatency(ctx: RuleContext) {
   // Evidence: the slowest answered queries.
   const evidence: Event[] = []
   if (signal)
-    for (const t of ctx.correlation.transactions
-      .filter((t) => t.response && t.latencyUs !== null)
-      .sort((a, b) => (b.latencyUs ?? 0) - (a.latencyUs ?? 0))
-      .slice(0, 5))
+    for (const i of slowest(txFacts(tx), 5)) {
+      const t = tx[i]
       evidence.push(t.queries[0], t.response!)
+    }
   return { signal, failuresWithLoad, evidence, data }
+}
+
+/**
+ * Indices of the `k` answered transactions with the largest latency, largest first, ties in
+ * transaction order: what a stable sort by latency, descending, puts first.
+ */
+function slowest(f: TxFacts, k: number): number[] {
+  const { n, flags, latencyUs } = f
+  const need = HAS_RESPONSE | TIMED
+  const top: number[] = []
+  for (let i = 0; i < n; i++) {
+    if ((flags[i] & need) !== need) continue
+    const x = latencyUs[i]
+    // NaN (or Infinity - Infinity) makes the comparison sort's order its own: keep the sort then.
+    if (!Number.isFinite(x)) return slowestBySort(f, k)
+    if (top.length >= k && !(x > latencyUs[top[top.length - 1]])) continue
+    let at = top.length
+    while (at > 0 && x > latencyUs[top[at - 1]]) at--
+    top.splice(at, 0, i)
+    if (top.length > k) top.pop()
+  }
+  return top
+}
+
+function slowestBySort(f: TxFacts, k: number): number[] {
+  const idx: number[] = []
+  for (let i = 0; i < f.n; i++)
+    if ((f.flags[i] & (HAS_RESPONSE | TIMED)) === (HAS_RESPONSE | TIMED)) idx.push(i)
+  return idx.sort((a, b) => f.latencyUs[b] - f.latencyUs[a]).slice(0, k)
 }
 
 /**

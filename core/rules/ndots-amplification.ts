@@ -9,7 +9,14 @@ import {
   matchSearchSuffix,
   searchSuffixes,
 } from './cluster-names.js'
-import { clientRcode, evidenceList, round } from './transaction-views.js'
+import {
+  evidenceList,
+  lookupFacts,
+  OUTCOME_ADDRESS,
+  perName,
+  round,
+  txFacts,
+} from './transaction-views.js'
 
 export const ndotsAmplification: Rule = {
   id: 'ndots-amplification',
@@ -56,16 +63,18 @@ function check(ctx: RuleContext): RuleFinding[] {
   let method: 'lookups' | 'qname-pattern'
   if (lookups.length) {
     method = 'lookups'
-    for (const l of lookups) {
-      if (l.outcome !== 'address' || l.wasted <= 0) continue
+    const lf = lookupFacts(lookups)
+    for (let i = 0; i < lf.n; i++) {
+      if (lf.outcome[i] !== OUTCOME_ADDRESS || lf.wasted[i] <= 0) continue
+      const l = lookups[i]
       wasted += l.wasted
       lookupsWithWaste++
       const r = byName.get(l.name) ?? { name: l.name, wasted: 0, lookups: 0 }
       r.wasted += l.wasted
       r.lookups++
       byName.set(l.name, r)
-      for (const i of l.transactions) {
-        const t = transactions[i]
+      for (const ti of l.transactions) {
+        const t = transactions[ti]
         if (t && t.qname !== l.answeredName && evidence.length < 20) evidence.push(t.queries[0])
       }
     }
@@ -75,15 +84,25 @@ function check(ctx: RuleContext): RuleFinding[] {
     method = 'qname-pattern'
     const domains = clusterDomains(ctx)
     const suffixes = searchSuffixes(ctx, domains)
-    for (const t of transactions) {
-      if (clientRcode(t) !== 3 || !looksLikeSearchExpansion(t.qname, suffixes, domains)) continue
+    const f = txFacts(transactions)
+    const expansion = perName(f, (q) => looksLikeSearchExpansion(q, suffixes, domains))
+    const baseOf = new Map<number, string>()
+    for (let i = 0; i < f.n; i++) {
+      if (f.rcode[i] !== 3 || !expansion(f.name[i])) continue
       wasted++
-      const suffix = matchSearchSuffix(t.qname, suffixes, domains) ?? ''
-      const base = t.qname.slice(0, t.qname.length - suffix.length)
+      let base = baseOf.get(f.name[i])
+      if (base === undefined) {
+        const qname = f.names[f.name[i]]
+        const suffix = matchSearchSuffix(qname, suffixes, domains) ?? ''
+        baseOf.set(f.name[i], (base = qname.slice(0, qname.length - suffix.length)))
+      }
       const r = byName.get(base) ?? { name: base, wasted: 0, lookups: 0 }
       r.wasted++
       byName.set(base, r)
-      if (evidence.length < 20) evidence.push(t.response ?? t.queries[0])
+      if (evidence.length < 20) {
+        const t = transactions[i]
+        evidence.push(t.response ?? t.queries[0])
+      }
     }
     lookupsWithWaste = byName.size
   }

@@ -4,7 +4,15 @@
 import type { Event } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { clusterDomains, looksLikeSearchExpansion, searchSuffixes } from './cluster-names.js'
-import { clientRcode, evidenceList, round, topCounts } from './transaction-views.js'
+import {
+  evidenceList,
+  lookupFacts,
+  OUTCOME_NXDOMAIN,
+  perName,
+  round,
+  topCounts,
+  txFacts,
+} from './transaction-views.js'
 
 const MIN_SHARE = 0.2
 const MIN_COUNT = 5
@@ -47,25 +55,33 @@ function check(ctx: RuleContext): RuleFinding[] {
   if (lookups.length) {
     unit = 'lookups'
     total = lookups.length
-    for (const l of lookups) {
-      if (l.outcome !== 'nxdomain') continue
+    // Count first, from the outcomes alone; read the lookups only when the rule fires.
+    const { outcome } = lookupFacts(lookups)
+    let nx = 0
+    for (let i = 0; i < outcome.length; i++) if (outcome[i] === OUTCOME_NXDOMAIN) nx++
+    if (nx < MIN_COUNT || nx / total < MIN_SHARE) return []
+    for (let i = 0; i < outcome.length; i++) {
+      if (outcome[i] !== OUTCOME_NXDOMAIN) continue
+      const l = lookups[i]
       nxNames.push(l.name)
       nxClients.push(l.client)
       const last = transactions[l.transactions[l.transactions.length - 1]]
-      if (last?.response && evidence.length < 30) evidence.push(last.response)
+      if (evidence.length < 30 && last?.response) evidence.push(last.response)
     }
   } else {
     unit = 'queries'
     const domains = clusterDomains(ctx)
     const suffixes = searchSuffixes(ctx, domains)
-    for (const t of transactions) {
-      const rc = clientRcode(t)
-      if (rc === 3 && looksLikeSearchExpansion(t.qname, suffixes, domains)) continue
+    const f = txFacts(transactions)
+    const expansion = perName(f, (q) => looksLikeSearchExpansion(q, suffixes, domains))
+    for (let i = 0; i < f.n; i++) {
+      const rc = f.rcode[i]
+      if (rc === 3 && expansion(f.name[i])) continue
       total++
       if (rc !== 3) continue
-      nxNames.push(t.qname)
-      nxClients.push(t.client)
-      if (t.response && evidence.length < 30) evidence.push(t.response)
+      nxNames.push(f.names[f.name[i]])
+      nxClients.push(f.clients[f.client[i]])
+      if (evidence.length < 30) evidence.push(transactions[i].response!)
     }
   }
   if (total === 0 || nxNames.length < MIN_COUNT) return []

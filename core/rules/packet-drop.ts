@@ -8,12 +8,14 @@ import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import {
   dnsAddresses,
   evidenceList,
+  HAS_RESPONSE,
   median,
   reachedServer,
   replyLost,
   round,
   topCounts,
   touchesDnsPort,
+  txFacts,
   vantageTypes,
 } from './transaction-views.js'
 
@@ -72,12 +74,18 @@ function check(ctx: RuleContext): RuleFinding[] {
   const waitingOnUpstream = new Set(
     forwarder.filter((f) => f.response === null).map((f) => `${f.qname}|${f.qtype}`),
   )
-  const lost = transactions.filter(
-    (t) =>
-      t.response === null &&
-      (replyLost(t) ||
-        (!reachedServer(t, types) && !waitingOnUpstream.has(`${t.qname}|${t.qtype}`))),
-  )
+  const f = txFacts(transactions)
+  const lost: Transaction[] = []
+  for (let i = 0; i < f.n; i++) {
+    if (f.flags[i] & HAS_RESPONSE) continue
+    const t = transactions[i]
+    if (
+      replyLost(t) ||
+      (!reachedServer(t, types) &&
+        !(waitingOnUpstream.size && waitingOnUpstream.has(`${t.qname}|${t.qtype}`)))
+    )
+      lost.push(t)
+  }
   const dnsAddrs = dnsAddresses(ctx)
   const attached = new Set(lost.map((t) => t.drop).filter((d): d is DropEvent => d !== null))
   const dnsDrops = ctx.drops.filter((d) => touchesDnsPort(d, dnsAddrs))
@@ -86,9 +94,11 @@ function check(ctx: RuleContext): RuleFinding[] {
   // Hops are built lazily by the correlator: look only at the lost queries' clients, and at a
   // bounded sample of their answered queries, which show the path a query normally takes.
   const lostClients = new Set(lost.map((t) => t.client))
+  const lostClient = new Uint8Array(f.clients.length)
+  f.clients.forEach((c, i) => (lostClient[i] = lostClients.has(c) ? 1 : 0))
   const sample: Transaction[] = []
-  for (const t of transactions) {
-    if (t.response !== null && lostClients.has(t.client)) sample.push(t)
+  for (let i = 0; i < f.n; i++) {
+    if (f.flags[i] & HAS_RESPONSE && lostClient[f.client[i]]) sample.push(transactions[i])
     if (sample.length >= PATH_SAMPLE) break
   }
   const positions = vantagePositions([...sample, ...lost])

@@ -2,7 +2,7 @@
 // did it fail, did it reach the DNS server; and the per-second view that relates failures to load.
 import type { VantageType } from '../model/bundle.js'
 import type { DropEvent, Event } from '../model/event.js'
-import type { Transaction } from '../correlate/types.js'
+import type { Lookup, Transaction } from '../correlate/types.js'
 import type { RuleContext } from './rule.js'
 
 /** Most events a rule hands on as evidence; the report shows fewer and counts the rest. */
@@ -50,35 +50,277 @@ export function dnsAddresses(ctx: RuleContext): Set<string> {
   return s
 }
 
+/**
+ * What the rules ask of every transaction, read in one pass over them (each transaction and its
+ * response touched once) into typed arrays, with names and clients numbered: the rules then loop
+ * over numbers, and go back to a transaction only for the few they cite. Computed once per
+ * analysis and shared (the verdict reads it too).
+ */
+export interface TxFacts {
+  n: number
+  qtype: Float64Array
+  /** The client's rcode (clientRcode), or -1 when it got none. */
+  rcode: Float64Array
+  /** The response's answerAddrs (NaN without a response). */
+  answerAddrs: Float64Array
+  /**
+   * The second (of its first send) each transaction falls in, as an index in `seconds` (first
+   * seen first); -1 when its first send is not a finite time.
+   */
+  second: Int32Array
+  seconds: number[]
+  /** latencyUs (meaningful where flags has TIMED). */
+  latencyUs: Float64Array
+  /** HAS_RESPONSE, and TIMED when it also has a latency (TIMED is left unset without a response). */
+  flags: Uint8Array
+  /** Index of the qname in `names`. */
+  name: Int32Array
+  names: string[]
+  /** Index of the client in `clients`. */
+  client: Int32Array
+  clients: string[]
+  /** Index of each client's first transaction. */
+  clientFirst: number[]
+}
+
+/** flags: the transaction has a response (maybe without an rcode: a CoreDNS log's `-`). */
+export const HAS_RESPONSE = 1
+/** flags: latencyUs is not null. */
+export const TIMED = 2
+
+const factsCache = new WeakMap<readonly Transaction[], TxFacts>()
+
+/** The per-transaction facts of these transactions, computed once per analysis. */
+export function txFacts(transactions: readonly Transaction[]): TxFacts {
+  let f = factsCache.get(transactions)
+  if (!f || f.n !== transactions.length) factsCache.set(transactions, (f = factsOf(transactions)))
+  return f
+}
+
+function factsOf(tx: readonly Transaction[]): TxFacts {
+  const n = tx.length
+  const qtype = new Float64Array(n)
+  const rcode = new Float64Array(n)
+  const answerAddrs = new Float64Array(n)
+  const second = new Int32Array(n)
+  const secondIds = new Map<number, number>()
+  const seconds: number[] = []
+  let lastSecond = NaN
+  let lastSecondId = -1
+  const latencyUs = new Float64Array(n)
+  const flags = new Uint8Array(n)
+  const name = new Int32Array(n)
+  const client = new Int32Array(n)
+  const nameIds = new Map<string, number>()
+  const names: string[] = []
+  const clientIds = new Map<string, number>()
+  const clients: string[] = []
+  const clientFirst: number[] = []
+  let lastName: string | undefined
+  let lastNameId = -1
+  let lastClient: string | undefined
+  let lastClientId = -1
+  for (let i = 0; i < n; i++) {
+    const t = tx[i]
+    const r = t.response
+    if (r) {
+      const rc = r.rcode
+      rcode[i] = rc >= 0 ? rc : -1
+      answerAddrs[i] = r.answerAddrs
+      // Latency counts only with a response (buckets, slowest): unread without one.
+      const lat = t.latencyUs
+      if (lat !== null) {
+        flags[i] = HAS_RESPONSE | TIMED
+        latencyUs[i] = lat
+      } else flags[i] = HAS_RESPONSE
+    } else {
+      rcode[i] = -1
+      answerAddrs[i] = NaN
+    }
+    const fs = t.firstSent
+    if (Number.isFinite(fs)) {
+      const sec = Math.floor(fs / 1e6)
+      if (sec !== lastSecond) {
+        let id = secondIds.get(sec)
+        if (id === undefined) {
+          secondIds.set(sec, (id = seconds.length))
+          seconds.push(sec)
+        }
+        lastSecond = sec
+        lastSecondId = id
+      }
+      second[i] = lastSecondId
+    } else second[i] = -1
+    qtype[i] = t.qtype
+    const q = t.qname
+    if (q !== lastName || lastNameId < 0) {
+      let id = nameIds.get(q)
+      if (id === undefined) {
+        nameIds.set(q, (id = names.length))
+        names.push(q)
+      }
+      lastName = q
+      lastNameId = id
+    }
+    name[i] = lastNameId
+    const c = t.client
+    if (c !== lastClient || lastClientId < 0) {
+      let id = clientIds.get(c)
+      if (id === undefined) {
+        clientIds.set(c, (id = clients.length))
+        clients.push(c)
+        clientFirst.push(i)
+      }
+      lastClient = c
+      lastClientId = id
+    }
+    client[i] = lastClientId
+  }
+  return {
+    n,
+    qtype,
+    rcode,
+    answerAddrs,
+    second,
+    seconds,
+    latencyUs,
+    flags,
+    name,
+    names,
+    client,
+    clients,
+    clientFirst,
+  }
+}
+
+/** Lookup outcomes as numbers, for LookupFacts. */
+export const OUTCOME_OTHER = 0
+export const OUTCOME_ADDRESS = 1
+export const OUTCOME_NXDOMAIN = 2
+
+/** What the rules ask of every lookup, read in one pass. */
+export interface LookupFacts {
+  n: number
+  outcome: Uint8Array
+  wasted: Float64Array
+}
+
+const lookupCache = new WeakMap<readonly Lookup[], LookupFacts>()
+
+export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
+  let f = lookupCache.get(lookups)
+  if (!f || f.n !== lookups.length) {
+    const n = lookups.length
+    const outcome = new Uint8Array(n)
+    const wasted = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      const l = lookups[i]
+      const o = l.outcome
+      outcome[i] =
+        o === 'address' ? OUTCOME_ADDRESS : o === 'nxdomain' ? OUTCOME_NXDOMAIN : OUTCOME_OTHER
+      wasted[i] = l.wasted
+    }
+    lookupCache.set(lookups, (f = { n, outcome, wasted }))
+  }
+  return f
+}
+
+/** Per numbered name, memoized: `fn(name)` for the facts' names, computed on first ask. */
+export function perName(f: TxFacts, fn: (name: string) => boolean): (id: number) => boolean {
+  const memo = new Int8Array(f.names.length).fill(-1)
+  return (id) => {
+    let v = memo[id]
+    if (v < 0) memo[id] = v = fn(f.names[id]) ? 1 : 0
+    return v === 1
+  }
+}
+
+/** isFailed, from the facts: no rcode, SERVFAIL or REFUSED. */
+export function failedAt(f: TxFacts, i: number): boolean {
+  const rc = f.rcode[i]
+  return rc === -1 || rc === 2 || rc === 5
+}
+
 export interface SecondBucket {
   second: number
   load: number
   failed: number
-  latenciesUs: number[]
+  /** Transactions with a latency and an rcode: those whose latency the median is taken of. */
+  timed: number
 }
 
-/** Client transactions per second of their first send (timed transactions only), in time order. */
-const perSecondCache = new WeakMap<readonly Transaction[], SecondBucket[]>()
+interface SecondView {
+  buckets: SecondBucket[]
+  /** Latencies grouped by bucket: bucket b's are latencies[start[b] .. start[b + 1]). */
+  latencies: Float64Array
+  start: Int32Array
+  medians: Float64Array | null
+}
 
-/** Per-second buckets of the transactions; computed once per analysis, shared by the rules. */
+const perSecondCache = new WeakMap<TxFacts, SecondView>()
+
+function secondView(transactions: readonly Transaction[]): SecondView {
+  const f = txFacts(transactions)
+  let v = perSecondCache.get(f)
+  if (!v) perSecondCache.set(f, (v = bucketsOf(f)))
+  return v
+}
+
+/**
+ * Client transactions per second of their first send (timed transactions only), in time order;
+ * computed once per analysis, shared by the rules.
+ */
 export function perSecond(transactions: readonly Transaction[]): SecondBucket[] {
-  let cached = perSecondCache.get(transactions)
-  if (!cached) perSecondCache.set(transactions, (cached = bucketsOf(transactions)))
-  return cached
+  return secondView(transactions).buckets
 }
 
-function bucketsOf(transactions: readonly Transaction[]): SecondBucket[] {
-  const buckets = new Map<number, SecondBucket>()
-  for (const t of transactions) {
-    if (!Number.isFinite(t.firstSent)) continue
-    const second = Math.floor(t.firstSent / 1e6)
-    let b = buckets.get(second)
-    if (!b) buckets.set(second, (b = { second, load: 0, failed: 0, latenciesUs: [] }))
-    b.load++
-    if (isFailed(t)) b.failed++
-    if (t.latencyUs !== null && clientRcode(t) !== null) b.latenciesUs.push(t.latencyUs)
+/** Median latency (µs) of each perSecond bucket's answered transactions; NaN where none. */
+export function bucketMedianLatencies(transactions: readonly Transaction[]): Float64Array {
+  const v = secondView(transactions)
+  if (!v.medians) {
+    const m = new Float64Array(v.buckets.length)
+    for (let b = 0; b < m.length; b++) m[b] = medianInPlace(v.latencies, v.start[b], v.start[b + 1])
+    v.medians = m
   }
-  return [...buckets.values()].sort((a, b) => a.second - b.second)
+  return v.medians
+}
+
+function bucketsOf(f: TxFacts): SecondView {
+  const { n, second, flags, rcode, latencyUs } = f
+  // Buckets in time order: the rank of each second.
+  const order = f.seconds.map((_, i) => i).sort((a, b) => f.seconds[a] - f.seconds[b])
+  const rank = new Int32Array(order.length)
+  order.forEach((id, r) => (rank[id] = r))
+  const nb = order.length
+  const load = new Int32Array(nb)
+  const failed = new Int32Array(nb)
+  const timed = new Int32Array(nb)
+  let timedTotal = 0
+  for (let i = 0; i < n; i++) {
+    const s = second[i]
+    if (s < 0) continue
+    const b = rank[s]
+    load[b]++
+    const rc = rcode[i]
+    if (rc === -1 || rc === 2 || rc === 5) failed[b]++
+    if (flags[i] & TIMED && rc !== -1) {
+      timed[b]++
+      timedTotal++
+    }
+  }
+  const start = new Int32Array(nb + 1)
+  for (let b = 0; b < nb; b++) start[b + 1] = start[b] + timed[b]
+  const at = start.slice(0, nb)
+  const latencies = new Float64Array(timedTotal)
+  if (timedTotal)
+    for (let i = 0; i < n; i++) {
+      const s = second[i]
+      if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[rank[s]]++] = latencyUs[i]
+    }
+  const buckets: SecondBucket[] = new Array(nb)
+  for (let b = 0; b < nb; b++)
+    buckets[b] = { second: f.seconds[order[b]], load: load[b], failed: failed[b], timed: timed[b] }
+  return { buckets, latencies, start, medians: null }
 }
 
 export function median(xs: readonly number[]): number {
@@ -86,6 +328,56 @@ export function median(xs: readonly number[]): number {
   const s = Float64Array.from(xs).sort()
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * The median of a[lo..hi), as `median` computes it (sorted order), by selection: reorders that
+ * range of `a`. Falls back to sorting when the range holds NaN (sorted last).
+ */
+export function medianInPlace(a: Float64Array, lo: number, hi: number): number {
+  const len = hi - lo
+  if (len <= 0) return NaN
+  for (let i = lo; i < hi; i++)
+    if (a[i] !== a[i]) {
+      const s = a.subarray(lo, hi).sort()
+      const m = len >> 1
+      return len % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+  const k = lo + (len >> 1)
+  select(a, lo, hi - 1, k)
+  if (len % 2) return a[k]
+  // After selection everything before k is ≤ a[k]: the largest of them is the lower middle.
+  let below = a[lo]
+  for (let i = lo + 1; i < k; i++) if (a[i] > below) below = a[i]
+  return (below + a[k]) / 2
+}
+
+/** Puts the k-th smallest of a[left..right] at k, smaller ones before, larger after (no NaN). */
+function select(a: Float64Array, left: number, right: number, k: number): void {
+  while (right > left) {
+    // Median of three as pivot, then Hoare partition.
+    const mid = (left + right) >> 1
+    const x = a[left]
+    const y = a[mid]
+    const z = a[right]
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y
+    let i = left
+    let j = right
+    while (i <= j) {
+      while (a[i] < pivot) i++
+      while (a[j] > pivot) j--
+      if (i <= j) {
+        const t = a[i]
+        a[i] = a[j]
+        a[j] = t
+        i++
+        j--
+      }
+    }
+    if (k <= j) right = j
+    else if (k >= i) left = i
+    else return
+  }
 }
 
 /** Spearman rank correlation, -1..1; NaN with fewer than 3 points or no variation. */
@@ -123,18 +415,67 @@ function ranks(xs: readonly number[]): number[] {
 export function topCounts(keys: Iterable<string>, limit = 10): { key: string; count: number }[] {
   const m = new Map<string, number>()
   for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1)
-  return [...m.entries()]
-    .map(([key, count]) => ({ key, count }))
-    .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
-    .slice(0, limit)
+  const top: { key: string; count: number }[] = []
+  for (const [key, count] of m) pushTop(top, key, count, limit)
+  return top
+}
+
+/**
+ * topCounts over numbered keys: `counts[i]` occurrences of `keys[i]` (zeros left out). Keys must be
+ * distinct.
+ */
+export function topCountsOf(
+  keys: readonly string[],
+  counts: ArrayLike<number>,
+  limit = 10,
+): { key: string; count: number }[] {
+  const top: { key: string; count: number }[] = []
+  for (let i = 0; i < counts.length; i++) if (counts[i] > 0) pushTop(top, keys[i], counts[i], limit)
+  return top
+}
+
+/** Keeps `top` the `limit` largest counts, ties by key (distinct keys: a total order). */
+function pushTop(
+  top: { key: string; count: number }[],
+  key: string,
+  count: number,
+  limit: number,
+): void {
+  if (limit <= 0) return
+  const before = (a: { key: string; count: number }) =>
+    count > a.count || (count === a.count && key < a.key)
+  if (top.length >= limit && !before(top[top.length - 1])) return
+  let at = top.length
+  while (at > 0 && before(top[at - 1])) at--
+  top.splice(at, 0, { key, count })
+  if (top.length > limit) top.pop()
+}
+
+/**
+ * A list of evidence candidates: an array, or events made on demand (`lazyEvents`), so a rule can
+ * offer thousands of transactions without reading each one's events.
+ */
+export interface EvidenceGroup {
+  readonly length: number
+  at(i: number): Event | null | undefined
+}
+
+/** The events `pick` gives for the transactions at `indices`, read only when asked for. */
+export function lazyEvents(
+  transactions: readonly Transaction[],
+  indices: ArrayLike<number>,
+  pick: (t: Transaction) => Event | null | undefined,
+): EvidenceGroup {
+  return { length: indices.length, at: (i) => pick(transactions[indices[i]]) }
 }
 
 /** Distinct events in order, at most EVIDENCE_CAP. */
-export function evidenceList(...groups: (readonly (Event | null | undefined)[])[]): Event[] {
+export function evidenceList(...groups: EvidenceGroup[]): Event[] {
   const out: Event[] = []
   const seen = new Set<Event>()
   for (const g of groups)
-    for (const e of g) {
+    for (let i = 0; i < g.length; i++) {
+      const e = g.at(i)
       if (!e || seen.has(e)) continue
       seen.add(e)
       out.push(e)
@@ -147,7 +488,7 @@ export function evidenceList(...groups: (readonly (Event | null | undefined)[])[
  * Distinct events taking one from each group in turn, so the first few shown (the report shows
  * ten) cover every kind of evidence a finding rests on. At most EVIDENCE_CAP.
  */
-export function evidenceMix(...groups: (readonly (Event | null | undefined)[])[]): Event[] {
+export function evidenceMix(...groups: EvidenceGroup[]): Event[] {
   const out: Event[] = []
   const seen = new Set<Event>()
   const at = groups.map(() => 0)
@@ -155,7 +496,7 @@ export function evidenceMix(...groups: (readonly (Event | null | undefined)[])[]
     progressed = false
     groups.forEach((g, i) => {
       while (at[i] < g.length) {
-        const e = g[at[i]++]
+        const e = g.at(at[i]++)
         if (!e || seen.has(e)) continue
         seen.add(e)
         if (out.length < EVIDENCE_CAP) out.push(e)

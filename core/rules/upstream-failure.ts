@@ -2,11 +2,18 @@
 // CoreDNS "read udp A->B:53: i/o timeout" errors, SERVFAIL to clients for external names only, and
 // the forward plugin's health-check failures. Seed talk: dnstap "cannot connect to upstream"
 // (FORWARDER_QUERY without FORWARDER_RESPONSE).
-import type { Event, LogEvent } from '../model/event.js'
+import type { LogEvent } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
-import { clusterDomains, isLoopProbe, nameScope } from './cluster-names.js'
+import { clusterDomains, EXTERNAL, isLoopProbe, REVERSE, scopesOf } from './cluster-names.js'
 import { increaseSum, latestSum, seriesOf } from './metric-series.js'
-import { clientRcode, dnsAddresses, evidenceMix, round, topCounts } from './transaction-views.js'
+import {
+  dnsAddresses,
+  evidenceMix,
+  lazyEvents,
+  round,
+  topCounts,
+  txFacts,
+} from './transaction-views.js'
 
 // [ERROR] plugin/errors: 2 pool.dudiito.dev. AAAA: read udp 10.10.0.111:34538->10.30.0.3:53: i/o timeout
 // [ERROR] plugin/errors: 2 x.rds.amazonaws.com. AAAA: dial tcp 10.28.0.2:53: i/o timeout
@@ -74,18 +81,20 @@ function check(ctx: RuleContext): RuleFinding[] {
   let externalServfail = 0
   let clusterServfail = 0
   let external = 0
-  const servfailEvents: Event[] = []
-  for (const t of ctx.correlation.transactions) {
-    const scope = nameScope(t.qname, domains)
-    if (scope === 'reverse') continue
-    const rc = clientRcode(t)
-    if (scope === 'external') external++
-    if (rc !== 2) continue
-    if (scope === 'external') {
+  const servfail: number[] = []
+  const f = txFacts(ctx.correlation.transactions)
+  const scopes = scopesOf(f, domains)
+  for (let i = 0; i < f.n; i++) {
+    const scope = scopes[f.name[i]]
+    if (scope === REVERSE) continue
+    if (scope === EXTERNAL) external++
+    if (f.rcode[i] !== 2) continue
+    if (scope === EXTERNAL) {
       externalServfail++
-      if (t.response) servfailEvents.push(t.response)
+      servfail.push(i)
     } else clusterServfail++
   }
+  const servfailEvents = lazyEvents(ctx.correlation.transactions, servfail, (t) => t.response)
   const externalOnly = externalServfail > 0 && clusterServfail === 0
 
   const hc = seriesOf(ctx.metrics, (n) =>

@@ -6,7 +6,7 @@ import type { Vantage } from '../model/bundle.js'
 import type { Severity } from '../model/report.js'
 import type { Transaction } from '../correlate/types.js'
 import type { FiredFinding } from './index.js'
-import { isFailed, perSecond, spearman } from './transaction-views.js'
+import { failedAt, perSecond, spearman, txFacts, type TxFacts } from './transaction-views.js'
 
 export type Frequency = 'none' | 'always' | 'peaks' | 'intermittent' | 'unknown'
 export type Scope = 'none' | 'whole-cluster' | 'some-nodes' | 'some-pods' | 'single-client'
@@ -118,21 +118,23 @@ export function failurePattern(
   vantages: readonly Vantage[],
 ): FailurePattern {
   const tx = correlation.transactions
-  const failed = tx.filter(isFailed)
+  const facts = txFacts(tx)
+  let failures = 0
+  for (let i = 0; i < facts.n; i++) if (failedAt(facts, i)) failures++
   const buckets = perSecond(tx)
   const failing = buckets.filter((b) => b.failed > 0).length
   const rho = spearman(
     buckets.map((b) => b.load),
     buckets.map((b) => b.failed / b.load),
   )
-  const frequency = classifyFrequency(failed.length, buckets, rho)
-  const { scope, clients, nodes } = classifyScope(tx, failed, vantages)
+  const frequency = classifyFrequency(failures, buckets, rho)
+  const { scope, clients, nodes } = classifyScope(tx, facts, failures, vantages)
   return {
     frequency,
     scope,
-    failures: failed.length,
+    failures,
     transactions: tx.length,
-    failureShare: tx.length ? Math.round((failed.length / tx.length) * 1e4) / 1e4 : 0,
+    failureShare: tx.length ? Math.round((failures / tx.length) * 1e4) / 1e4 : 0,
     seconds: buckets.length,
     failingSeconds: failing,
     loadFailureCorrelation: Number.isNaN(rho) ? null : Math.round(rho * 1000) / 1000,
@@ -172,36 +174,38 @@ function classifyFrequency(
 
 function classifyScope(
   tx: readonly Transaction[],
-  failed: readonly Transaction[],
+  facts: TxFacts,
+  failures: number,
   vantages: readonly Vantage[],
 ) {
   const nodeOf = new Map(vantages.filter((v) => v.node).map((v) => [v.id, v.node as string]))
-  // One transaction per client says its node (hops are built lazily: do not build them all).
-  const nodeByClient = new Map<string, string | null>()
-  const clientNode = (t: Transaction) => {
-    let n = nodeByClient.get(t.client)
-    if (n === undefined) {
-      n = null
-      if (nodeOf.size)
-        for (const h of t.hops) {
-          const v = nodeOf.get(h.vantage)
-          if (v) {
-            n = v
-            break
-          }
-        }
-      nodeByClient.set(t.client, n)
-    }
-    return n
+  // A client's first transaction says its node (hops are built lazily: do not build them all).
+  const clientNode = (c: number) => {
+    if (nodeOf.size)
+      for (const h of tx[facts.clientFirst[c]].hops) {
+        const v = nodeOf.get(h.vantage)
+        if (v) return v
+      }
+    return null
   }
-  const allClients = new Set(tx.map((t) => t.client))
-  const failClients = new Set(failed.map((t) => t.client))
-  const allNodes = new Set(tx.map(clientNode).filter((n) => n !== null))
-  const failNodes = new Set(failed.map(clientNode).filter((n) => n !== null))
+  const failingClient = new Uint8Array(facts.clients.length)
+  for (let i = 0; i < facts.n; i++) if (failedAt(facts, i)) failingClient[facts.client[i]] = 1
+  const allClients = new Set<string>()
+  const failClients = new Set<string>()
+  const allNodes = new Set<string>()
+  const failNodes = new Set<string>()
+  facts.clients.forEach((client, c) => {
+    allClients.add(client)
+    if (failingClient[c]) failClients.add(client)
+    const node = clientNode(c)
+    if (node === null) return
+    allNodes.add(node)
+    if (failingClient[c]) failNodes.add(node)
+  })
   const clients = { failing: failClients.size, total: allClients.size }
   const nodes = allNodes.size ? { failing: failNodes.size, total: allNodes.size } : null
   let scope: Scope
-  if (failed.length === 0) scope = 'none'
+  if (failures === 0) scope = 'none'
   else if (nodes && nodes.total >= 2)
     scope = nodes.failing / nodes.total >= 0.8 ? 'whole-cluster' : 'some-nodes'
   else if (clients.total <= 1) scope = 'single-client'
