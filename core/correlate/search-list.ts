@@ -59,18 +59,31 @@ function addDomain(list: string[], domain: string): void {
  */
 export function inferSearchList(txns: readonly Transaction[]): string[] {
   const votes = new Map<string, Set<string>>()
-  const lastByClient = new Map<string, Transaction>()
+  // The previous query of each client: its name and send time, by client number.
+  const clientIds = new Map<string, number>()
+  const prevName: string[] = []
+  const prevSent: number[] = []
   // The search list shows in the first lookups of any capture; a million more add nothing.
   const n = Math.min(txns.length, INFER_SAMPLE)
   for (let i = 0; i < n; i++) {
     const t = txns[i]
-    const prev = lastByClient.get(t.client)
-    lastByClient.set(t.client, t)
-    if (!prev || prev.qname === t.qname) continue
-    if (Math.abs(t.firstSent - prev.firstSent) > 10_000_000) continue
-    // The leading labels both names share (compared in place: this runs for every query).
-    const a = prev.qname
     const b = t.qname
+    const sent = t.firstSent
+    const client = t.client
+    let c = clientIds.get(client)
+    if (c === undefined) {
+      clientIds.set(client, (c = prevName.length))
+      prevName.push(b)
+      prevSent.push(sent)
+      continue
+    }
+    const a = prevName[c]
+    const aSent = prevSent[c]
+    prevName[c] = b
+    prevSent[c] = sent
+    if (a === b) continue
+    if (Math.abs(sent - aSent) > 10_000_000) continue
+    // The leading labels both names share (compared in place: this runs for every query).
     let cut = -1
     for (let i = 0; i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i); i++)
       if (a.charCodeAt(i) === 46 && a.charCodeAt(i - 1) !== 92) cut = i
@@ -91,8 +104,13 @@ export function inferSearchList(txns: readonly Transaction[]): string[] {
   }
   // A cluster name expanded once more (svc-a.ns.svc.cluster.local.svc.cluster.local.) shows a
   // search domain by itself: the application asked for a cluster name with fewer than ndots dots.
-  for (const t of txns) {
-    const m = /^(.+?\.svc\.([^.]+(?:\.[^.]+)*?)\.)((?:[^.]+\.)?svc\.\2\.|\2\.)$/.exec(t.qname)
+  // Only a name with ".svc." past its first character can match; each distinct name is read once.
+  const seen = new Set<string>()
+  for (let i = 0; i < txns.length; i++) {
+    const qname = txns[i].qname
+    if (qname.indexOf('.svc.', 1) < 0 || seen.has(qname)) continue
+    seen.add(qname)
+    const m = /^(.+?\.svc\.([^.]+(?:\.[^.]+)*?)\.)((?:[^.]+\.)?svc\.\2\.|\2\.)$/.exec(qname)
     if (!m) continue
     clusterDomains.add(m[2] + '.')
     let set = votes.get(m[3])
