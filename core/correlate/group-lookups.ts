@@ -9,16 +9,15 @@
 import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { type ResolverConfig, candidatesOf, possibleBases } from './search-list.js'
-
-const A = 1
-const AAAA = 28
-
-/** Flags of one transaction. */
-const IS_AAAA = 1
-const HAS_ADDRESS = 2
-const RESENT = 4
-/** The rcode column's mark for a transaction without a response. */
-const NO_RESPONSE = -0x80000000
+import {
+  HAS_ADDRESS,
+  IS_A,
+  IS_AAAA,
+  NO_RESPONSE,
+  type Names,
+  RESENT,
+  TransactionColumns,
+} from './transaction-columns.js'
 
 const OUTCOMES: readonly LookupOutcome[] = [
   'address',
@@ -87,15 +86,18 @@ class GroupedLookup implements Lookup {
   }
 }
 
-/** Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. */
-export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig): Lookup[] {
-  const g = new Grouper(txns.length, cfg)
-  for (let i = 0; i < txns.length; i++) {
-    const t = txns[i]
-    const qtype = t.qtype
-    if (qtype !== A && qtype !== AAAA) continue
-    t.lookup = g.add(i, t, qtype)
-  }
+/**
+ * Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. `columns`,
+ * when given, are these transactions already read (resolverConfig takes the same).
+ */
+export function groupLookups(
+  txns: readonly Transaction[],
+  cfg: ResolverConfig,
+  columns: TransactionColumns = new TransactionColumns(txns),
+): Lookup[] {
+  const g = new Grouper(columns, cfg)
+  const flags = columns.flags
+  for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = g.add(i)
   return g.settle()
 }
 
@@ -103,11 +105,7 @@ export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig):
 class Grouper {
   // A lookup goes quiet for at most one full retry round between candidates.
   private readonly gapUs: number
-  private readonly names = new Names()
-  private readonly clientIds = new Map<string, number>()
-  private readonly clients: string[] = []
-  private lastClientName: string | null = null
-  private lastClient = -1
+  private readonly names: Names
   /** Ids of the names an application may have asked that produce each qname id. */
   private readonly basesOfName: number[][] = []
   // Per transaction.
@@ -130,14 +128,16 @@ class Grouper {
   private readonly open = new OpenLookups()
 
   constructor(
-    n: number,
+    private readonly columns: TransactionColumns,
     private readonly cfg: ResolverConfig,
   ) {
+    const n = columns.qname.length
     this.gapUs = (cfg.timeoutSec * cfg.attempts + 1) * 1_000_000
-    this.qname = new Int32Array(n)
-    this.flags = new Uint8Array(n)
-    this.rcode = new Int32Array(n)
-    this.rtime = new Float64Array(n)
+    this.names = columns.names
+    this.qname = columns.qname
+    this.flags = columns.flags
+    this.rcode = columns.rcode
+    this.rtime = columns.rtime
     this.next = new Int32Array(n).fill(-1)
     this.head = new Int32Array(n)
     this.tail = new Int32Array(n)
@@ -148,42 +148,13 @@ class Grouper {
   }
 
   /** Adds A/AAAA transaction `i` to its lookup and returns the lookup's index. */
-  add(i: number, t: Transaction, qtype: number): number {
-    // Each field of the transaction is read once.
-    const qname = this.names.id(t.qname)
-    const clientName = t.client
-    const firstSent = t.firstSent
-    const lastTime = t.lastTime
-    const copies = t.copies
-    const r = t.response
-    let flags = qtype === AAAA ? IS_AAAA : 0
-    if (copies > 1) flags |= RESENT
-    if (r) {
-      const rcode = r.rcode
-      this.rcode[i] = rcode
-      this.rtime[i] = r.time
-      // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-      if (rcode === RCODE.NOERROR) {
-        const addrs = r.answerAddrs
-        if (addrs > 0 || (addrs < 0 && qtype === A)) flags |= HAS_ADDRESS
-      }
-    } else this.rcode[i] = NO_RESPONSE
-    this.flags[i] = flags
-    this.qname[i] = qname
-    const last = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
-
-    let client = this.lastClient
-    if (clientName !== this.lastClientName) {
-      const known = this.clientIds.get(clientName)
-      if (known === undefined) {
-        client = this.clients.length
-        this.clients.push(clientName)
-        this.clientIds.set(clientName, client)
-      } else client = known
-      this.lastClientName = clientName
-      this.lastClient = client
-    }
-
+  add(i: number): number {
+    const columns = this.columns
+    const qname = columns.qname[i]
+    const client = columns.client[i]
+    const firstSent = columns.sent[i]
+    const last = columns.last[i]
+    const aaaa = this.flags[i] & IS_AAAA
     const bases = this.basesOf(qname)
     const lastActivity = this.lastActivity
     let target = -1
@@ -194,7 +165,7 @@ class Grouper {
       if (firstSent - lastActivity[o] > this.gapUs || !has(this.bases[o], b)) continue
       if (
         (target < 0 || lastActivity[o] > lastActivity[target]) &&
-        this.accepts(o, qname, flags & IS_AAAA, firstSent)
+        this.accepts(o, qname, aaaa, firstSent)
       )
         target = o
     }
@@ -227,7 +198,7 @@ class Grouper {
   private basesOf(qname: number): number[] {
     let ids = this.basesOfName[qname]
     if (ids === undefined) {
-      const names = possibleBases(this.names.str(qname), this.cfg.search)
+      const names = possibleBases(this.names.strings[qname], this.cfg.search)
       ids = names.map((b) => this.names.id(b))
       this.basesOfName[qname] = ids
     }
@@ -381,7 +352,7 @@ class Grouper {
     }
     const store = new LookupStore(
       this.names.strings,
-      this.clients,
+      this.columns.clients.strings,
       next,
       this.head.slice(0, n),
       this.client.slice(0, n),
@@ -438,24 +409,6 @@ function has(ids: readonly number[], id: number): boolean {
 
 function isFinal(rcode: number): boolean {
   return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
-}
-
-/** Numbers each distinct string, in order of first sight. */
-class Names {
-  readonly strings: string[] = []
-  private readonly ids = new Map<string, number>()
-  id(s: string): number {
-    let n = this.ids.get(s)
-    if (n === undefined) {
-      n = this.strings.length
-      this.strings.push(s)
-      this.ids.set(s, n)
-    }
-    return n
-  }
-  str(id: number): string {
-    return this.strings[id]
-  }
 }
 
 /** Open addressing from (client id, name id) to a lookup index, in flat typed arrays. */
