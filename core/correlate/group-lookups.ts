@@ -3,9 +3,10 @@
 // (in parallel on one socket, or one after the other with single-request), retrying on timeout,
 // until a candidate yields an address or the list runs out.
 //
-// This runs once per transaction of the bundle, so each transaction's fields are read once into
-// flat typed arrays, names and clients are numbered, a lookup's transactions are a linked list
-// through one shared array, and the settled lookups are thin views over a column store.
+// This runs once per transaction of the bundle, so it works on the transactions' fields read once
+// into typed columns (transaction-columns.ts), with names and clients numbered; a lookup's
+// transactions are a linked list through one shared array, and the settled lookups are thin views
+// over a column store instead of objects each holding an array.
 import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { type ResolverConfig, candidatesOf, possibleBases } from './search-list.js'
@@ -108,13 +109,13 @@ class Grouper {
   private readonly names: Names
   /** Ids of the names an application may have asked that produce each qname id. */
   private readonly basesOfName: number[][] = []
-  // Per transaction.
+  // Per transaction (the first four are the columns').
   private readonly qname: Int32Array
   private readonly flags: Uint8Array
   private readonly rcode: Int32Array
   private readonly rtime: Float64Array
   private readonly next: Int32Array
-  // Per lookup (at most one per transaction).
+  // Per lookup.
   private count = 0
   private readonly head: Int32Array
   private readonly tail: Int32Array
@@ -139,12 +140,15 @@ class Grouper {
     this.rcode = columns.rcode
     this.rtime = columns.rtime
     this.next = new Int32Array(n).fill(-1)
-    this.head = new Int32Array(n)
-    this.tail = new Int32Array(n)
-    this.client = new Int32Array(n)
-    this.lastActivity = new Float64Array(n)
-    this.start = new Float64Array(n)
-    this.end = new Float64Array(n)
+    // At most one lookup per A or AAAA question.
+    let most = 0
+    for (let i = 0; i < n; i++) if (this.flags[i] & (IS_A | IS_AAAA)) most++
+    this.head = new Int32Array(most)
+    this.tail = new Int32Array(most)
+    this.client = new Int32Array(most)
+    this.lastActivity = new Float64Array(most)
+    this.start = new Float64Array(most)
+    this.end = new Float64Array(most)
   }
 
   /** Adds A/AAAA transaction `i` to its lookup and returns the lookup's index. */
