@@ -2,298 +2,469 @@
 // one getaddrinfo() walks the search-list candidates of a name, asking A and AAAA for each
 // (in parallel on one socket, or one after the other with single-request), retrying on timeout,
 // until a candidate yields an address or the list runs out.
+//
+// This runs once per transaction of the bundle, so it works on the transactions' fields read once
+// into typed columns (transaction-columns.ts), with names and clients numbered; a lookup's
+// transactions are a linked list through one shared array, and the settled lookups are thin views
+// over a column store instead of objects each holding an array.
 import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { type ResolverConfig, candidatesOf, possibleBases } from './search-list.js'
-import { Interner, PairTable } from './pair-table.js'
+import {
+  HAS_ADDRESS,
+  IS_A,
+  IS_AAAA,
+  NO_RESPONSE,
+  type Names,
+  RESENT,
+  TransactionColumns,
+} from './transaction-columns.js'
 
-const A = 1
-const AAAA = 28
+const OUTCOMES: readonly LookupOutcome[] = [
+  'address',
+  'nxdomain',
+  'nodata',
+  'servfail',
+  'timeout',
+  'other',
+]
+const [ADDRESS, NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, OTHER] = [0, 1, 2, 3, 4, 5]
 
-/** A lookup and, while grouping, what it takes to decide whether the next question is its own. */
+/** The settled lookups, one column per field; `next` links each lookup's transactions. */
+class LookupStore {
+  constructor(
+    readonly strings: readonly string[],
+    readonly clients: readonly string[],
+    readonly next: Int32Array,
+    readonly head: Int32Array,
+    readonly client: Int32Array,
+    readonly name: Int32Array,
+    readonly answered: Int32Array,
+    readonly outcome: Uint8Array,
+    readonly wasted: Int32Array,
+    readonly start: Float64Array,
+    readonly end: Float64Array,
+  ) {}
+}
+
+/** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
 class GroupedLookup implements Lookup {
-  name = ''
-  transactions: number[] = []
-  outcome: LookupOutcome = 'other'
-  wasted = 0
-  start: number
-  end: number
-  answeredName: string | null = null
+  constructor(
+    private readonly store: LookupStore,
+    readonly index: number,
+  ) {}
+  get client(): string {
+    return this.store.clients[this.store.client[this.index]]
+  }
+  get name(): string {
+    return this.store.strings[this.store.name[this.index]]
+  }
+  get transactions(): number[] {
+    const out: number[] = []
+    const next = this.store.next
+    for (let x = this.store.head[this.index]; x >= 0; x = next[x]) out.push(x)
+    return out
+  }
+  get outcome(): LookupOutcome {
+    return OUTCOMES[this.store.outcome[this.index]]
+  }
+  get wasted(): number {
+    return this.store.wasted[this.index]
+  }
+  get start(): number {
+    return this.store.start[this.index]
+  }
+  get end(): number {
+    return this.store.end[this.index]
+  }
+  get answeredName(): string | null {
+    const a = this.store.answered[this.index]
+    return a < 0 ? null : this.store.strings[a]
+  }
+  toJSON(): Lookup {
+    const { client, name, transactions, outcome, wasted, start, end, answeredName } = this
+    return { client, name, transactions, outcome, wasted, start, end, answeredName }
+  }
+}
+
+/**
+ * Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. `columns`,
+ * when given, are these transactions already read (resolverConfig takes the same).
+ */
+export function groupLookups(
+  txns: readonly Transaction[],
+  cfg: ResolverConfig,
+  columns: TransactionColumns = new TransactionColumns(txns),
+): Lookup[] {
+  const g = new Grouper(columns, cfg)
+  const flags = columns.flags
+  for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = g.add(i)
+  return g.settle()
+}
+
+/** The grouping state: per-transaction and per-lookup columns, and the open lookups by name. */
+class Grouper {
+  // A lookup goes quiet for at most one full retry round between candidates.
+  private readonly gapUs: number
+  private readonly names: Names
+  /** Ids of the names an application may have asked that produce each qname id. */
+  private readonly basesOfName: number[][] = []
+  // Per transaction (the first four are the columns').
+  private readonly qname: Int32Array
+  private readonly flags: Uint8Array
+  private readonly rcode: Int32Array
+  private readonly rtime: Float64Array
+  private readonly next: Int32Array
+  // Per lookup.
+  private count = 0
+  private readonly head: Int32Array
+  private readonly tail: Int32Array
+  private readonly client: Int32Array
+  private readonly lastActivity: Float64Array
+  private readonly start: Float64Array
+  private readonly end: Float64Array
   /** Ids of the names the application may have asked, narrowed by every question added. */
-  bases: number[]
-  lastActivity: number
+  private readonly bases: number[][] = []
+  /** The open lookup of each (client, possible application name): lookups are found by name. */
+  private readonly open = new OpenLookups()
 
   constructor(
-    readonly client: string,
-    readonly index: number,
-    bases: number[],
-    time: number,
+    private readonly columns: TransactionColumns,
+    private readonly cfg: ResolverConfig,
   ) {
-    this.bases = bases
-    this.start = this.end = this.lastActivity = time
+    const n = columns.qname.length
+    this.gapUs = (cfg.timeoutSec * cfg.attempts + 1) * 1_000_000
+    this.names = columns.names
+    this.qname = columns.qname
+    this.flags = columns.flags
+    this.rcode = columns.rcode
+    this.rtime = columns.rtime
+    this.next = new Int32Array(n).fill(-1)
+    // At most one lookup per A or AAAA question.
+    let most = 0
+    for (let i = 0; i < n; i++) if (this.flags[i] & (IS_A | IS_AAAA)) most++
+    this.head = new Int32Array(most)
+    this.tail = new Int32Array(most)
+    this.client = new Int32Array(most)
+    this.lastActivity = new Float64Array(most)
+    this.start = new Float64Array(most)
+    this.end = new Float64Array(most)
   }
-}
 
-/** Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. */
-export function groupLookups(txns: readonly Transaction[], cfg: ResolverConfig): Lookup[] {
-  // A lookup goes quiet for at most one full retry round between candidates.
-  const gapUs = (cfg.timeoutSec * cfg.attempts + 1) * 1_000_000
-  // The open lookup of each (client, possible application name): lookups are found by name.
-  // Clients and names are numbered so the index is a flat table, not a million key strings.
-  const openByBase = new PairTable(txns.length)
-  const clients = new Interner()
-  const names = new Interner()
-  const lookups: GroupedLookup[] = []
-  const basesOf = memo((qname: string) => possibleBases(qname, cfg.search))
-  const baseIdsOf = memo((qname: string) => basesOf(qname).map((b) => names.id(b)))
-
-  for (let i = 0; i < txns.length; i++) {
-    const t = txns[i]
-    if (t.qtype !== A && t.qtype !== AAAA) continue
-    const bases = baseIdsOf(t.qname)
-    const client = clients.id(t.client)
-    let target: GroupedLookup | null = null
-    for (const b of bases) {
-      const at = openByBase.get(client, b)
-      if (at < 0) continue
-      const o = lookups[at]
-      if (t.firstSent - o.lastActivity > gapUs || !o.bases.includes(b)) continue
-      if ((!target || o.lastActivity > target.lastActivity) && accepts(o, t, txns)) target = o
+  /** Adds A/AAAA transaction `i` to its lookup and returns the lookup's index. */
+  add(i: number): number {
+    const columns = this.columns
+    const qname = columns.qname[i]
+    const client = columns.client[i]
+    const firstSent = columns.sent[i]
+    const last = columns.last[i]
+    const aaaa = this.flags[i] & IS_AAAA
+    const bases = this.basesOf(qname)
+    const lastActivity = this.lastActivity
+    let target = -1
+    for (let k = 0; k < bases.length; k++) {
+      const b = bases[k]
+      const o = this.open.get(client, b)
+      if (o < 0) continue
+      if (firstSent - lastActivity[o] > this.gapUs || !has(this.bases[o], b)) continue
+      if (
+        (target < 0 || lastActivity[o] > lastActivity[target]) &&
+        this.accepts(o, qname, aaaa, firstSent)
+      )
+        target = o
     }
-    if (!target) {
-      target = new GroupedLookup(t.client, lookups.length, bases, t.firstSent)
-      lookups.push(target)
-      for (const b of bases) openByBase.set(client, b, target.index)
-    } else if (target.bases !== bases) {
-      // Keep only the names every question of the lookup agrees on.
-      const narrowed = target.bases.filter((b) => bases.includes(b))
-      if (narrowed.length !== target.bases.length) target.bases = narrowed
-    }
-    t.lookup = target.index
-    target.transactions.push(i)
-    target.lastActivity = Math.max(target.lastActivity, lastTime(t))
-  }
-
-  const firstCandidate = memo((name: string) => candidatesOf(name, cfg)[0])
-  for (const l of lookups) settle(l, txns, basesOf, firstCandidate)
-  return lookups
-}
-
-function memo<T>(fn: (k: string) => T): (k: string) => T {
-  const cache = new Map<string, T>()
-  return (k) => {
-    let v = cache.get(k)
-    if (v === undefined) cache.set(k, (v = fn(k)))
-    return v
-  }
-}
-
-/** Is `t` the next question of lookup `o`, or a new call by the application? */
-function accepts(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
-  let prev: Transaction | undefined
-  let resend = false
-  for (let i = o.transactions.length - 1; i >= 0; i--) {
-    const a = txns[o.transactions[i]]
-    if (a.qname === t.qname) {
-      if (a.qtype === t.qtype) prev ??= a
-      else if (a.copies > 1) resend = true
-    }
-  }
-  if (!prev) {
-    // A new question. After the address arrived only the sibling question of the answering
-    // name may follow (single-request sends AAAA after A's answer).
-    return mayFollow(o, t, txns)
-  }
-  // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
-  // asking again, unless the resolver is still busy with this lookup: another of its questions is
-  // unanswered (glibc re-sends the pair when one half timed out), or the sibling question timed
-  // out (after a timeout glibc falls back to single-request and asks both again, the answered one
-  // included, with the same ids). After SERVFAIL or REFUSED the resolver itself retries.
-  const r = prev.response
-  if (!r || r.time > t.firstSent || !isFinal(r.rcode)) return mayFollow(o, t, txns)
-  if (resend) return true
-  for (const i of o.transactions) {
-    const a = txns[i]
-    if (a !== prev && (!a.response || a.response.time > t.firstSent)) return true
-  }
-  return false
-}
-
-/**
- * Before the lookup has its address anything may follow; after it, only a question of the name
- * that answered (single-request asks AAAA after A's answer).
- */
-function mayFollow(o: GroupedLookup, t: Transaction, txns: readonly Transaction[]): boolean {
-  const done = completion(o.transactions, txns, t.firstSent)
-  return !done || done.name === t.qname
-}
-
-/**
- * The candidate name that completed the lookup by time `at`: the first whose questions all got a
- * final answer by then, one of them with an address. glibc waits for both answers of a pair; an
- * address in the A answer is not used while the AAAA is still out, and if the AAAA times out it
- * moves on to the next candidate.
- */
-function completion(
-  indexes: readonly number[],
-  txns: readonly Transaction[],
-  at: number,
-): { name: string; time: number } | null {
-  let best: { name: string; time: number } | null = null
-  for (const ti of indexes) {
-    const t = txns[ti]
-    if (!hasAddress(t) || t.response!.time > at) continue
-    if (best && best.name === t.qname) continue
-    let time = t.response!.time
-    let complete = true
-    // The latest ask of each question of this name must be finally answered by `at`.
-    for (let i = 0; i < indexes.length && complete; i++) {
-      const u = txns[indexes[i]]
-      if (u.qname !== t.qname) continue
-      let later = false
-      for (let j = i + 1; j < indexes.length && !later; j++) {
-        const v = txns[indexes[j]]
-        later = v.qname === u.qname && v.qtype === u.qtype
+    if (target < 0) {
+      target = this.count++
+      this.head[target] = this.tail[target] = i
+      this.client[target] = client
+      this.bases[target] = bases
+      lastActivity[target] = firstSent
+      this.start[target] = Infinity
+      this.end[target] = -Infinity
+      for (let k = 0; k < bases.length; k++) this.open.set(client, bases[k], target)
+    } else {
+      this.next[this.tail[target]] = i
+      this.tail[target] = i
+      const own = this.bases[target]
+      if (own !== bases) {
+        // Keep only the names every question of the lookup agrees on.
+        let kept = 0
+        for (let k = 0; k < own.length; k++) if (has(bases, own[k])) kept++
+        if (kept !== own.length) this.bases[target] = own.filter((b) => has(bases, b))
       }
-      if (later) continue
-      const r = u.response
-      if (!r || r.time > at || !isFinal(r.rcode)) complete = false
-      else if (r.time > time) time = r.time
     }
-    if (complete && (!best || time < best.time)) best = { name: t.qname, time }
+    lastActivity[target] = Math.max(lastActivity[target], last)
+    if (firstSent < this.start[target]) this.start[target] = firstSent
+    if (last > this.end[target]) this.end[target] = last
+    return target
   }
-  return best
+
+  private basesOf(qname: number): number[] {
+    let ids = this.basesOfName[qname]
+    if (ids === undefined) {
+      const names = possibleBases(this.names.strings[qname], this.cfg.search)
+      ids = names.map((b) => this.names.id(b))
+      this.basesOfName[qname] = ids
+    }
+    return ids
+  }
+
+  /** Is the question (qname, aaaa) sent at `sent` the next one of lookup `o`, or a new call? */
+  private accepts(o: number, qname: number, aaaa: number, sent: number): boolean {
+    const { next, flags, rcode, rtime } = this
+    let prev = -1
+    let resend = false
+    for (let x = this.head[o]; x >= 0; x = next[x]) {
+      if (this.qname[x] !== qname) continue
+      if ((flags[x] & IS_AAAA) === aaaa) prev = x
+      else if (flags[x] & RESENT) resend = true
+    }
+    if (prev < 0) {
+      // A new question. After the address arrived only the sibling question of the answering
+      // name may follow (single-request sends AAAA after A's answer).
+      return this.mayFollow(o, qname, sent)
+    }
+    // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
+    // asking again, unless the resolver is still busy with this lookup: another of its questions
+    // is unanswered (glibc re-sends the pair when one half timed out), or the sibling question
+    // timed out (after a timeout glibc falls back to single-request and asks both again, the
+    // answered one included, with the same ids). After SERVFAIL or REFUSED the resolver itself
+    // retries.
+    const rc = rcode[prev]
+    if (rc === NO_RESPONSE || rtime[prev] > sent || !isFinal(rc))
+      return this.mayFollow(o, qname, sent)
+    if (resend) return true
+    for (let x = this.head[o]; x >= 0; x = next[x])
+      if (x !== prev && (rcode[x] === NO_RESPONSE || rtime[x] > sent)) return true
+    return false
+  }
+
+  /**
+   * Before the lookup has its address anything may follow; after it, only a question of the
+   * name that answered (single-request asks AAAA after A's answer).
+   */
+  private mayFollow(o: number, qname: number, sent: number): boolean {
+    const done = this.completion(o, sent)
+    return done < 0 || done === qname
+  }
+
+  /**
+   * The candidate name that completed the lookup by time `at`, or -1: the first whose questions
+   * all got a final answer by then, one of them with an address. glibc waits for both answers of
+   * a pair; an address in the A answer is not used while the AAAA is still out, and if the AAAA
+   * times out it moves on to the next candidate.
+   */
+  private completion(o: number, at: number): number {
+    const { next, flags, rcode, rtime, qname } = this
+    const head = this.head[o]
+    let best = -1
+    let bestTime = 0
+    for (let x = head; x >= 0; x = next[x]) {
+      if (!(flags[x] & HAS_ADDRESS) || rtime[x] > at) continue
+      const name = qname[x]
+      if (best >= 0 && best === name) continue
+      let time = rtime[x]
+      let complete = true
+      // The latest ask of each question of this name must be finally answered by `at`.
+      for (let u = head; u >= 0 && complete; u = next[u]) {
+        if (qname[u] !== name) continue
+        const type = flags[u] & IS_AAAA
+        let later = false
+        for (let v = next[u]; v >= 0 && !later; v = next[v])
+          later = qname[v] === name && (flags[v] & IS_AAAA) === type
+        if (later) continue
+        const rc = rcode[u]
+        if (rc === NO_RESPONSE || rtime[u] > at || !isFinal(rc)) complete = false
+        else if (rtime[u] > time) time = rtime[u]
+      }
+      if (complete && (best < 0 || time < bestTime)) {
+        best = name
+        bestTime = time
+      }
+    }
+    return best
+  }
+
+  /** Decides each lookup's outcome, answering name, waste and application name. */
+  settle(): Lookup[] {
+    const { next, flags, rcode, qname } = this
+    const n = this.count
+    const name = new Int32Array(n)
+    const answered = new Int32Array(n)
+    const outcome = new Uint8Array(n)
+    const wasted = new Int32Array(n)
+    const nameOfOne: number[] = []
+    for (let o = 0; o < n; o++) {
+      const head = this.head[o]
+      // The ask whose address the resolver returned: the first candidate whose last ask of A or
+      // AAAA was answered with an address. An address answered early and asked again later
+      // (because its sibling timed out) counts only if the last ask was answered too: glibc
+      // keeps the answers of its final attempt.
+      let answering = -1
+      for (let x = head; x >= 0 && answering < 0; x = next[x]) {
+        if (!(flags[x] & HAS_ADDRESS)) continue
+        const type = flags[x] & IS_AAAA
+        let superseded = false
+        for (let y = next[x]; y >= 0 && !superseded; y = next[y])
+          superseded = qname[y] === qname[x] && (flags[y] & IS_AAAA) === type
+        if (!superseded) answering = x
+      }
+      const first = qname[head]
+      let oneName = true
+      let waste = 0
+      if (answering >= 0) {
+        const answer = qname[answering]
+        answered[o] = answer
+        outcome[o] = ADDRESS
+        for (let x = head; x >= 0; x = next[x]) {
+          const q = qname[x]
+          if (q !== answer) waste++
+          if (q !== first) oneName = false
+        }
+      } else {
+        answered[o] = -1
+        let nodata = false
+        let servfail = false
+        let timeout = false
+        let allNx = true
+        for (let x = head; x >= 0; x = next[x]) {
+          const rc = rcode[x]
+          if (rc === RCODE.NOERROR) nodata = true
+          else if (rc === RCODE.SERVFAIL) servfail = true
+          else if (rc === NO_RESPONSE) timeout = true
+          if (rc !== RCODE.NXDOMAIN) allNx = false
+          if (qname[x] !== first) oneName = false
+        }
+        // A question that was never answered ends the resolver's patience first: glibc stops
+        // the search list there (EAI_AGAIN) or, after its last candidate, reports what it has.
+        outcome[o] = timeout
+          ? TIMEOUT
+          : servfail
+            ? SERVFAIL
+            : nodata
+              ? NODATA
+              : allNx
+                ? NXDOMAIN
+                : OTHER
+      }
+      wasted[o] = waste
+      if (oneName) {
+        let b = nameOfOne[first]
+        if (b === undefined) nameOfOne[first] = b = this.pick(this.basesOf(first), first)
+        name[o] = b
+      } else name[o] = this.nameOf(o)
+    }
+    const store = new LookupStore(
+      this.names.strings,
+      this.columns.clients.strings,
+      next,
+      this.head.slice(0, n),
+      this.client.slice(0, n),
+      name,
+      answered,
+      outcome,
+      wasted,
+      this.start.slice(0, n),
+      this.end.slice(0, n),
+    )
+    const lookups: Lookup[] = new Array(n)
+    for (let o = 0; o < n; o++) lookups[o] = new GroupedLookup(store, o)
+    return lookups
+  }
+
+  /** The name the application asked: the base whose first glibc candidate was sent first. */
+  private nameOf(o: number): number {
+    const { next, qname } = this
+    const head = this.head[o]
+    const first = qname[head]
+    let bases = this.basesOf(first)
+    for (let x = head; x >= 0; x = next[x]) {
+      if (qname[x] === first) continue
+      const b = this.basesOf(qname[x])
+      const common = bases.filter((y) => has(b, y))
+      if (common.length) bases = common
+    }
+    return this.pick(bases, first)
+  }
+
+  private readonly firstCandidates: string[] = []
+
+  private pick(bases: readonly number[], first: number): number {
+    const strings = this.names.strings
+    const asked = strings[first]
+    let best = -1
+    for (const b of bases) {
+      let c = this.firstCandidates[b]
+      if (c === undefined) this.firstCandidates[b] = c = candidatesOf(strings[b], this.cfg)[0]
+      if (c === asked && (best < 0 || strings[b].length < strings[best].length)) best = b
+    }
+    if (best >= 0) return best
+    let shortest = bases[0]
+    for (let k = 1; k < bases.length; k++)
+      if (strings[bases[k]].length < strings[shortest].length) shortest = bases[k]
+    return shortest
+  }
 }
 
-/**
- * The ask whose address the resolver returned: the first candidate whose last ask of A or AAAA
- * was answered with an address. An address answered early and asked again later (because its
- * sibling timed out) counts only if the last ask was answered too: glibc keeps the answers of
- * its final attempt.
- */
-function answeringAsk(
-  indexes: readonly number[],
-  txns: readonly Transaction[],
-): Transaction | undefined {
-  for (let i = 0; i < indexes.length; i++) {
-    const t = txns[indexes[i]]
-    if (!hasAddress(t)) continue
-    let superseded = false
-    for (let j = i + 1; j < indexes.length && !superseded; j++) {
-      const u = txns[indexes[j]]
-      superseded = u.qname === t.qname && u.qtype === t.qtype
-    }
-    if (!superseded) return t
-  }
-  return undefined
+function has(ids: readonly number[], id: number): boolean {
+  for (let k = 0; k < ids.length; k++) if (ids[k] === id) return true
+  return false
 }
 
 function isFinal(rcode: number): boolean {
   return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
 }
 
-function hasAddress(t: Transaction): boolean {
-  const r = t.response
-  if (!r || r.rcode !== RCODE.NOERROR) return false
-  // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-  return r.answerAddrs > 0 || (r.answerAddrs < 0 && t.qtype === A)
-}
+/** Open addressing from (client id, name id) to a lookup index, in flat typed arrays. */
+class OpenLookups {
+  private keys = new Int32Array(2 * 1024)
+  private vals = new Int32Array(1024).fill(-1)
+  private mask = 1023
+  private size = 0
 
-function lastTime(t: Transaction): number {
-  return Number.isNaN(t.lastTime) ? t.firstSent : Math.max(t.firstSent, t.lastTime)
-}
-
-function settle(
-  l: GroupedLookup,
-  txns: readonly Transaction[],
-  basesOf: (q: string) => string[],
-  firstCandidate: (name: string) => string,
-): void {
-  const answering = answeringAsk(l.transactions, txns)
-  l.answeredName = answering ? answering.qname : null
-  l.outcome = outcomeOf(l, txns, answering)
-  let wasted = 0
-  let start = Infinity
-  let end = -Infinity
-  let oneName = true
-  const first = txns[l.transactions[0]]
-  for (const i of l.transactions) {
-    const t = txns[i]
-    if (answering && t.qname !== answering.qname) wasted++
-    if (t.firstSent < start) start = t.firstSent
-    const last = lastTime(t)
-    if (last > end) end = last
-    if (t.qname !== first.qname) oneName = false
+  get(client: number, name: number): number {
+    const { keys, vals, mask } = this
+    for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
+      const v = vals[s]
+      if (v < 0) return -1
+      if (keys[2 * s] === client && keys[2 * s + 1] === name) return v
+    }
   }
-  l.wasted = wasted
-  l.start = start
-  l.end = end
-  // A growing array keeps room for 16; the settled lookup keeps exactly what it has.
-  if (l.transactions.length < 8) l.transactions = l.transactions.slice()
-  l.name = oneName
-    ? nameOfOne(first.qname, basesOf, firstCandidate)
-    : nameOf(
-        l.transactions.map((i) => txns[i]),
-        basesOf,
-        firstCandidate,
-      )
-}
 
-function outcomeOf(
-  l: GroupedLookup,
-  txns: readonly Transaction[],
-  answering: Transaction | undefined,
-): LookupOutcome {
-  if (answering) return 'address'
-  let nodata = false
-  let servfail = false
-  let timeout = false
-  let allNx = true
-  for (const i of l.transactions) {
-    const r = txns[i].response
-    const rc = r ? r.rcode : null
-    if (rc === RCODE.NOERROR) nodata = true
-    else if (rc === RCODE.SERVFAIL) servfail = true
-    else if (rc === null) timeout = true
-    if (rc !== RCODE.NXDOMAIN) allNx = false
+  set(client: number, name: number, value: number): void {
+    if ((this.size + 1) * 2 > this.vals.length) this.grow()
+    const { keys, vals, mask } = this
+    for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
+      if (vals[s] < 0) {
+        keys[2 * s] = client
+        keys[2 * s + 1] = name
+        vals[s] = value
+        this.size++
+        return
+      }
+      if (keys[2 * s] === client && keys[2 * s + 1] === name) {
+        vals[s] = value
+        return
+      }
+    }
   }
-  // A question that was never answered ends the resolver's patience first: glibc stops the
-  // search list there (EAI_AGAIN) or, after its last candidate, reports what it has.
-  if (timeout) return 'timeout'
-  if (servfail) return 'servfail'
-  if (nodata) return 'nodata'
-  return allNx ? 'nxdomain' : 'other'
-}
 
-/** The name the application asked: the base whose first glibc candidate was sent first. */
-function nameOf(
-  ts: Transaction[],
-  basesOf: (q: string) => string[],
-  firstCandidate: (name: string) => string,
-): string {
-  const first = ts[0].qname
-  let bases = basesOf(first)
-  for (const t of ts) {
-    if (t.qname === first) continue
-    const b = basesOf(t.qname)
-    const common = bases.filter((x) => b.includes(x))
-    if (common.length) bases = common
+  private grow(): void {
+    const { keys, vals } = this
+    const cap = vals.length * 2
+    this.keys = new Int32Array(2 * cap)
+    this.vals = new Int32Array(cap).fill(-1)
+    this.mask = cap - 1
+    this.size = 0
+    for (let s = 0; s < vals.length; s++)
+      if (vals[s] >= 0) this.set(keys[2 * s], keys[2 * s + 1], vals[s])
   }
-  return pick(bases, first, firstCandidate)
 }
 
-function nameOfOne(
-  qname: string,
-  basesOf: (q: string) => string[],
-  firstCandidate: (name: string) => string,
-): string {
-  return pick(basesOf(qname), qname, firstCandidate)
-}
-
-function pick(bases: string[], first: string, firstCandidate: (name: string) => string): string {
-  let best: string | null = null
-  for (const b of bases)
-    if (firstCandidate(b) === first && (best === null || b.length < best.length)) best = b
-  if (best !== null) return best
-  return bases.reduce((a, b) => (b.length < a.length ? b : a))
+function slot(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x2545f491, 0x9e3779b1)
+  h = Math.imul(h ^ b, 0x85ebca6b)
+  h ^= h >>> 15
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 13)
 }

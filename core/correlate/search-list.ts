@@ -3,6 +3,7 @@
 // the suffix (www.aliyun.com.default.svc.cluster.local. then www.aliyun.com.svc.cluster.local.).
 import type { FactEvent } from '../model/event.js'
 import type { Transaction } from './types.js'
+import type { TransactionColumns } from './transaction-columns.js'
 
 export interface ResolverConfig {
   /** Search domains, lower-case with trailing dot, in resolv.conf order. */
@@ -23,6 +24,7 @@ export const KUBERNETES_NDOTS = 5
 export function resolverConfig(
   facts: readonly FactEvent[],
   txns: readonly Transaction[],
+  columns?: TransactionColumns,
 ): ResolverConfig {
   const confs = facts.flatMap((f) => (f.fact.type === 'resolv-conf' ? [f.fact] : []))
   if (confs.length > 0) {
@@ -36,7 +38,7 @@ export function resolverConfig(
       source: 'resolv.conf',
     }
   }
-  const search = inferSearchList(txns)
+  const search = inferSearchList(txns, columns)
   const kube = search.some((s) => /(^|\.)svc\./.test(s))
   return {
     search,
@@ -55,33 +57,52 @@ function addDomain(list: string[], domain: string): void {
 /**
  * Votes for suffixes that differ between consecutive queries of one client which share their
  * leading labels. A Kubernetes-shaped suffix (ns.svc.D, svc.D, D) needs one vote; any other
- * needs two different names behind it.
+ * needs two different names behind it. `columns`, when given, are the same transactions already
+ * read (the lookup grouping reads them too), and spare a second pass over them.
  */
-export function inferSearchList(txns: readonly Transaction[]): string[] {
+export function inferSearchList(
+  txns: readonly Transaction[],
+  columns?: TransactionColumns,
+): string[] {
   const votes = new Map<string, Set<string>>()
-  const lastByClient = new Map<string, Transaction>()
   // The search list shows in the first lookups of any capture; a million more add nothing.
   const n = Math.min(txns.length, INFER_SAMPLE)
-  for (let i = 0; i < n; i++) {
-    const t = txns[i]
-    const prev = lastByClient.get(t.client)
-    lastByClient.set(t.client, t)
-    if (!prev || prev.qname === t.qname) continue
-    if (Math.abs(t.firstSent - prev.firstSent) > 10_000_000) continue
-    // The leading labels both names share (compared in place: this runs for every query).
-    const a = prev.qname
-    const b = t.qname
-    let cut = -1
-    for (let i = 0; i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i); i++)
-      if (a.charCodeAt(i) === 46 && a.charCodeAt(i - 1) !== 92) cut = i
-    if (cut <= 0) continue
-    const base = a.slice(0, cut)
-    for (const name of [a, b]) {
-      const suffix = name.slice(cut + 1)
-      if (suffix === '') continue
-      let set = votes.get(suffix)
-      if (!set) votes.set(suffix, (set = new Set()))
-      set.add(base)
+  if (columns) {
+    const names = columns.names.strings
+    const prev = new Int32Array(columns.clients.strings.length).fill(-1)
+    const prevSent = new Float64Array(prev.length)
+    for (let i = 0; i < n; i++) {
+      const c = columns.client[i]
+      const a = prev[c]
+      const b = columns.qname[i]
+      const aSent = prevSent[c]
+      prev[c] = b
+      prevSent[c] = columns.sent[i]
+      if (a >= 0 && a !== b && !(Math.abs(columns.sent[i] - aSent) > 10_000_000))
+        vote(votes, names[a], names[b])
+    }
+  } else {
+    // The previous query of each client: its name and send time, by client number.
+    const clientIds = new Map<string, number>()
+    const prevName: string[] = []
+    const prevSent: number[] = []
+    for (let i = 0; i < n; i++) {
+      const t = txns[i]
+      const b = t.qname
+      const sent = t.firstSent
+      const client = t.client
+      let c = clientIds.get(client)
+      if (c === undefined) {
+        clientIds.set(client, (c = prevName.length))
+        prevName.push(b)
+        prevSent.push(sent)
+        continue
+      }
+      const a = prevName[c]
+      const aSent = prevSent[c]
+      prevName[c] = b
+      prevSent[c] = sent
+      if (a !== b && !(Math.abs(sent - aSent) > 10_000_000)) vote(votes, a, b)
     }
   }
   const clusterDomains = new Set<string>()
@@ -91,13 +112,18 @@ export function inferSearchList(txns: readonly Transaction[]): string[] {
   }
   // A cluster name expanded once more (svc-a.ns.svc.cluster.local.svc.cluster.local.) shows a
   // search domain by itself: the application asked for a cluster name with fewer than ndots dots.
-  for (const t of txns) {
-    const m = /^(.+?\.svc\.([^.]+(?:\.[^.]+)*?)\.)((?:[^.]+\.)?svc\.\2\.|\2\.)$/.exec(t.qname)
-    if (!m) continue
-    clusterDomains.add(m[2] + '.')
-    let set = votes.get(m[3])
-    if (!set) votes.set(m[3], (set = new Set()))
-    set.add(m[1])
+  // Each distinct name is read once, in order of first sight.
+  if (columns) {
+    const names = columns.names.strings
+    for (let id = 0; id < columns.qnameCount; id++) expandedOnce(votes, clusterDomains, names[id])
+  } else {
+    const seen = new Set<string>()
+    for (let i = 0; i < txns.length; i++) {
+      const qname = txns[i].qname
+      if (qname.indexOf('.svc.', 1) < 0 || seen.has(qname)) continue
+      seen.add(qname)
+      expandedOnce(votes, clusterDomains, qname)
+    }
   }
   const accepted: { suffix: string; order: number }[] = []
   for (const [suffix, bases] of votes) {
@@ -107,6 +133,39 @@ export function inferSearchList(txns: readonly Transaction[]): string[] {
   }
   // Kubernetes order: the longest (namespace) domain first, as kubelet writes it.
   return accepted.sort((x, y) => x.order - y.order).map((a) => a.suffix)
+}
+
+/** One client asked `a`, then `b`: a vote for each one's suffix after the labels they share. */
+function vote(votes: Map<string, Set<string>>, a: string, b: string): void {
+  // The leading labels both names share (compared in place: this runs for every query).
+  let cut = -1
+  for (let i = 0; i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i); i++)
+    if (a.charCodeAt(i) === 46 && a.charCodeAt(i - 1) !== 92) cut = i
+  if (cut <= 0) return
+  const base = a.slice(0, cut)
+  for (const name of [a, b]) {
+    const suffix = name.slice(cut + 1)
+    if (suffix === '') continue
+    let set = votes.get(suffix)
+    if (!set) votes.set(suffix, (set = new Set()))
+    set.add(base)
+  }
+}
+
+/** A qname that is a cluster name with a search domain appended: a vote for that domain. */
+function expandedOnce(
+  votes: Map<string, Set<string>>,
+  clusterDomains: Set<string>,
+  qname: string,
+): void {
+  // Only a name with ".svc." past its first character can match.
+  if (qname.indexOf('.svc.', 1) < 0) return
+  const m = /^(.+?\.svc\.([^.]+(?:\.[^.]+)*?)\.)((?:[^.]+\.)?svc\.\2\.|\2\.)$/.exec(qname)
+  if (!m) return
+  clusterDomains.add(m[2] + '.')
+  let set = votes.get(m[3])
+  if (!set) votes.set(m[3], (set = new Set()))
+  set.add(m[1])
 }
 
 /** How many transactions (from the start) the search-list inference reads. */

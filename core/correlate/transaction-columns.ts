@@ -1,0 +1,103 @@
+// The fields of every transaction that the search-list inference and the lookup grouping read,
+// read once into flat typed arrays: a transaction's fields are getters over its events, and a
+// million of them read twice cost more than the work done on them. Names and clients are numbered.
+import type { Transaction } from './types.js'
+import { RCODE } from '../codec/dns-constants.js'
+
+const A = 1
+const AAAA = 28
+
+/** Flags of one transaction. */
+export const IS_A = 1
+export const IS_AAAA = 2
+export const HAS_ADDRESS = 4
+export const RESENT = 8
+/** The rcode column's mark for a transaction without a response. */
+export const NO_RESPONSE = -0x80000000
+
+export class TransactionColumns {
+  /** Name id of each transaction's qname. */
+  readonly qname: Int32Array
+  /** Client id of each transaction. */
+  readonly client: Int32Array
+  /** First send (µs). */
+  readonly sent: Float64Array
+  /** The last thing seen of it (µs): the first send when nothing later is known. */
+  readonly last: Float64Array
+  /** IS_A, IS_AAAA, HAS_ADDRESS (a final answer with an address), RESENT (copies > 1). */
+  readonly flags: Uint8Array
+  /** The response's rcode, or NO_RESPONSE. */
+  readonly rcode: Int32Array
+  /** The response's time (µs). */
+  readonly rtime: Float64Array
+  readonly names = new Names()
+  readonly clients = new Names()
+  /** Names below this id are qnames, numbered in order of first sight. */
+  readonly qnameCount: number
+
+  constructor(readonly txns: readonly Transaction[]) {
+    const n = txns.length
+    this.qname = new Int32Array(n)
+    this.client = new Int32Array(n)
+    this.sent = new Float64Array(n)
+    this.last = new Float64Array(n)
+    this.flags = new Uint8Array(n)
+    this.rcode = new Int32Array(n)
+    this.rtime = new Float64Array(n)
+    let lastClientName: string | null = null
+    let lastClient = -1
+    let lastQname: string | null = null
+    let lastName = -1
+    for (let i = 0; i < n; i++) {
+      const t = txns[i]
+      const qname = t.qname
+      const clientName = t.client
+      const qtype = t.qtype
+      const firstSent = t.firstSent
+      const lastTime = t.lastTime
+      const copies = t.copies
+      const r = t.response
+      if (qname !== lastQname) {
+        lastQname = qname
+        lastName = this.names.id(qname)
+      }
+      this.qname[i] = lastName
+      if (clientName !== lastClientName) {
+        lastClientName = clientName
+        lastClient = this.clients.id(clientName)
+      }
+      this.client[i] = lastClient
+      this.sent[i] = firstSent
+      this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
+      let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
+      if (copies > 1) flags |= RESENT
+      if (r) {
+        const rcode = r.rcode
+        this.rcode[i] = rcode
+        this.rtime[i] = r.time
+        // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
+        if (rcode === RCODE.NOERROR) {
+          const addrs = r.answerAddrs
+          if (addrs > 0 || (addrs < 0 && qtype === A)) flags |= HAS_ADDRESS
+        }
+      } else this.rcode[i] = NO_RESPONSE
+      this.flags[i] = flags
+    }
+    this.qnameCount = this.names.strings.length
+  }
+}
+
+/** Numbers each distinct string, in order of first sight. */
+export class Names {
+  readonly strings: string[] = []
+  private readonly ids = new Map<string, number>()
+  id(s: string): number {
+    let n = this.ids.get(s)
+    if (n === undefined) {
+      n = this.strings.length
+      this.strings.push(s)
+      this.ids.set(s, n)
+    }
+    return n
+  }
+}
