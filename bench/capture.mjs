@@ -5,7 +5,7 @@
 //   node bench/capture.mjs [--regenerate] [--queries N] [--qps N] [--file PATH]
 //
 // (a) generates bench/.data/dns-1m.pcap once (kept out of git) and reuses it afterwards;
-// (b) times, in the same run, `node dist/dnsbundle.mjs analyze --format json --port 5390`,
+// (b) times, in the same run, `dist/dnsbundle.mjs analyze --format json --port 5390`,
 //     `tshark -T fields` with the field list of issue 2 and `tshark -q -z dns,tree`, each under
 //     /usr/bin/time -v for wall time and peak RSS, and prints packets/s, MB/s and peak memory.
 // Port 5390 only, loopback only; every process started here is stopped here.
@@ -306,8 +306,8 @@ async function main() {
   ].flatMap((f) => ['-e', f])
   const importOnly = await importOnlyScript()
   const results = [
-    timed('dnsbundle analyze --format json', process.execPath, [
-      cli,
+    // Run as users run it (npx dnsbundle, or the file itself): through its shebang line.
+    timed('dnsbundle analyze --format json', cli, [
       'analyze',
       '--format',
       'json',

@@ -18,7 +18,7 @@ export function attachDrops(txns: readonly Transaction[], drops: readonly DropEv
   }
   const used = new Set<DropEvent>()
   for (const t of txns) {
-    if (t.response) continue
+    if (t.answered) continue
     let best: DropEvent | null = null
     let bestGap = Infinity
     for (const q of t.queries) {

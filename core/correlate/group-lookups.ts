@@ -48,11 +48,11 @@ class LookupStore {
 }
 
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
-class GroupedLookup implements Lookup {
-  constructor(
-    private readonly store: LookupStore,
-    readonly index: number,
-  ) {}
+abstract class GroupedLookup implements Lookup {
+  /** Set on the prototype, one subclass per store: a lookup is then one number. */
+  declare protected readonly store: LookupStore
+
+  constructor(readonly index: number) {}
   get client(): string {
     return this.store.clients[this.store.client[this.index]]
   }
@@ -368,7 +368,9 @@ class Grouper {
       this.end.slice(0, n),
     )
     const lookups: Lookup[] = new Array(n)
-    for (let o = 0; o < n; o++) lookups[o] = new GroupedLookup(store, o)
+    class Of extends GroupedLookup {}
+    Object.defineProperty(Of.prototype, 'store', { value: store })
+    for (let o = 0; o < n; o++) lookups[o] = new Of(o)
     return lookups
   }
 

@@ -8,6 +8,7 @@ import { RANK_OF_TYPE, ROLE, findDnsServers, rolesOf, vantageRanker } from './ro
 import { pairQueries } from './pair-queries.js'
 import { resolverConfig, type ResolverConfig } from './search-list.js'
 import { groupLookups } from './group-lookups.js'
+import { TransactionColumns } from './transaction-columns.js'
 import { attachDrops } from './drop-points.js'
 
 export interface CorrelateInput {
@@ -34,17 +35,14 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   const rank = vantageRanker(input.vantages, dns)
 
   const roles = rolesOf(dns, dnsServers)
-  const client: number[] = []
-  const forwarder: number[] = []
-  for (let e = 0; e < dns.length; e++) {
-    if (dns.id[e] < 0) continue // dnstap without wire bytes: nothing to pair on
-    const role = roles[e]
-    if (role === ROLE['client-query'] || role === ROLE['client-response']) client.push(e)
-    else if (role === ROLE['forwarder-query'] || role === ROLE['forwarder-response'])
-      forwarder.push(e)
-  }
-  sortByArrival(dns, client)
-  sortByArrival(dns, forwarder)
+  // Rows by role; dnstap without wire bytes has nothing to pair on.
+  const isClient = (e: number) =>
+    dns.id[e] >= 0 && (roles[e] === ROLE['client-query'] || roles[e] === ROLE['client-response'])
+  const isForwarder = (e: number) =>
+    dns.id[e] >= 0 &&
+    (roles[e] === ROLE['forwarder-query'] || roles[e] === ROLE['forwarder-response'])
+  const client = sortByArrival(dns, rowsWhere(dns.length, isClient))
+  const forwarder = sortByArrival(dns, rowsWhere(dns.length, isForwarder))
 
   const paired = pairQueries(dns, client, { rank })
   const firstSent = paired.store.firstSent
@@ -52,8 +50,10 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
     .views()
     .sort((a, b) => firstSent[a.index] - firstSent[b.index])
 
-  const resolver = resolverConfig(input.facts, transactions)
-  const lookups = groupLookups(transactions, resolver)
+  // The fields lookups are built from, read once for the search list and the grouping.
+  const columns = new TransactionColumns(transactions)
+  const resolver = resolverConfig(input.facts, transactions, columns)
+  const lookups = groupLookups(transactions, resolver, columns)
   attachDrops(transactions, input.drops)
 
   const fwd = pairQueries(dns, forwarder, { rank })
@@ -93,7 +93,15 @@ function tableOf(events: readonly DnsMessageEvent[]): DnsTable {
  * Sorts rows by the time they were sent, then by record number: a stable sort, skipped when the
  * rows are in order already (one capture, one dnstap file).
  */
-function sortByArrival(dns: DnsTable, rows: number[]): void {
+function rowsWhere(n: number, keep: (row: number) => boolean): Int32Array {
+  let count = 0
+  for (let e = 0; e < n; e++) if (keep(e)) count++
+  const rows = new Int32Array(count)
+  for (let e = 0, i = 0; e < n; e++) if (keep(e)) rows[i++] = e
+  return rows
+}
+
+function sortByArrival(dns: DnsTable, rows: Int32Array): Int32Array {
   const key = (e: number) => {
     const t = dns.arrival(e)
     return Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
@@ -104,7 +112,10 @@ function sortByArrival(dns: DnsTable, rows: number[]): void {
     const b = rows[i]
     if ((key(a) - key(b) || dns.ref[a] - dns.ref[b]) > 0) sorted = false
   }
-  if (!sorted) rows.sort((a, b) => key(a) - key(b) || dns.ref[a] - dns.ref[b])
+  if (!sorted)
+    // A stable sort of the row numbers (Array.prototype.sort is stable; typed arrays' need not be).
+    rows.set(Array.from(rows).sort((a, b) => key(a) - key(b) || dns.ref[a] - dns.ref[b]))
+  return rows
 }
 
 /** Service IP → endpoints: from the manifest, else from one query seen before and after DNAT. */

@@ -11,7 +11,6 @@
 // transactions in a TxnStore (one typed array per field); see txn-store.ts.
 import type { DnsTable } from '../model/dns-table.js'
 import { SOURCE } from '../model/dns-table.js'
-import { PairTable } from './pair-table.js'
 import { TxnStore, Q, RETX, RESP, LOG_Q, LOG_A } from './txn-store.js'
 
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */
@@ -34,10 +33,9 @@ export interface PairResult {
 
 /** Pairs rows sorted by time. Linear in the number of rows (one hash probe each). */
 export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOptions): PairResult {
-  // Key: (qname, qtype, transport) and (client, id) as two numbers; the value is a transaction.
-  const open = new PairTable(rows.length / 2)
   const s = new TxnStore(dns, rows.length / 2)
-  const { source, qr, srcAddr, dstAddr, qname, qtype, transport, id, vantage } = dns
+  const open = new OpenTransactions(s, rows.length / 2)
+  const { source, qr, srcAddr, dstAddr, vantage } = dns
   let orphanResponses = 0
 
   for (let k = 0; k < rows.length; k++) {
@@ -45,9 +43,7 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
     const isLog = source[e] === SOURCE.log
     const isResponse = !isLog && qr[e] === 1
     const client = isResponse ? dstAddr[e] : srcAddr[e]
-    const k1 = (qname[e] * 65536 + qtype[e]) * 8 + transport[e]
-    const k2 = client * 65536 + (id[e] & 0xffff)
-    let p = open.get(k1, k2)
+    let p = open.find(e, client)
     const v = vantage[e]
 
     if (isResponse) {
@@ -61,8 +57,9 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
       s.responded(p, v) > 0 ||
       (!Number.isNaN(arrival) && arrival - s.lastQuery[p] > RETRY_WINDOW_US)
     ) {
-      p = s.open(e, arrival, p)
-      open.set(k1, k2, p)
+      const prev = p
+      p = s.open(e, arrival, prev)
+      open.put(e, client, p, prev)
     }
     if (!Number.isNaN(arrival) && arrival > s.lastQuery[p]) s.lastQuery[p] = arrival
     if (isLog) {
@@ -80,8 +77,88 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
     const r = s.response[t]
     if (r >= 0) responses += Math.max(1, s.responded(t, vantage[r]))
   }
-  s.trim()
+  s.settle()
   return { store: s, queries, responses, orphanResponses }
+}
+
+/**
+ * The newest transaction of each key (qname, qtype, transport, client, DNS id): an open-addressing
+ * table of transaction numbers only. The key is not stored; it is read from the transaction's
+ * first row when a probe has to compare.
+ */
+class OpenTransactions {
+  private slots: Int32Array
+  private mask: number
+  private size = 0
+
+  constructor(
+    private readonly s: TxnStore,
+    expected: number,
+  ) {
+    let cap = 1024
+    while (cap < expected * 2) cap *= 2
+    this.slots = new Int32Array(cap).fill(-1)
+    this.mask = cap - 1
+  }
+
+  /** The newest transaction with the key of row `e` (whose client is `client`), or -1. */
+  find(e: number, client: number): number {
+    const slots = this.slots
+    for (let i = this.hash(e, client) & this.mask; ; i = (i + 1) & this.mask) {
+      const t = slots[i]
+      if (t < 0 || this.same(t, e, client)) return t
+    }
+  }
+
+  /** Records `t` as the newest transaction of its key, in place of `prev` (or -1 for a new key). */
+  put(e: number, client: number, t: number, prev: number): void {
+    if (prev < 0 && (this.size + 1) * 2 > this.slots.length) this.grow()
+    const slots = this.slots
+    for (let i = this.hash(e, client) & this.mask; ; i = (i + 1) & this.mask) {
+      const at = slots[i]
+      if (at < 0 || at === prev) {
+        if (at < 0) this.size++
+        slots[i] = t
+        return
+      }
+    }
+  }
+
+  private same(t: number, e: number, client: number): boolean {
+    const d = this.s.dns
+    const h = this.s.firstQuery[t]
+    return (
+      d.qname[h] === d.qname[e] &&
+      d.qtype[h] === d.qtype[e] &&
+      d.srcAddr[h] === client &&
+      ((d.id[h] ^ d.id[e]) & 0xffff) === 0 &&
+      d.transport[h] === d.transport[e]
+    )
+  }
+
+  private hash(e: number, client: number): number {
+    const d = this.s.dns
+    let h = Math.imul(d.qname[e] ^ (d.qtype[e] << 16), 0x9e3779b1)
+    h = Math.imul(h ^ client ^ (d.transport[e] << 28), 0x85ebca6b)
+    h = Math.imul(h ^ (d.id[e] & 0xffff), 0xc2b2ae35)
+    return (h ^ (h >>> 15)) >>> 0
+  }
+
+  private grow(): void {
+    const old = this.slots
+    this.slots = new Int32Array(old.length * 2).fill(-1)
+    this.mask = this.slots.length - 1
+    const d = this.s.dns
+    for (const t of old) {
+      if (t < 0) continue
+      const h = this.s.firstQuery[t]
+      for (let i = this.hash(h, d.srcAddr[h]) & this.mask; ; i = (i + 1) & this.mask)
+        if (this.slots[i] < 0) {
+          this.slots[i] = t
+          break
+        }
+    }
+  }
 }
 
 /** How far back a response may reach for its query among same-key transactions. */
@@ -137,7 +214,7 @@ function finish(s: TxnStore, t: number, opts: PairOptions): void {
   const resp = s.response[t]
   if (resp >= 0) {
     s.lastSeen[t] = vantage[resp]
-    const d = dns.durationUs[resp]
+    const d = dns.durationUs(resp)
     if (dns.source[resp] === SOURCE.log && !Number.isNaN(d)) s.latencyUs[t] = d
     else {
       // Latency is measured at one vantage so clocks of different hosts never mix.

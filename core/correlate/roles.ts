@@ -44,7 +44,7 @@ export function findDnsServers(dns: DnsTable, vantages: ReadonlyMap<string, Vant
   for (let i = 0; i < dns.length; i++) {
     const src = dns.srcAddr[i]
     if (dns.source[i] === SOURCE.log || src === 0 || known[src]) continue
-    const tap = dns.dnstapType[i]
+    const tap = dns.dnstapType(i)
     const role = tap ? DNSTAP_ROLE[text[tap]] : undefined
     const server = dns.qr[i]
       ? role !== 'forwarder-response'
@@ -68,7 +68,7 @@ export function rolesOf(dns: DnsTable, dnsServers: ReadonlySet<string>): Uint8Ar
   for (let i = 0; i < dns.length; i++) {
     const source = dns.source[i]
     if (source === SOURCE.dnstap) {
-      const tap = dns.dnstapType[i]
+      const tap = dns.dnstapType(i)
       let r = tapRole.get(tap)
       if (r === undefined) tapRole.set(tap, (r = ROLE[(tap && DNSTAP_ROLE[text[tap]]) || 'other']))
       roles[i] = r

@@ -56,7 +56,7 @@ export class TransactionColumns {
       const firstSent = t.firstSent
       const lastTime = t.lastTime
       const copies = t.copies
-      const r = t.response
+      const rcode = t.rcode
       if (qname !== lastQname) {
         lastQname = qname
         lastName = this.names.id(qname)
@@ -71,13 +71,12 @@ export class TransactionColumns {
       this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
       let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
       if (copies > 1) flags |= RESENT
-      if (r) {
-        const rcode = r.rcode
+      if (rcode !== null) {
         this.rcode[i] = rcode
-        this.rtime[i] = r.time
+        this.rtime[i] = t.responseTime
         // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
         if (rcode === RCODE.NOERROR) {
-          const addrs = r.answerAddrs
+          const addrs = t.answerAddrs
           if (addrs > 0 || (addrs < 0 && qtype === A)) flags |= HAS_ADDRESS
         }
       } else this.rcode[i] = NO_RESPONSE

@@ -69,6 +69,7 @@ export class TxnStore {
   /** Tallies of the other vantages, for the few transactions seen at several. */
   private readonly more = new Map<number, Map<number, Tally>>()
   readonly drops = new Map<number, DropEvent>()
+  private settled = false
 
   constructor(
     readonly dns: DnsTable,
@@ -97,6 +98,7 @@ export class TxnStore {
 
   /** A new transaction started by row `e`; `prev` is the earlier one of the same key or -1. */
   open(e: number, arrival: number, prev: number): number {
+    if (this.settled) throw new Error('TxnStore: no transactions can be added once settled')
     if (this.length === this.cap) this.resize(this.cap + (this.cap >> 1))
     const t = this.length++
     const v = this.dns.vantage[e]
@@ -139,7 +141,7 @@ export class TxnStore {
     const x = this.tally(t, this.dns.vantage[e])
     // A second copy of one packet in the same capture (`tcpdump -i any` sees a query on the
     // pod's veth and again after DNAT on the way to CoreDNS) is a hop, not another send.
-    const copy = this.dns.copyOf[e] !== 0
+    const copy = this.dns.copyOf(e) !== 0
     const n = copy ? (x ? x.c : this.c0[t]) : x ? ++x.c : ++this.c0[t]
     this.link(t, e, code === Q && n > 1 && !copy ? RETX : code)
   }
@@ -153,7 +155,7 @@ export class TxnStore {
     linked = false,
   ): void {
     const x = this.tally(t, this.dns.vantage[e])
-    const copy = this.dns.copyOf[e] !== 0
+    const copy = this.dns.copyOf(e) !== 0
     const n = copy ? (x ? x.r : this.r0[t]) : x ? ++x.r : ++this.r0[t]
     const what = n > 1 && !copy ? DUP : code
     if (linked) this.code2[e] = what + 1
@@ -187,14 +189,34 @@ export class TxnStore {
 
   /** Views of every transaction, in store order. */
   views(): TxnView[] {
+    // The store lives on a prototype of this store's own, so a view is one number: half a
+    // million views are then 16 MB, not 21.
+    class View extends TxnView {}
+    Object.defineProperty(View.prototype, 'store', { value: this })
     const out: TxnView[] = new Array(this.length)
-    for (let t = 0; t < this.length; t++) out[t] = new TxnView(this, t)
+    for (let t = 0; t < this.length; t++) out[t] = new View(t)
     return out
   }
 
   /** Gives back the slack left by growth (when it is worth a copy). */
   trim(): void {
     if (this.cap - this.length > this.cap >> 3) this.resize(Math.max(16, this.length))
+  }
+
+  /**
+   * Pairing is over: lets go of what only pairing reads (tails, per-vantage counts, the chain of
+   * same-key transactions) and of the growth slack.
+   */
+  settle(): void {
+    this.trim()
+    const none = new Int32Array(0)
+    this.tail = none
+    this.prev = none
+    this.c0 = none
+    this.r0 = none
+    this.v0 = new Uint32Array(0)
+    this.lastQuery = new Float64Array(0)
+    this.settled = true
   }
 
   private resize(cap: number): void {
@@ -224,11 +246,11 @@ export class TxnStore {
 }
 
 /** One transaction of a TxnStore, read through the Transaction interface. */
-export class TxnView implements Transaction {
-  constructor(
-    readonly store: TxnStore,
-    readonly index: number,
-  ) {}
+export abstract class TxnView implements Transaction {
+  /** Set on the prototype by TxnStore.views(). */
+  declare readonly store: TxnStore
+
+  constructor(readonly index: number) {}
 
   get client(): string {
     const s = this.store

@@ -52,6 +52,8 @@ interface Rare {
 }
 
 const INITIAL = 1024
+/** The offset column's -1. */
+const NO_OFFSET = 0xffffffff
 
 export class DnsTable {
   length = 0
@@ -60,7 +62,8 @@ export class DnsTable {
 
   time = new Float64Array(INITIAL)
   ref = new Uint32Array(INITIAL)
-  offset = new Float64Array(INITIAL)
+  /** Byte offset in the decoded input (inputs are below 4 GiB: one Uint8Array), or -1 as 2^32-1. */
+  offset = new Uint32Array(INITIAL)
   input = new Uint32Array(INITIAL)
   vantage = new Uint32Array(INITIAL)
   source = new Uint8Array(INITIAL)
@@ -81,12 +84,13 @@ export class DnsTable {
   ancount = new Uint16Array(INITIAL)
   answerAddrs = new Int32Array(INITIAL)
   size = new Uint32Array(INITIAL)
+  // Columns of one source only, made when a first row needs them (read them through the methods).
   /** CoreDNS log lines: server-side duration in µs; NaN elsewhere. */
-  durationUs = new Float64Array(INITIAL)
+  private durations: Float64Array | null = null
   /** `ref` of the first copy of the same packet in the same capture, or 0. */
-  copyOf = new Uint32Array(INITIAL)
+  private copies: Uint32Array | null = null
   /** dnstap Message.Type as a string number (0: not dnstap). */
-  dnstapType = new Uint32Array(INITIAL)
+  private dnstapTypes: Uint32Array | null = null
   private readonly rare = new Map<number, Rare>()
 
   /** Makes room for `n` more rows at once (an importer that can estimate its count). */
@@ -123,7 +127,7 @@ export class DnsTable {
     const i = this.length++
     this.input[i] = input
     this.ref[i] = ref
-    this.offset[i] = offset
+    this.offset[i] = offset < 0 ? NO_OFFSET : offset
     this.vantage[i] = vantage
     this.time[i] = time
     this.source[i] = source
@@ -143,9 +147,6 @@ export class DnsTable {
     this.ancount[i] = ancount
     this.answerAddrs[i] = answerAddrs
     this.size[i] = size
-    this.durationUs[i] = NaN
-    this.copyOf[i] = 0
-    this.dnstapType[i] = 0
     return i
   }
 
@@ -177,9 +178,15 @@ export class DnsTable {
     this.qr[i] = e.qr ? 1 : 0
     this.opcode[i] = e.opcode
     this.rcode[i] = e.rcode
-    if (e.durationUs !== undefined) this.durationUs[i] = e.durationUs
-    if (e.copyOf !== undefined) this.copyOf[i] = e.copyOf
-    if (e.dnstapType !== undefined) this.dnstapType[i] = s.id(e.dnstapType)
+    if (e.durationUs !== undefined) {
+      this.durations ??= new Float64Array(this.cap).fill(NaN)
+      this.durations[i] = e.durationUs
+    }
+    if (e.copyOf !== undefined) this.setCopyOf(i, e.copyOf)
+    if (e.dnstapType !== undefined) {
+      this.dnstapTypes ??= new Uint32Array(this.cap)
+      this.dnstapTypes[i] = s.id(e.dnstapType)
+    }
     if (e.malformed !== undefined || e.clock !== undefined || e.sinceBootUs !== undefined) {
       const r: Rare = {}
       if (e.malformed !== undefined) r.malformed = e.malformed
@@ -188,6 +195,26 @@ export class DnsTable {
       this.rare.set(i, r)
     }
     return i
+  }
+
+  /** Server-side duration of a CoreDNS log line (µs), NaN for other rows. */
+  durationUs(row: number): number {
+    return this.durations ? this.durations[row] : NaN
+  }
+
+  /** `ref` of the first copy of this very packet in the same capture, or 0. */
+  copyOf(row: number): number {
+    return this.copies ? this.copies[row] : 0
+  }
+
+  setCopyOf(row: number, ref: number): void {
+    this.copies ??= new Uint32Array(this.cap)
+    this.copies[row] = ref
+  }
+
+  /** The dnstap Message.Type of a row as a string number, 0 when not from dnstap. */
+  dnstapType(row: number): number {
+    return this.dnstapTypes ? this.dnstapTypes[row] : 0
   }
 
   setMalformed(row: number, why: string): void {
@@ -207,7 +234,7 @@ export class DnsTable {
       kind: 'dns',
       input: this.input[i],
       ref: this.ref[i],
-      offset: this.offset[i],
+      offset: this.offset[i] === NO_OFFSET ? -1 : this.offset[i],
       vantage: t[this.vantage[i]],
       time: this.time[i],
       source: SOURCES[this.source[i]],
@@ -228,9 +255,12 @@ export class DnsTable {
       answerAddrs: this.answerAddrs[i],
       size: this.size[i],
     }
-    if (this.dnstapType[i] !== 0) e.dnstapType = t[this.dnstapType[i]]
-    if (!Number.isNaN(this.durationUs[i])) e.durationUs = this.durationUs[i]
-    if (this.copyOf[i] !== 0) e.copyOf = this.copyOf[i]
+    const tap = this.dnstapType(i)
+    if (tap !== 0) e.dnstapType = t[tap]
+    const d = this.durationUs(i)
+    if (!Number.isNaN(d)) e.durationUs = d
+    const first = this.copyOf(i)
+    if (first !== 0) e.copyOf = first
     const r = this.rare.get(i)
     if (r) {
       if (r.malformed !== undefined) e.malformed = r.malformed
@@ -249,7 +279,8 @@ export class DnsTable {
 
   /** When the query of a row was sent: a log line is written on reply, `duration` after it. */
   arrival(i: number): number {
-    const d = this.durationUs[i]
+    if (!this.durations) return this.time[i]
+    const d = this.durations[i]
     return this.source[i] === SOURCE.log && !Number.isNaN(d)
       ? this.time[i] - Math.round(d)
       : this.time[i]
@@ -293,9 +324,13 @@ export class DnsTable {
     this.ancount = grow(this.ancount)
     this.answerAddrs = grow(this.answerAddrs)
     this.size = grow(this.size)
-    this.durationUs = grow(this.durationUs)
-    this.copyOf = grow(this.copyOf)
-    this.dnstapType = grow(this.dnstapType)
+    if (this.durations) {
+      const old = this.durations
+      this.durations = new Float64Array(cap).fill(NaN)
+      this.durations.set(old.subarray(0, n))
+    }
+    if (this.copies) this.copies = grow(this.copies)
+    if (this.dnstapTypes) this.dnstapTypes = grow(this.dnstapTypes)
     this.cap = cap
   }
 }

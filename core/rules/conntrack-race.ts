@@ -55,7 +55,7 @@ export const conntrackRace: Rule = {
 }
 
 function suffered(t: Transaction): boolean {
-  return t.response === null || t.copies > 1
+  return !t.answered || t.copies > 1
 }
 
 function check(ctx: RuleContext): RuleFinding[] {

@@ -101,9 +101,7 @@ function check(ctx: RuleContext): RuleFinding[] {
   for (const d of ipvsDrops) vips.add(d.dstAddr)
   if (stale.length === 0 && ipvsDrops.length === 0) return []
 
-  const unanswered = ctx.correlation.transactions.filter(
-    (t) => t.response === null && vips.has(t.server),
-  )
+  const unanswered = ctx.correlation.transactions.filter((t) => !t.answered && vips.has(t.server))
   const confidence = round(
     Math.min(
       0.95,

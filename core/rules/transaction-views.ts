@@ -10,7 +10,8 @@ export const EVIDENCE_CAP = 50
 
 /** The rcode the client got, or null when it got nothing (CoreDNS logs `-` as rcode -1). */
 export function clientRcode(t: Transaction): number | null {
-  return t.response && t.response.rcode >= 0 ? t.response.rcode : null
+  const rc = t.rcode
+  return rc !== null && rc >= 0 ? rc : null
 }
 
 /** No answer at all, SERVFAIL or REFUSED: what a client experiences as DNS failing. */
@@ -35,7 +36,7 @@ export function reachedServer(t: Transaction, types: Map<string, VantageType>): 
 
 /** The server (or a hop after it) sent a reply that never reached the client. */
 export function replyLost(t: Transaction): boolean {
-  return t.response === null && t.hops.some((h) => h.event.qr)
+  return !t.answered && t.hops.some((h) => h.event.qr)
 }
 
 export function touchesDnsPort(d: DropEvent, dnsAddrs: ReadonlySet<string>): boolean {
@@ -58,11 +59,11 @@ export function dnsAddresses(ctx: RuleContext): Set<string> {
  */
 export interface TxFacts {
   n: number
-  qtype: Float64Array
+  qtype: Uint16Array
   /** The client's rcode (clientRcode), or -1 when it got none. */
-  rcode: Float64Array
-  /** The response's answerAddrs (NaN without a response). */
-  answerAddrs: Float64Array
+  rcode: Int16Array
+  /** The response's answerAddrs (-1 without a response). */
+  answerAddrs: Int32Array
   /**
    * The second (of its first send) each transaction falls in, as an index in `seconds` (first
    * seen first); -1 when its first send is not a finite time.
@@ -99,9 +100,9 @@ export function txFacts(transactions: readonly Transaction[]): TxFacts {
 
 function factsOf(tx: readonly Transaction[]): TxFacts {
   const n = tx.length
-  const qtype = new Float64Array(n)
-  const rcode = new Float64Array(n)
-  const answerAddrs = new Float64Array(n)
+  const qtype = new Uint16Array(n)
+  const rcode = new Int16Array(n)
+  const answerAddrs = new Int32Array(n)
   const second = new Int32Array(n)
   const secondIds = new Map<number, number>()
   const seconds: number[] = []
@@ -122,11 +123,10 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   let lastClientId = -1
   for (let i = 0; i < n; i++) {
     const t = tx[i]
-    const r = t.response
-    if (r) {
-      const rc = r.rcode
+    const rc = t.rcode
+    if (rc !== null) {
       rcode[i] = rc >= 0 ? rc : -1
-      answerAddrs[i] = r.answerAddrs
+      answerAddrs[i] = t.answerAddrs
       // Latency counts only with a response (buckets, slowest): unread without one.
       const lat = t.latencyUs
       if (lat !== null) {
@@ -135,7 +135,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
       } else flags[i] = HAS_RESPONSE
     } else {
       rcode[i] = -1
-      answerAddrs[i] = NaN
+      answerAddrs[i] = -1
     }
     const fs = t.firstSent
     if (Number.isFinite(fs)) {
@@ -472,12 +472,12 @@ export function lazyEvents(
 /** Distinct events in order, at most EVIDENCE_CAP. */
 export function evidenceList(...groups: EvidenceGroup[]): Event[] {
   const out: Event[] = []
-  const seen = new Set<Event>()
+  const seen = new Set<Event | string>()
   for (const g of groups)
     for (let i = 0; i < g.length; i++) {
       const e = g.at(i)
-      if (!e || seen.has(e)) continue
-      seen.add(e)
+      if (!e || seen.has(identity(e))) continue
+      seen.add(identity(e))
       out.push(e)
       if (out.length >= EVIDENCE_CAP) return out
     }
@@ -490,15 +490,15 @@ export function evidenceList(...groups: EvidenceGroup[]): Event[] {
  */
 export function evidenceMix(...groups: EvidenceGroup[]): Event[] {
   const out: Event[] = []
-  const seen = new Set<Event>()
+  const seen = new Set<Event | string>()
   const at = groups.map(() => 0)
   for (let progressed = true; progressed && out.length < EVIDENCE_CAP;) {
     progressed = false
     groups.forEach((g, i) => {
       while (at[i] < g.length) {
         const e = g.at(at[i]++)
-        if (!e || seen.has(e)) continue
-        seen.add(e)
+        if (!e || seen.has(identity(e))) continue
+        seen.add(identity(e))
         if (out.length < EVIDENCE_CAP) out.push(e)
         progressed = true
         break
@@ -511,4 +511,14 @@ export function evidenceMix(...groups: EvidenceGroup[]): Event[] {
 export function round(x: number, digits = 3): number {
   const f = 10 ** digits
   return Math.round(x * f) / f
+}
+
+/**
+ * What makes two evidence events the same: a DNS message is built anew from its row each time it
+ * is read, so it is known by where it came from; other events by the object itself.
+ */
+function identity(e: Event): Event | string {
+  return e.kind === 'dns'
+    ? `${e.input}|${e.ref}|${e.offset}|${e.id}|${e.qr ? 1 : 0}|${e.qname}|${e.qtype}|${e.dnstapType ?? ''}`
+    : e
 }

@@ -359,3 +359,16 @@ export function ctx(s: CtxSpec = {}): RuleContext {
     manifest: s.manifest,
   }
 }
+
+/** The same transaction with its response lost before it reached the client. */
+export function unanswered(t: Transaction): Transaction {
+  return {
+    ...t,
+    response: null,
+    answered: false,
+    rcode: null,
+    answerAddrs: -1,
+    responseTime: NaN,
+    latencyUs: null,
+  }
+}

@@ -7,7 +7,7 @@
 import { expect } from 'vitest'
 import { cpuStarvation } from '../../core/rules/cpu-starvation.js'
 import type { Transaction } from '../../core/correlate/types.js'
-import { ctx, drop, fact, metric, tx } from './context.js'
+import { ctx, drop, fact, metric, tx, unanswered } from './context.js'
 import { ruleTable } from './table.js'
 
 /** Ten seconds of load, `perSecond(s)` queries in second s, answered after `latency(s)` ms. */
@@ -80,9 +80,7 @@ ruleTable(cpuStarvation, {
           transactions: ramp(
             (s) => 10 + 10 * s,
             (s) => (s >= 7 ? null : 1),
-          ).map((t, i) =>
-            i % 2 && t.firstSent % 1e6 > 5e5 ? { ...t, response: null, latencyUs: null } : t,
-          ),
+          ).map((t, i) => (i % 2 && t.firstSent % 1e6 > 5e5 ? unanswered(t) : t)),
           events: rcvbuf(12),
         }),
       expect: (f) => {

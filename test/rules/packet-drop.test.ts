@@ -4,7 +4,7 @@
 // non-DNS drop mirrors corpus/bpf/bpftrace/tcpdrop_example.txt.
 import { expect } from 'vitest'
 import { packetDrop } from '../../core/rules/packet-drop.js'
-import { ctx, drop, fwd, tx } from './context.js'
+import { ctx, drop, fwd, tx, unanswered } from './context.js'
 import { ruleTable } from './table.js'
 
 const CLIENT = '172.20.6.28'
@@ -106,16 +106,15 @@ ruleTable(packetDrop, {
         ctx({
           transactions: [
             ...answered(5),
-            {
-              ...tx({
+            unanswered(
+              tx({
                 client: CLIENT,
                 server: SVC,
                 qname: 'db.default.svc.cluster.local.',
                 path: ['pod-a', 'node-a', 'coredns'],
                 replyPath: ['coredns'],
               }),
-              response: null,
-            },
+            ),
           ],
         }),
       expect: (f) => {

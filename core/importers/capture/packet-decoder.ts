@@ -506,7 +506,7 @@ export class CaptureDecoder implements TcpSink, FrameSink {
         at.frame,
         at.time,
       )
-      if (first > 0) table.copyOf[row] = first
+      if (first > 0) table.setCopyOf(row, first)
     }
     return true
   }
