@@ -34,11 +34,6 @@ export class StringPool {
     return n
   }
 
-  /** The number of `s` if it was ever seen, else -1. */
-  find(s: string): number {
-    return this.ids.get(s) ?? -1
-  }
-
   get size(): number {
     return this.text.length
   }
