@@ -211,7 +211,10 @@ function parseDnstap(input: ImportInput, ctx: ImportContext): ImportResult {
     }
     if (!f.hasMessage) continue
     messages++
-    events.push(toEvent(b, f, hq, dec, input.index, ref, offset))
+    // Into the pipeline's column store when there is one: the object lives a moment only.
+    const ev = toEvent(b, f, hq, dec, input.index, ref, offset)
+    if (ctx.dns) ctx.dns.push(ev)
+    else events.push(ev)
   }
   if (badFrames > MAX_FRAME_PROBLEMS)
     problems.push({
