@@ -34,15 +34,9 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   for (const ip of input.manifest?.cluster?.dnsEndpoints ?? []) dnsServers.add(ip)
   const rank = vantageRanker(input.vantages, dns)
 
-  const roles = rolesOf(dns, dnsServers)
-  // Rows by role; dnstap without wire bytes has nothing to pair on.
-  const isClient = (e: number) =>
-    dns.id[e] >= 0 && (roles[e] === ROLE['client-query'] || roles[e] === ROLE['client-response'])
-  const isForwarder = (e: number) =>
-    dns.id[e] >= 0 &&
-    (roles[e] === ROLE['forwarder-query'] || roles[e] === ROLE['forwarder-response'])
-  const client = sortByArrival(dns, rowsWhere(dns.length, isClient))
-  const forwarder = sortByArrival(dns, rowsWhere(dns.length, isForwarder))
+  const [clientRows, forwarderRows] = rowsByRole(dns, rolesOf(dns, dnsServers))
+  const client = sortByArrival(dns, clientRows)
+  const forwarder = sortByArrival(dns, forwarderRows)
 
   const paired = pairQueries(dns, client, { rank })
   const firstSent = paired.store.firstSent
@@ -98,12 +92,27 @@ function tableOf(events: readonly DnsMessageEvent[]): DnsTable {
  * Sorts rows by the time they were sent, then by record number: a stable sort, skipped when the
  * rows are in order already (one capture, one dnstap file).
  */
-function rowsWhere(n: number, keep: (row: number) => boolean): Int32Array {
-  let count = 0
-  for (let e = 0; e < n; e++) if (keep(e)) count++
-  const rows = new Int32Array(count)
-  for (let e = 0, i = 0; e < n; e++) if (keep(e)) rows[i++] = e
-  return rows
+/** The rows of clients' and of forwarders' messages; dnstap without wire bytes pairs on nothing. */
+function rowsByRole(dns: DnsTable, roles: Uint8Array): [Int32Array, Int32Array] {
+  // 0: client, 1: forwarder, 2: neither.
+  const side = new Uint8Array(dns.length)
+  let clients = 0
+  let forwarders = 0
+  for (let e = 0; e < dns.length; e++) {
+    const r = roles[e]
+    if (dns.id[e] < 0) side[e] = 2
+    else if (r === ROLE['client-query'] || r === ROLE['client-response']) clients++
+    else if (r === ROLE['forwarder-query'] || r === ROLE['forwarder-response']) {
+      side[e] = 1
+      forwarders++
+    } else side[e] = 2
+  }
+  const c = new Int32Array(clients)
+  const f = new Int32Array(forwarders)
+  for (let e = 0, i = 0, j = 0; e < dns.length; e++)
+    if (side[e] === 0) c[i++] = e
+    else if (side[e] === 1) f[j++] = e
+  return [c, f]
 }
 
 function sortByArrival(dns: DnsTable, rows: Int32Array): Int32Array {

@@ -3,6 +3,7 @@
 // million of them read twice cost more than the work done on them. Names and clients are numbered.
 import type { Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
+import { TxnView, type TxnStore } from './txn-store.js'
 
 const A = 1
 const AAAA = 28
@@ -48,6 +49,12 @@ export class TransactionColumns {
     let lastClient = -1
     let lastQname: string | null = null
     let lastName = -1
+    const store = n > 0 && txns[0] instanceof TxnView ? txns[0].store : null
+    if (store) {
+      this.fromStore(store)
+      this.qnameCount = this.names.strings.length
+      return
+    }
     for (let i = 0; i < n; i++) {
       const t = txns[i]
       const qname = t.qname
@@ -83,6 +90,47 @@ export class TransactionColumns {
       this.flags[i] = flags
     }
     this.qnameCount = this.names.strings.length
+  }
+
+  /**
+   * The same columns read straight from the correlator's TxnStore (the transactions are its
+   * views): no getters, and each distinct string numbered once through its DnsTable number.
+   */
+  private fromStore(s: TxnStore): void {
+    const d = s.dns
+    const text = d.strings.text
+    const nameOf = new Int32Array(text.length).fill(-1)
+    const clientOf = new Int32Array(text.length).fill(-1)
+    const txns = this.txns as readonly TxnView[]
+    for (let i = 0; i < txns.length; i++) {
+      const x = txns[i].index
+      const head = s.head[x]
+      const q = d.qname[head]
+      if (nameOf[q] < 0) nameOf[q] = this.names.id(text[q])
+      this.qname[i] = nameOf[q]
+      const c = d.srcAddr[head]
+      if (clientOf[c] < 0) clientOf[c] = this.clients.id(text[c])
+      this.client[i] = clientOf[c]
+      const firstSent = s.firstSent[x]
+      const lastTime = s.lastTime[x]
+      this.sent[i] = firstSent
+      this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
+      const qtype = d.qtype[head]
+      let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
+      if (s.copies[x] > 1) flags |= RESENT
+      const r = s.response[x]
+      if (r >= 0) {
+        const rcode = d.rcode[r]
+        this.rcode[i] = rcode
+        this.rtime[i] = d.time[r]
+        // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
+        if (rcode === RCODE.NOERROR) {
+          const addrs = d.answerAddrs[r]
+          if (addrs > 0 || (addrs < 0 && qtype === A)) flags |= HAS_ADDRESS
+        }
+      } else this.rcode[i] = NO_RESPONSE
+      this.flags[i] = flags
+    }
   }
 }
 

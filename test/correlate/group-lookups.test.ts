@@ -41,8 +41,43 @@ function transactionsOf(dns: DnsMessageEvent[]): Transaction[] {
   return correlate({ dns, drops: [], facts: [], vantages: vantages(['pod', 'pod']) }).transactions
 }
 
+/** What TransactionColumns holds, as plain data to compare. */
+function columnsData(c: TransactionColumns) {
+  const { qname, client, sent, last, flags, rcode, rtime, qnameCount } = c
+  return {
+    qname,
+    client,
+    sent,
+    last,
+    flags,
+    rcode,
+    rtime,
+    qnameCount,
+    names: c.names.strings,
+    clients: c.clients.strings,
+  }
+}
+
+/** The transactions as plain objects: TransactionColumns then reads them through the interface. */
+function plain(txns: Transaction[]): Transaction[] {
+  return txns.map((t) => ({
+    ...t,
+    qname: t.qname,
+    client: t.client,
+    qtype: t.qtype,
+    firstSent: t.firstSent,
+    lastTime: t.lastTime,
+    copies: t.copies,
+    rcode: t.rcode,
+    responseTime: t.responseTime,
+    answerAddrs: t.answerAddrs,
+  }))
+}
+
 function sameBothWays(txns: Transaction[]): void {
   const columns = new TransactionColumns(txns)
+  // The correlator's views are read from its store; anything else through the interface.
+  expect(columnsData(new TransactionColumns(plain(txns)))).toEqual(columnsData(columns))
   expect(inferSearchList(txns, columns)).toEqual(inferSearchList(txns))
   const cfg = resolverConfig([], txns)
   expect(resolverConfig([], txns, columns)).toEqual(cfg)
