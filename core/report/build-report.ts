@@ -18,6 +18,7 @@ import type { Problem } from '../importers/importer.js'
 import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
 import { buildFindings } from './findings.js'
+import { select } from '../metrics/select.js'
 
 export type AnalyzedInput = ReportInput
 
@@ -149,41 +150,16 @@ export function percentiles(values: ArrayLike<number>): LatencySummary {
   const v = Float64Array.from(values)
   const n = v.length
   const rank = (q: number) => Math.min(n - 1, Math.ceil(q * n) - 1)
-  const p50 = select(v, 0, rank(0.5))
-  const p90 = select(v, rank(0.5), rank(0.9))
-  const p99 = select(v, rank(0.9), rank(0.99))
+  const at = (from: number, k: number) => {
+    select(v, from, n - 1, k)
+    return v[k]
+  }
+  const p50 = at(0, rank(0.5))
+  const p90 = at(rank(0.5), rank(0.9))
+  const p99 = at(rank(0.9), rank(0.99))
   let max = -Infinity
   for (let i = rank(0.99); i < n; i++) if (v[i] > max) max = v[i]
   return { p50: round3(p50), p90: round3(p90), p99: round3(p99), max: round3(max) }
-}
-
-/**
- * The value of rank `k` (0-based) of `v[from..]`, with v reordered so that v[k] holds it, smaller
- * ones before and larger ones after (Hoare's selection). NaN-free input.
- */
-export function select(v: Float64Array, from: number, k: number): number {
-  let lo = from
-  let hi = v.length - 1
-  while (hi > lo) {
-    const pivot = v[(lo + hi) >>> 1]
-    let i = lo
-    let j = hi
-    while (i <= j) {
-      while (v[i] < pivot) i++
-      while (v[j] > pivot) j--
-      if (i <= j) {
-        const t = v[i]
-        v[i] = v[j]
-        v[j] = t
-        i++
-        j--
-      }
-    }
-    if (k <= j) hi = j
-    else if (k >= i) lo = i
-    else break
-  }
-  return v[k]
 }
 
 function round3(x: number): number {

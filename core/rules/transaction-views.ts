@@ -4,6 +4,8 @@ import type { VantageType } from '../model/bundle.js'
 import type { DropEvent, Event } from '../model/event.js'
 import type { Lookup, Transaction } from '../correlate/types.js'
 import type { RuleContext } from './rule.js'
+import { select } from '../metrics/select.js'
+import { Names } from '../correlate/transaction-columns.js'
 
 /** Most events a rule hands on as evidence; the report shows fewer and counts the rest. */
 export const EVIDENCE_CAP = 50
@@ -112,10 +114,8 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   const flags = new Uint8Array(n)
   const name = new Int32Array(n)
   const client = new Int32Array(n)
-  const nameIds = new Map<string, number>()
-  const names: string[] = []
-  const clientIds = new Map<string, number>()
-  const clients: string[] = []
+  const names = new Names()
+  const clients = new Names()
   const clientFirst: number[] = []
   let lastName: string | undefined
   let lastNameId = -1
@@ -152,27 +152,19 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
       second[i] = lastSecondId
     } else second[i] = -1
     qtype[i] = t.qtype
+    // Neighbours often share a name and a client: the last number is reused without a lookup.
     const q = t.qname
     if (q !== lastName || lastNameId < 0) {
-      let id = nameIds.get(q)
-      if (id === undefined) {
-        nameIds.set(q, (id = names.length))
-        names.push(q)
-      }
       lastName = q
-      lastNameId = id
+      lastNameId = names.id(q)
     }
     name[i] = lastNameId
     const c = t.client
     if (c !== lastClient || lastClientId < 0) {
-      let id = clientIds.get(c)
-      if (id === undefined) {
-        clientIds.set(c, (id = clients.length))
-        clients.push(c)
-        clientFirst.push(i)
-      }
+      const known = clients.strings.length
       lastClient = c
-      lastClientId = id
+      lastClientId = clients.id(c)
+      if (lastClientId === known) clientFirst.push(i)
     }
     client[i] = lastClientId
   }
@@ -186,9 +178,9 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     latencyUs,
     flags,
     name,
-    names,
+    names: names.strings,
     client,
-    clients,
+    clients: clients.strings,
     clientFirst,
   }
 }
@@ -350,34 +342,6 @@ export function medianInPlace(a: Float64Array, lo: number, hi: number): number {
   let below = a[lo]
   for (let i = lo + 1; i < k; i++) if (a[i] > below) below = a[i]
   return (below + a[k]) / 2
-}
-
-/** Puts the k-th smallest of a[left..right] at k, smaller ones before, larger after (no NaN). */
-function select(a: Float64Array, left: number, right: number, k: number): void {
-  while (right > left) {
-    // Median of three as pivot, then Hoare partition.
-    const mid = (left + right) >> 1
-    const x = a[left]
-    const y = a[mid]
-    const z = a[right]
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y
-    let i = left
-    let j = right
-    while (i <= j) {
-      while (a[i] < pivot) i++
-      while (a[j] > pivot) j--
-      if (i <= j) {
-        const t = a[i]
-        a[i] = a[j]
-        a[j] = t
-        i++
-        j--
-      }
-    }
-    if (k <= j) right = j
-    else if (k >= i) left = i
-    else return
-  }
 }
 
 /** Spearman rank correlation, -1..1; NaN with fewer than 3 points or no variation. */
