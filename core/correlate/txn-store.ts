@@ -7,7 +7,7 @@
 // two fields: the store and a number; its getters read the columns and build event objects only
 // when asked (`queries`, `response`, `hops`).
 import type { DnsMessageEvent, DropEvent } from '../model/event.js'
-import { type DnsTable, SOURCE, TRANSPORTS } from '../model/dns-table.js'
+import { type Column, type DnsTable, SOURCE, TRANSPORTS, resized } from '../model/dns-table.js'
 import type { Transaction, TransactionHop } from './types.js'
 
 // What a hop says, as a small code per event row.
@@ -221,11 +221,7 @@ export class TxnStore {
 
   private resize(cap: number): void {
     const n = this.length
-    const grow = <T extends Float64Array | Uint32Array | Int32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap)
-      b.set(a.subarray(0, n))
-      return b
-    }
+    const grow = <T extends Column>(a: T): T => resized(a, n, cap)
     this.head = grow(this.head)
     this.tail = grow(this.tail)
     this.firstQuery = grow(this.firstQuery)

@@ -47,6 +47,16 @@ interface Rare {
 }
 
 const INITIAL = 1024
+
+/** A typed-array column. */
+export type Column = Float64Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Uint8Array
+
+/** A column of `cap` rows holding the first `length` rows of `a`. */
+export function resized<T extends Column>(a: T, length: number, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap)
+  b.set(a.subarray(0, Math.min(length, cap)))
+  return b
+}
 /** The offset column's -1. */
 const NO_OFFSET = 0xffffffff
 
@@ -288,15 +298,7 @@ export class DnsTable {
 
   private resize(cap: number): void {
     const n = this.length
-    const grow = <
-      T extends Float64Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Uint8Array,
-    >(
-      a: T,
-    ): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap)
-      b.set(a.subarray(0, n))
-      return b
-    }
+    const grow = <T extends Column>(a: T): T => resized(a, n, cap)
     this.time = grow(this.time)
     this.ref = grow(this.ref)
     this.offset = grow(this.offset)
