@@ -15,10 +15,10 @@ import {
   IS_A,
   IS_AAAA,
   NO_RESPONSE,
-  type Names,
   RESENT,
   TransactionColumns,
 } from './transaction-columns.js'
+import type { StringPool } from '../model/dns-table.js'
 
 const OUTCOMES: readonly LookupOutcome[] = [
   'address',
@@ -106,7 +106,7 @@ export function groupLookups(
 class Grouper {
   // A lookup goes quiet for at most one full retry round between candidates.
   private readonly gapUs: number
-  private readonly names: Names
+  private readonly names: StringPool
   /** Ids of the names an application may have asked that produce each qname id. */
   private readonly basesOfName: number[][] = []
   // Per transaction (the first four are the columns').
@@ -202,7 +202,7 @@ class Grouper {
   private basesOf(qname: number): number[] {
     let ids = this.basesOfName[qname]
     if (ids === undefined) {
-      const names = possibleBases(this.names.strings[qname], this.cfg.search)
+      const names = possibleBases(this.names.text[qname], this.cfg.search)
       ids = names.map((b) => this.names.id(b))
       this.basesOfName[qname] = ids
     }
@@ -355,8 +355,8 @@ class Grouper {
       } else name[o] = this.nameOf(o)
     }
     const store = new LookupStore(
-      this.names.strings,
-      this.columns.clients.strings,
+      this.names.text,
+      this.columns.clients.text,
       next,
       this.head.slice(0, n),
       this.client.slice(0, n),
@@ -392,7 +392,7 @@ class Grouper {
   private readonly firstCandidates: string[] = []
 
   private pick(bases: readonly number[], first: number): number {
-    const strings = this.names.strings
+    const strings = this.names.text
     const asked = strings[first]
     let best = -1
     for (const b of bases) {

@@ -9,8 +9,7 @@
 //
 // This runs once per DNS message of the bundle, so it works on rows of the DnsTable and keeps
 // transactions in a TxnStore (one typed array per field); see txn-store.ts.
-import type { DnsTable } from '../model/dns-table.js'
-import { SOURCE } from '../model/dns-table.js'
+import { type DnsTable, SOURCE } from '../model/dns-table.js'
 import { TxnStore, Q, RETX, RESP, LOG_Q, LOG_A } from './txn-store.js'
 
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */

@@ -4,6 +4,7 @@
 import type { Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { TxnView, type TxnStore } from './txn-store.js'
+import { StringPool } from '../model/dns-table.js'
 
 const A = 1
 const AAAA = 28
@@ -31,8 +32,8 @@ export class TransactionColumns {
   readonly rcode: Int32Array
   /** The response's time (µs). */
   readonly rtime: Float64Array
-  readonly names = new Names()
-  readonly clients = new Names()
+  readonly names = new StringPool()
+  readonly clients = new StringPool()
   /** Names below this id are qnames, numbered in order of first sight. */
   readonly qnameCount: number
 
@@ -45,51 +46,45 @@ export class TransactionColumns {
     this.flags = new Uint8Array(n)
     this.rcode = new Int32Array(n)
     this.rtime = new Float64Array(n)
+    const store = n > 0 && txns[0] instanceof TxnView ? txns[0].store : null
+    if (store) this.fromStore(store)
+    else this.fromInterface()
+    this.qnameCount = this.names.size
+  }
+
+  /** Reads any Transaction objects through their interface. */
+  private fromInterface(): void {
+    const txns = this.txns
     let lastClientName: string | null = null
     let lastClient = -1
     let lastQname: string | null = null
     let lastName = -1
-    const store = n > 0 && txns[0] instanceof TxnView ? txns[0].store : null
-    if (store) {
-      this.fromStore(store)
-      this.qnameCount = this.names.strings.length
-      return
-    }
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < txns.length; i++) {
       const t = txns[i]
       const qname = t.qname
       const clientName = t.client
-      const qtype = t.qtype
-      const firstSent = t.firstSent
-      const lastTime = t.lastTime
-      const copies = t.copies
-      const rcode = t.rcode
       if (qname !== lastQname) {
         lastQname = qname
         lastName = this.names.id(qname)
       }
-      this.qname[i] = lastName
       if (clientName !== lastClientName) {
         lastClientName = clientName
         lastClient = this.clients.id(clientName)
       }
-      this.client[i] = lastClient
-      this.sent[i] = firstSent
-      this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
-      let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
-      if (copies > 1) flags |= RESENT
-      if (rcode !== null) {
-        this.rcode[i] = rcode
-        this.rtime[i] = t.responseTime
-        // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-        if (rcode === RCODE.NOERROR) {
-          const addrs = t.answerAddrs
-          if (addrs > 0 || (addrs < 0 && qtype === A)) flags |= HAS_ADDRESS
-        }
-      } else this.rcode[i] = NO_RESPONSE
-      this.flags[i] = flags
+      const rcode = t.rcode
+      this.put(
+        i,
+        lastName,
+        lastClient,
+        t.firstSent,
+        t.lastTime,
+        t.qtype,
+        t.copies,
+        rcode ?? NaN,
+        rcode === null ? NaN : t.responseTime,
+        rcode === null ? -1 : t.answerAddrs,
+      )
     }
-    this.qnameCount = this.names.strings.length
   }
 
   /**
@@ -107,44 +102,50 @@ export class TransactionColumns {
       const head = s.head[x]
       const q = d.qname[head]
       if (nameOf[q] < 0) nameOf[q] = this.names.id(text[q])
-      this.qname[i] = nameOf[q]
       const c = d.srcAddr[head]
       if (clientOf[c] < 0) clientOf[c] = this.clients.id(text[c])
-      this.client[i] = clientOf[c]
-      const firstSent = s.firstSent[x]
-      const lastTime = s.lastTime[x]
-      this.sent[i] = firstSent
-      this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
-      const qtype = d.qtype[head]
-      let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
-      if (s.copies[x] > 1) flags |= RESENT
       const r = s.response[x]
-      if (r >= 0) {
-        const rcode = d.rcode[r]
-        this.rcode[i] = rcode
-        this.rtime[i] = d.time[r]
-        // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-        if (rcode === RCODE.NOERROR) {
-          const addrs = d.answerAddrs[r]
-          if (addrs > 0 || (addrs < 0 && qtype === A)) flags |= HAS_ADDRESS
-        }
-      } else this.rcode[i] = NO_RESPONSE
-      this.flags[i] = flags
+      this.put(
+        i,
+        nameOf[q],
+        clientOf[c],
+        s.firstSent[x],
+        s.lastTime[x],
+        d.qtype[head],
+        s.copies[x],
+        r >= 0 ? d.rcode[r] : NaN,
+        r >= 0 ? d.time[r] : NaN,
+        r >= 0 ? d.answerAddrs[r] : -1,
+      )
     }
   }
-}
 
-/** Numbers each distinct string, in order of first sight. */
-export class Names {
-  readonly strings: string[] = []
-  private readonly ids = new Map<string, number>()
-  id(s: string): number {
-    let n = this.ids.get(s)
-    if (n === undefined) {
-      n = this.strings.length
-      this.strings.push(s)
-      this.ids.set(s, n)
+  /** Row i from one transaction's fields; `rcode` NaN: no response. */
+  private put(
+    i: number,
+    name: number,
+    client: number,
+    firstSent: number,
+    lastTime: number,
+    qtype: number,
+    copies: number,
+    rcode: number,
+    rtime: number,
+    addrs: number,
+  ): void {
+    this.qname[i] = name
+    this.client[i] = client
+    this.sent[i] = firstSent
+    this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
+    let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
+    if (copies > 1) flags |= RESENT
+    if (Number.isNaN(rcode)) this.rcode[i] = NO_RESPONSE
+    else {
+      this.rcode[i] = rcode
+      this.rtime[i] = rtime
+      // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
+      if (rcode === RCODE.NOERROR && (addrs > 0 || (addrs < 0 && qtype === A))) flags |= HAS_ADDRESS
     }
-    return n
+    this.flags[i] = flags
   }
 }

@@ -7,7 +7,7 @@
 // two fields: the store and a number; its getters read the columns and build event objects only
 // when asked (`queries`, `response`, `hops`).
 import type { DnsMessageEvent, DropEvent } from '../model/event.js'
-import { type Column, type DnsTable, SOURCE, TRANSPORTS, resized } from '../model/dns-table.js'
+import { type Column, type DnsTable, TRANSPORTS, resized } from '../model/dns-table.js'
 import type { Transaction, TransactionHop } from './types.js'
 
 // What a hop says, as a small code per event row.
@@ -353,10 +353,8 @@ export abstract class TxnView implements Transaction {
     for (let q = s.head[this.index]; q >= 0; q = s.next[q]) {
       const e = d.get(q)
       for (let code = s.code[q], more = s.code2[q]; ; code = more - 1, more = 0) {
-        const time =
-          code === LOG_Q && d.source[q] === SOURCE.log && e.durationUs !== undefined
-            ? e.time - Math.round(e.durationUs)
-            : e.time
+        // A log line's query arrived its duration before the line was written.
+        const time = code === LOG_Q ? d.arrival(q) : e.time
         hops.push({ vantage: e.vantage, time, what: WHAT[code], event: e })
         if (more === 0) break
       }

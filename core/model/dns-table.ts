@@ -19,10 +19,14 @@ export const TRANSPORT: Record<Transport, number> = {
   unknown: 5,
 }
 
-/** Gives each distinct string a number, in order of first sight; 0 is always ''. */
+/** Gives each distinct string a number, in order of first sight (`seed` first). */
 export class StringPool {
-  readonly text: string[] = ['']
-  private readonly ids = new Map<string, number>([['', 0]])
+  readonly text: string[] = []
+  private readonly ids = new Map<string, number>()
+
+  constructor(...seed: string[]) {
+    for (const s of seed) this.id(s)
+  }
 
   id(s: string): number {
     let n = this.ids.get(s)
@@ -62,7 +66,8 @@ const NO_OFFSET = 0xffffffff
 
 export class DnsTable {
   length = 0
-  readonly strings = new StringPool()
+  /** Addresses, names, vantage ids and dnstap types; 0 is always ''. */
+  readonly strings = new StringPool('')
   private cap = INITIAL
 
   time = new Float64Array(INITIAL)
@@ -226,10 +231,6 @@ export class DnsTable {
     const r = this.rare.get(row)
     if (r) r.malformed = why
     else this.rare.set(row, { malformed: why })
-  }
-
-  malformed(row: number): string | undefined {
-    return this.rare.get(row)?.malformed
   }
 
   /** The event of a row as an object (a new one on every call). */

@@ -5,7 +5,7 @@ import type { DropEvent, Event } from '../model/event.js'
 import type { Lookup, Transaction } from '../correlate/types.js'
 import type { RuleContext } from './rule.js'
 import { select } from '../metrics/select.js'
-import { Names } from '../correlate/transaction-columns.js'
+import { StringPool } from '../model/dns-table.js'
 
 /** Most events a rule hands on as evidence; the report shows fewer and counts the rest. */
 export const EVIDENCE_CAP = 50
@@ -114,8 +114,8 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   const flags = new Uint8Array(n)
   const name = new Int32Array(n)
   const client = new Int32Array(n)
-  const names = new Names()
-  const clients = new Names()
+  const names = new StringPool()
+  const clients = new StringPool()
   const clientFirst: number[] = []
   let lastName: string | undefined
   let lastNameId = -1
@@ -161,7 +161,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     name[i] = lastNameId
     const c = t.client
     if (c !== lastClient || lastClientId < 0) {
-      const known = clients.strings.length
+      const known = clients.size
       lastClient = c
       lastClientId = clients.id(c)
       if (lastClientId === known) clientFirst.push(i)
@@ -178,9 +178,9 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     latencyUs,
     flags,
     name,
-    names: names.strings,
+    names: names.text,
     client,
-    clients: clients.strings,
+    clients: clients.text,
     clientFirst,
   }
 }

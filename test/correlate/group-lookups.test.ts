@@ -53,8 +53,8 @@ function columnsData(c: TransactionColumns) {
     rcode,
     rtime,
     qnameCount,
-    names: c.names.strings,
-    clients: c.clients.strings,
+    names: c.names.text,
+    clients: c.clients.text,
   }
 }
 

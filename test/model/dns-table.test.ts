@@ -59,7 +59,7 @@ describe('DnsTable', () => {
     expect(t.durationUs(1)).toBe(1234.5)
     expect(t.durationUs(0)).toBeNaN()
     expect(t.copyOf(3)).toBe(2)
-    expect(t.malformed(3)).toMatch(/cut off/)
+    expect(t.get(3).malformed).toMatch(/cut off/)
     expect(t.strings.text[t.dnstapType(2)]).toBe('CLIENT_QUERY')
     // A log line's query arrived its duration before the line was written.
     const timed = new DnsTable()
