@@ -38,16 +38,8 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   const client = sortByArrival(dns, clientRows)
   const forwarder = sortByArrival(dns, forwarderRows)
 
-  const paired = pairQueries(dns, client, { rank })
-  const firstSent = paired.store.firstSent
-  const views = paired.store.views()
-  // In order of first send. Mostly they are already (one capture): a check is cheaper than a
-  // sort, and leaves the order exactly as the (stable) sort would.
-  let inOrder = true
-  for (let i = 1; i < views.length && inOrder; i++)
-    if (firstSent[i - 1] - firstSent[i] > 0) inOrder = false
-  if (!inOrder) views.sort((a, b) => firstSent[a.index] - firstSent[b.index])
-  const transactions: Transaction[] = views
+  const paired = pairQueries(dns, client, { rank, byFirstSent: true })
+  const transactions: Transaction[] = paired.store.views()
 
   // The fields lookups are built from, read once for the search list and the grouping.
   const columns = new TransactionColumns(transactions)

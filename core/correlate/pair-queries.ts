@@ -10,7 +10,7 @@
 // This runs once per DNS message of the bundle, so it works on rows of the DnsTable and keeps
 // transactions in a TxnStore (one typed array per field); see txn-store.ts.
 import { type DnsTable, SOURCE } from '../model/dns-table.js'
-import { TxnStore, Q, RETX, RESP, LOG_Q, LOG_A } from './txn-store.js'
+import { TxnStore, Q, RETX, RESP, LOG_Q, LOG_A, NO_RESPONSE } from './txn-store.js'
 
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */
 export const RETRY_WINDOW_US = 30_000_000
@@ -18,6 +18,8 @@ export const RETRY_WINDOW_US = 30_000_000
 export interface PairOptions {
   /** Rank of the vantage of a row: lower is closer to the client. */
   rank: (row: number) => number
+  /** Number the transactions in order of first send (a stable sort), not of first sight. */
+  byFirstSent?: boolean
 }
 
 export interface PairResult {
@@ -76,8 +78,19 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
     const r = s.response[t]
     if (r >= 0) responses += Math.max(1, s.responded(t, vantage[r]))
   }
-  s.settle()
+  s.settle(opts.byFirstSent ? firstSentOrder(s.firstSent, s.length) : undefined)
   return { store: s, queries, responses, orphanResponses }
+}
+
+/**
+ * Store numbers in order of first send, or undefined when that is their order already (one
+ * capture: checking is cheaper than sorting). The sort is stable.
+ */
+function firstSentOrder(firstSent: Float64Array, n: number): number[] | undefined {
+  let i = 1
+  while (i < n && !(firstSent[i - 1] - firstSent[i] > 0)) i++
+  if (i >= n) return undefined
+  return Array.from({ length: n }, (_, t) => t).sort((a, b) => firstSent[a] - firstSent[b])
 }
 
 /**
@@ -210,7 +223,20 @@ function finish(s: TxnStore, t: number, opts: PairOptions): void {
     s.firstSent[t] = firstTime
     s.firstQuery[t] = first
   }
+  const head = s.head[t]
+  s.qname[t] = dns.qname[head]
+  s.client[t] = dns.srcAddr[head]
+  s.qtype[t] = dns.qtype[head]
   const resp = s.response[t]
+  if (resp < 0) {
+    s.rcode[t] = NO_RESPONSE
+    s.answerAddrs[t] = -1
+    s.responseTime[t] = NaN
+  } else {
+    s.rcode[t] = dns.rcode[resp]
+    s.answerAddrs[t] = dns.answerAddrs[resp]
+    s.responseTime[t] = time[resp]
+  }
   if (resp >= 0) {
     s.lastSeen[t] = vantage[resp]
     const d = dns.durationUs(resp)

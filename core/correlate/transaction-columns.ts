@@ -3,7 +3,7 @@
 // million of them read twice cost more than the work done on them. Names and clients are numbered.
 import type { Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
-import { TxnView, type TxnStore } from './txn-store.js'
+import { NO_RESPONSE, TxnView, type TxnStore } from './txn-store.js'
 import { StringPool } from '../model/dns-table.js'
 
 const A = 1
@@ -14,8 +14,7 @@ export const IS_A = 1
 export const IS_AAAA = 2
 export const HAS_ADDRESS = 4
 export const RESENT = 8
-/** The rcode column's mark for a transaction without a response. */
-export const NO_RESPONSE = -0x80000000
+export { NO_RESPONSE }
 
 export class TransactionColumns {
   /** Name id of each transaction's qname. */
@@ -92,30 +91,29 @@ export class TransactionColumns {
    * views): no getters, and each distinct string numbered once through its DnsTable number.
    */
   private fromStore(s: TxnStore): void {
-    const d = s.dns
-    const text = d.strings.text
+    const text = s.dns.strings.text
     const nameOf = new Int32Array(text.length).fill(-1)
     const clientOf = new Int32Array(text.length).fill(-1)
     const txns = this.txns as readonly TxnView[]
     for (let i = 0; i < txns.length; i++) {
       const x = txns[i].index
-      const head = s.head[x]
-      const q = d.qname[head]
+      const q = s.qname[x]
       if (nameOf[q] < 0) nameOf[q] = this.names.id(text[q])
-      const c = d.srcAddr[head]
+      const c = s.client[x]
       if (clientOf[c] < 0) clientOf[c] = this.clients.id(text[c])
-      const r = s.response[x]
+      const rc = s.rcode[x]
+      const answered = rc !== NO_RESPONSE
       this.put(
         i,
         nameOf[q],
         clientOf[c],
         s.firstSent[x],
         s.lastTime[x],
-        d.qtype[head],
+        s.qtype[x],
         s.copies[x],
-        r >= 0 ? d.rcode[r] : NaN,
-        r >= 0 ? d.time[r] : NaN,
-        r >= 0 ? d.answerAddrs[r] : -1,
+        answered ? rc : NaN,
+        s.responseTime[x],
+        s.answerAddrs[x],
       )
     }
   }

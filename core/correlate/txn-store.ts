@@ -25,6 +25,8 @@ export const RESP = 2
 export const DUP = 3
 export const LOG_Q = 4
 export const LOG_A = 5
+/** The rcode column's mark for a transaction without a response. */
+export const NO_RESPONSE = -0x80000000
 
 /** Per-vantage tallies of a transaction seen at more than one vantage. */
 interface Tally {
@@ -66,6 +68,18 @@ export class TxnStore {
   r0: Int32Array
   /** The previous transaction with the same key (the application asked again), or -1. */
   prev: Int32Array
+  // Filled when pairing ends (`finish`): what later stages read of every transaction, copied
+  // from its first row and its response so that they read columns in order, not rows at random.
+  /** String numbers (of the DnsTable's pool) of the qname and the client address. */
+  qname: Uint32Array
+  client: Uint32Array
+  qtype: Uint16Array
+  /** The response's rcode (-1: a CoreDNS log's `-`), or NO_RESPONSE. */
+  rcode: Int32Array
+  /** The response's answerAddrs, or -1 without a response. */
+  answerAddrs: Int32Array
+  /** When the response was seen (µs), NaN without one. */
+  responseTime: Float64Array
   /** Tallies of the other vantages, for the few transactions seen at several. */
   private readonly more = new Map<number, Map<number, Tally>>()
   readonly drops = new Map<number, DropEvent>()
@@ -94,6 +108,12 @@ export class TxnStore {
     this.c0 = new Int32Array(cap)
     this.r0 = new Int32Array(cap)
     this.prev = new Int32Array(cap)
+    this.qname = new Uint32Array(cap)
+    this.client = new Uint32Array(cap)
+    this.qtype = new Uint16Array(cap)
+    this.rcode = new Int32Array(cap)
+    this.answerAddrs = new Int32Array(cap)
+    this.responseTime = new Float64Array(cap)
   }
 
   /** A new transaction started by row `e`; `prev` is the earlier one of the same key or -1. */
@@ -205,9 +225,11 @@ export class TxnStore {
 
   /**
    * Pairing is over: lets go of what only pairing reads (tails, per-vantage counts, the chain of
-   * same-key transactions) and of the growth slack.
+   * same-key transactions) and of the growth slack. With `order` (store numbers in their new
+   * order), transaction i becomes the one numbered order[i].
    */
-  settle(): void {
+  settle(order?: ArrayLike<number>): void {
+    if (order) this.permute(order)
     this.trim()
     const none = new Int32Array(0)
     this.tail = none
@@ -217,6 +239,38 @@ export class TxnStore {
     this.v0 = new Uint32Array(0)
     this.lastQuery = new Float64Array(0)
     this.settled = true
+  }
+
+  private permute(order: ArrayLike<number>): void {
+    const n = this.length
+    const by = <T extends Column>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(this.cap)
+      for (let i = 0; i < n; i++) b[i] = a[order[i]]
+      return b
+    }
+    this.head = by(this.head)
+    this.firstQuery = by(this.firstQuery)
+    this.response = by(this.response)
+    this.firstSent = by(this.firstSent)
+    this.lastTime = by(this.lastTime)
+    this.latencyUs = by(this.latencyUs)
+    this.lastSeen = by(this.lastSeen)
+    this.lookup = by(this.lookup)
+    this.copies = by(this.copies)
+    this.qname = by(this.qname)
+    this.client = by(this.client)
+    this.qtype = by(this.qtype)
+    this.rcode = by(this.rcode)
+    this.answerAddrs = by(this.answerAddrs)
+    this.responseTime = by(this.responseTime)
+    const newIndex = new Int32Array(n)
+    for (let i = 0; i < n; i++) newIndex[order[i]] = i
+    const more = [...this.more]
+    this.more.clear()
+    for (const [t, m] of more) this.more.set(newIndex[t], m)
+    const drops = [...this.drops]
+    this.drops.clear()
+    for (const [t, d] of drops) this.drops.set(newIndex[t], d)
   }
 
   private resize(cap: number): void {
@@ -237,6 +291,12 @@ export class TxnStore {
     this.c0 = grow(this.c0)
     this.r0 = grow(this.r0)
     this.prev = grow(this.prev)
+    this.qname = grow(this.qname)
+    this.client = grow(this.client)
+    this.qtype = grow(this.qtype)
+    this.rcode = grow(this.rcode)
+    this.answerAddrs = grow(this.answerAddrs)
+    this.responseTime = grow(this.responseTime)
     this.cap = cap
   }
 }
@@ -250,7 +310,7 @@ export abstract class TxnView implements Transaction {
 
   get client(): string {
     const s = this.store
-    return s.dns.strings.text[s.dns.srcAddr[s.head[this.index]]]
+    return s.dns.strings.text[s.client[this.index]]
   }
   get clientPort(): number {
     const s = this.store
@@ -278,11 +338,10 @@ export abstract class TxnView implements Transaction {
   }
   get qname(): string {
     const s = this.store
-    return s.dns.strings.text[s.dns.qname[s.head[this.index]]]
+    return s.dns.strings.text[s.qname[this.index]]
   }
   get qtype(): number {
-    const s = this.store
-    return s.dns.qtype[s.head[this.index]]
+    return this.store.qtype[this.index]
   }
   get copies(): number {
     return this.store.copies[this.index]
@@ -294,16 +353,14 @@ export abstract class TxnView implements Transaction {
     return this.store.response[this.index] >= 0
   }
   get rcode(): number | null {
-    const r = this.store.response[this.index]
-    return r >= 0 ? this.store.dns.rcode[r] : null
+    const rc = this.store.rcode[this.index]
+    return rc === NO_RESPONSE ? null : rc
   }
   get responseTime(): number {
-    const r = this.store.response[this.index]
-    return r >= 0 ? this.store.dns.time[r] : NaN
+    return this.store.responseTime[this.index]
   }
   get answerAddrs(): number {
-    const r = this.store.response[this.index]
-    return r >= 0 ? this.store.dns.answerAddrs[r] : -1
+    return this.store.answerAddrs[this.index]
   }
   get response(): DnsMessageEvent | null {
     const r = this.store.response[this.index]
