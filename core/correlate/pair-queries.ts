@@ -60,7 +60,7 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
     ) {
       const prev = p
       p = s.open(e, arrival, prev)
-      open.put(e, client, p, prev)
+      open.put(p)
     }
     if (!Number.isNaN(arrival) && arrival > s.lastQuery[p]) s.lastQuery[p] = arrival
     if (isLog) {
@@ -94,83 +94,159 @@ function firstSentOrder(firstSent: Float64Array, n: number): number[] | undefine
 }
 
 /**
- * The newest transaction of each key (qname, qtype, transport, client, DNS id): an open-addressing
- * table of transaction numbers only. The key is not stored; it is read from the transaction's
- * first row when a probe has to compare.
+ * The newest transaction of each key (qname, qtype, transport, client, DNS id), as transaction
+ * numbers in open-addressing tables. The key is not stored: each slot keeps the key's hash, and
+ * a probe reads the transaction's first row only when the hashes agree.
+ *
+ * Half a million keys fill a table of megabytes, and a probe at random in it is a cache miss:
+ * per message that was most of the pairing. So keys live first in a small young table that
+ * stays in cache, where the response (a few packets after its query) finds them; a bitmap of
+ * every hash ever put says when the big old table cannot hold a key (most new queries); and
+ * the young table is moved into the old one in batches, whose independent misses the CPU
+ * overlaps.
  */
 class OpenTransactions {
-  private slots: Int32Array
-  private mask: number
-  private size = 0
+  private readonly young = new KeyTable(YOUNG_SLOTS)
+  private readonly old: KeyTable
+  /** One bit per hash value (mod its size): set for every key ever put. */
+  private readonly seen = new Int32Array(SEEN_BITS >>> 5)
+  /** The hash of the row last passed to `find`, for the `put` that follows it. */
+  private hash = 0
 
   constructor(
     private readonly s: TxnStore,
     expected: number,
   ) {
-    let cap = 1024
-    while (cap < expected * 2) cap *= 2
-    this.slots = new Int32Array(cap).fill(-1)
-    this.mask = cap - 1
+    this.old = new KeyTable(expected)
   }
 
   /** The newest transaction with the key of row `e` (whose client is `client`), or -1. */
   find(e: number, client: number): number {
-    const slots = this.slots
-    for (let i = this.hash(e, client) & this.mask; ; i = (i + 1) & this.mask) {
-      const t = slots[i]
-      if (t < 0 || this.same(t, e, client)) return t
-    }
+    const h = (this.hash = this.hashOf(e, client))
+    const t = this.young.find(h, this.s, e, client)
+    if (t >= 0) return t
+    const bit = h & (SEEN_BITS - 1)
+    if ((this.seen[bit >>> 5] & (1 << (bit & 31))) === 0) return -1
+    return this.old.find(h, this.s, e, client)
   }
 
-  /** Records `t` as the newest transaction of its key, in place of `prev` (or -1 for a new key). */
-  put(e: number, client: number, t: number, prev: number): void {
-    if (prev < 0 && (this.size + 1) * 2 > this.slots.length) this.grow()
-    const slots = this.slots
-    for (let i = this.hash(e, client) & this.mask; ; i = (i + 1) & this.mask) {
-      const at = slots[i]
-      if (at < 0 || at === prev) {
-        if (at < 0) this.size++
-        slots[i] = t
-        return
-      }
-    }
+  /**
+   * Records `t` as the newest transaction of the key of the row last passed to `find`. The old
+   * table may keep an older transaction of the key until the move: `find` asks the young first.
+   */
+  put(t: number): void {
+    const h = this.hash
+    const bit = h & (SEEN_BITS - 1)
+    this.seen[bit >>> 5] |= 1 << (bit & 31)
+    if (this.young.put(h, t, this.s) && this.young.full()) this.young.moveInto(this.old, this.s)
   }
 
-  private same(t: number, e: number, client: number): boolean {
-    const d = this.s.dns
-    const h = this.s.firstQuery[t]
-    return (
-      d.qname[h] === d.qname[e] &&
-      d.qtype[h] === d.qtype[e] &&
-      d.srcAddr[h] === client &&
-      ((d.id[h] ^ d.id[e]) & 0xffff) === 0 &&
-      d.transport[h] === d.transport[e]
-    )
-  }
-
-  private hash(e: number, client: number): number {
+  private hashOf(e: number, client: number): number {
     const d = this.s.dns
     let h = Math.imul(d.qname[e] ^ (d.qtype[e] << 16), 0x9e3779b1)
     h = Math.imul(h ^ client ^ (d.transport[e] << 28), 0x85ebca6b)
     h = Math.imul(h ^ (d.id[e] & 0xffff), 0xc2b2ae35)
-    return (h ^ (h >>> 15)) >>> 0
+    return h ^ (h >>> 15)
+  }
+}
+
+/** 32K slots (256 KiB with their hashes) and a 512 KiB bitmap: together they fit in an L2 cache. */
+const YOUNG_SLOTS = 1 << 15
+const SEEN_BITS = 1 << 22
+
+/**
+ * Open addressing from a key's hash to the key's newest transaction: (transaction, hash) pairs.
+ * A key's first slot is the top bits of its hash, so that the young table, read in slot order,
+ * is moved into the old one in slot order too: memory is then walked forward, not at random.
+ */
+class KeyTable {
+  /** Slot i: transaction at 2i (-1 when empty), the key's hash at 2i + 1. */
+  private slots: Int32Array
+  private mask: number
+  /** 32 - log2(slots): a hash shifted right by it is its first slot. */
+  private shift: number
+  private size = 0
+
+  constructor(expected: number) {
+    let cap = 1024
+    while (cap < expected) cap *= 2
+    this.slots = new Int32Array(2 * cap).fill(-1)
+    this.mask = cap - 1
+    this.shift = 32 - Math.log2(cap)
+  }
+
+  /** The transaction with row e's key (hash h), or -1. */
+  find(h: number, s: TxnStore, e: number, client: number): number {
+    const slots = this.slots
+    for (let i = h >>> this.shift; ; i = (i + 1) & this.mask) {
+      const t = slots[2 * i]
+      if (t < 0 || (slots[2 * i + 1] === h && sameKey(s, s.firstQuery[t], e, client))) return t
+    }
+  }
+
+  /** Puts t for its key (hash h), in place of an older transaction of the key; true if added. */
+  put(h: number, t: number, s: TxnStore): boolean {
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow()
+    const slots = this.slots
+    for (let i = h >>> this.shift; ; i = (i + 1) & this.mask) {
+      const at = slots[2 * i]
+      if (at < 0) {
+        slots[2 * i] = t
+        slots[2 * i + 1] = h
+        this.size++
+        return true
+      }
+      const row = s.firstQuery[t]
+      if (slots[2 * i + 1] === h && sameKey(s, s.firstQuery[at], row, s.dns.srcAddr[row])) {
+        slots[2 * i] = t
+        return false
+      }
+    }
+  }
+
+  /** Half full: time to move. */
+  full(): boolean {
+    return this.size * 2 >= this.mask + 1
+  }
+
+  /** Moves every entry into `to` (newer than any there of the same key) and empties this table. */
+  moveInto(to: KeyTable, s: TxnStore): void {
+    const slots = this.slots
+    for (let i = 0; i < slots.length; i += 2) if (slots[i] >= 0) to.put(slots[i + 1], slots[i], s)
+    slots.fill(-1)
+    this.size = 0
   }
 
   private grow(): void {
     const old = this.slots
-    this.slots = new Int32Array(old.length * 2).fill(-1)
-    this.mask = this.slots.length - 1
-    const d = this.s.dns
-    for (const t of old) {
-      if (t < 0) continue
-      const h = this.s.firstQuery[t]
-      for (let i = this.hash(h, d.srcAddr[h]) & this.mask; ; i = (i + 1) & this.mask)
-        if (this.slots[i] < 0) {
-          this.slots[i] = t
-          break
-        }
+    const cap = old.length
+    this.slots = new Int32Array(2 * cap).fill(-1)
+    this.mask = cap - 1
+    this.shift--
+    this.size = 0
+    // Keys are distinct already: place them without comparing.
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j] < 0) continue
+      const h = old[j + 1]
+      let i = h >>> this.shift
+      while (this.slots[2 * i] >= 0) i = (i + 1) & this.mask
+      this.slots[2 * i] = old[j]
+      this.slots[2 * i + 1] = h
+      this.size++
     }
   }
+}
+
+/** Does row `e` (whose client is `client`) have the key of row `h`? */
+function sameKey(s: TxnStore, h: number, e: number, client: number): boolean {
+  const d = s.dns
+  return (
+    d.qname[h] === d.qname[e] &&
+    d.qtype[h] === d.qtype[e] &&
+    d.srcAddr[h] === client &&
+    ((d.id[h] ^ d.id[e]) & 0xffff) === 0 &&
+    d.transport[h] === d.transport[e]
+  )
 }
 
 /** How far back a response may reach for its query among same-key transactions. */

@@ -232,6 +232,41 @@ describe('transactions', () => {
     expect(c.transactions[1].response).toBeNull()
   })
 
+  it('finds a key again after tens of thousands of others (the open table moves old keys out of its young part)', () => {
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const ask = (t: number, id: number, q: string) => query({ t, from, to, id, q })
+    const answer = (t: number, id: number, q: string) =>
+      response({ t, from: to, to: from, id, q, addrs: 1 })
+    const events: DnsMessageEvent[] = [
+      ask(0, 1, 'lost.example'), // re-sent much later, still unanswered until then
+      ask(0.1, 2, 'slow.example'), // answered much later
+      ask(0.2, 3, 'again.example'),
+      answer(0.3, 3, 'again.example'), // asked again much later: a new transaction
+    ]
+    const others = 40_000
+    for (let i = 0; i < others; i++) {
+      // Names repeat with other ids, ids repeat with other names: only the whole key matches.
+      const q = `n${i % 997}.example`
+      events.push(ask(1 + i * 0.1, i & 0xffff, q), answer(1.05 + i * 0.1, i & 0xffff, q))
+    }
+    const late = 1 + others * 0.1
+    events.push(
+      ask(late, 1, 'lost.example'),
+      answer(late + 1, 1, 'lost.example'),
+      answer(late + 2, 2, 'slow.example'),
+      ask(late + 3, 3, 'again.example'),
+    )
+    const c = run(events)
+    expect(c.transactions).toHaveLength(others + 4)
+    const byName = (q: string) => c.transactions.filter((t) => t.qname === q)
+    expect(byName('lost.example.').map((t) => [t.copies, t.answered])).toEqual([[2, true]])
+    expect(byName('slow.example.').map((t) => t.latencyUs)).toEqual([(late + 2 - 0.1) * 1000])
+    expect(byName('again.example.').map((t) => t.answered)).toEqual([true, false])
+    expect(c.stats.orphanResponses).toBe(0)
+    expect(c.transactions.every((t) => t.copies === 1 || t.qname === 'lost.example.')).toBe(true)
+  })
+
   it('joins one query across pod, node (after DNAT) and the DNS server, counting it once', () => {
     const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
     const c = run(
