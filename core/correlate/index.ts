@@ -170,7 +170,10 @@ function natPairs(
   for (const svc of manifest?.cluster?.dnsServiceIps ?? [])
     for (const ep of manifest?.cluster?.dnsEndpoints ?? []) add(svc, ep)
   const rank = (v: string) => RANK_OF_TYPE[vantages.get(v)?.type ?? 'unknown']
-  for (const t of txns) {
+  // An indexed loop: this runs once, often before it is optimized, and `for of` would then make
+  // an iterator result per transaction.
+  for (let i = 0; i < txns.length; i++) {
+    const t = txns[i]
     if ((t.vantageCount ?? 2) < 2) continue
     const queries = t.queries
     let first: DnsMessageEvent | null = null

@@ -36,7 +36,7 @@ export interface PairResult {
 export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOptions): PairResult {
   const s = new TxnStore(dns, rows.length / 2)
   const open = new OpenTransactions(s, rows.length / 2)
-  const { source, qr, srcAddr, dstAddr, vantage } = dns
+  const { source, qr, srcAddr, dstAddr, vantage, time } = dns
   let orphanResponses = 0
 
   for (let k = 0; k < rows.length; k++) {
@@ -52,7 +52,8 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
       else orphanResponses++
       continue
     }
-    const arrival = dns.arrival(e)
+    // Only a log line's query arrived before its time (and a call would box the number).
+    const arrival = isLog ? dns.arrival(e) : time[e]
     if (
       p < 0 ||
       s.responded(p, v) > 0 ||
@@ -283,7 +284,7 @@ function finish(s: TxnStore, t: number, opts: PairOptions): void {
     const code = s.code[q]
     if (code > RETX && code !== LOG_Q) continue
     const r = opts.rank(q)
-    const at = dns.arrival(q)
+    const at = code === LOG_Q ? dns.arrival(q) : time[q]
     if (r < firstRank || (r === firstRank && at < firstTime)) {
       first = q
       firstRank = r
