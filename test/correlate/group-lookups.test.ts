@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { correlate } from '../../core/correlate/index.js'
 import { groupLookups } from '../../core/correlate/group-lookups.js'
 import { inferSearchList, resolverConfig } from '../../core/correlate/search-list.js'
-import { TransactionColumns } from '../../core/correlate/transaction-columns.js'
+import { NO_RESPONSE, TransactionColumns } from '../../core/correlate/transaction-columns.js'
 import type { Transaction } from '../../core/correlate/types.js'
 import { SNIFF_BYTES, detectImporter } from '../../core/importers/index.js'
 import type { DnsMessageEvent } from '../../core/model/event.js'
@@ -41,20 +41,21 @@ function transactionsOf(dns: DnsMessageEvent[]): Transaction[] {
   return correlate({ dns, drops: [], facts: [], vantages: vantages(['pod', 'pod']) }).transactions
 }
 
-/** What TransactionColumns holds, as plain data to compare. */
+/** What TransactionColumns holds, as plain data to compare: numbers as the strings they stand for. */
 function columnsData(c: TransactionColumns) {
-  const { qname, client, sent, last, flags, rcode, rtime, qnameCount } = c
+  const n = c.txns.length
+  const rows = <T extends { subarray(a: number, b: number): T }>(a: T) => a.subarray(0, n)
+  const rcode = rows(c.rcode)
   return {
-    qname,
-    client,
-    sent,
-    last,
-    flags,
+    qname: Array.from(rows(c.qname), (q) => c.text[q]),
+    client: Array.from(rows(c.client), (x) => c.text[x]),
+    sent: rows(c.sent),
+    lastTime: rows(c.lastTime),
+    flags: rows(c.flags),
     rcode,
-    rtime,
-    qnameCount,
-    names: c.names.text,
-    clients: c.clients.text,
+    // The response time means nothing without a response.
+    rtime: Array.from(rows(c.rtime), (t, i) => (rcode[i] === NO_RESPONSE ? null : t)),
+    qnames: c.distinctQnames().map((q) => c.text[q]),
   }
 }
 
@@ -77,7 +78,12 @@ function plain(txns: Transaction[]): Transaction[] {
 function sameBothWays(txns: Transaction[]): void {
   const columns = new TransactionColumns(txns)
   // The correlator's views are read from its store; anything else through the interface.
+  expect(columns.store).not.toBeNull()
   expect(columnsData(new TransactionColumns(plain(txns)))).toEqual(columnsData(columns))
+  // Views that are not all of the store, in its order, are objects like any other.
+  const some = new TransactionColumns(txns.slice(1))
+  expect(some.store).toBeNull()
+  expect(columnsData(some)).toEqual(columnsData(new TransactionColumns(plain(txns.slice(1)))))
   expect(inferSearchList(txns, columns)).toEqual(inferSearchList(txns))
   const cfg = resolverConfig([], txns)
   expect(resolverConfig([], txns, columns)).toEqual(cfg)
@@ -86,6 +92,10 @@ function sameBothWays(txns: Transaction[]): void {
   for (const t of txns) t.lookup = -1
   expect(JSON.stringify(groupLookups(txns, cfg, columns))).toBe(alone)
   expect(txns.map((t) => t.lookup)).toEqual(lookupOf)
+  // Plain objects: their own columns and string numbers, the lookup indexes written to them.
+  const objects = plain(txns).map((t) => ({ ...t, lookup: -1 }))
+  expect(JSON.stringify(groupLookups(objects, cfg))).toBe(alone)
+  expect(objects.map((t) => t.lookup)).toEqual(lookupOf)
 }
 
 describe('lookup grouping on shared transaction columns', () => {
