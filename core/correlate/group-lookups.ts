@@ -20,7 +20,7 @@ import {
   TransactionColumns,
   lastOf,
 } from './transaction-columns.js'
-import { StringPool } from '../model/dns-table.js'
+import { StringPool, resized } from '../model/dns-table.js'
 
 const OUTCOMES: readonly LookupOutcome[] = [
   'address',
@@ -53,14 +53,15 @@ class LookupStore {
 }
 
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
-abstract class GroupedLookup implements Lookup {
-  /** Set on the prototype, one subclass per store: a lookup is then one number. */
-  declare protected readonly store: LookupStore
-  // Declared and assigned rather than a parameter property: a class field would be defined
+class GroupedLookup implements Lookup {
+  // Declared and assigned rather than parameter properties: class fields would be defined
   // (Object.defineProperty) on each of half a million views, which costs more than the view.
+  // One class for every store keeps the views' shape the same from one analysis to the next.
+  declare protected readonly store: LookupStore
   declare readonly index: number
 
-  constructor(index: number) {
+  constructor(store: LookupStore, index: number) {
+    this.store = store
     this.index = index
   }
   get client(): string {
@@ -108,10 +109,10 @@ export function groupLookups(
   columns: TransactionColumns = new TransactionColumns(txns),
 ): Lookup[] {
   const g = new Grouper(columns, cfg)
-  const { flags, lookup } = columns
+  const { flags, lookup, store } = columns
   for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) lookup[i] = g.add(i)
   // The store's column is the transactions' own; other objects get theirs copied.
-  if (!columns.store)
+  if (!store)
     for (let i = 0; i < txns.length; i++)
       if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = lookup[i]
   return g.settle()
@@ -179,13 +180,15 @@ class Grouper {
     const aaaa = this.flags[i] & IS_AAAA
     const from = this.basesOf(qname)
     const to = from + 1 + this.runs[from]
-    const { runs, lastActivity } = this
+    const { runs, run, lastActivity } = this
     let target = -1
     for (let k = from + 1; k < to; k++) {
       const b = runs[k]
       const o = this.open.get(client, b)
       if (o < 0) continue
-      if (firstSent - lastActivity[o] > this.gapUs || !has(runs, this.basesOfLookup(o), b)) continue
+      // Only a narrowed lookup can have lost the name it was opened under.
+      if (firstSent - lastActivity[o] > this.gapUs || (run[o] !== 0 && !has(runs, run[o], b)))
+        continue
       if (
         (target < 0 || lastActivity[o] > lastActivity[target]) &&
         this.accepts(o, qname, aaaa, firstSent)
@@ -210,7 +213,7 @@ class Grouper {
           const at = this.reserve(kept)
           const r = this.runs
           for (let k = own + 1, j = at + 1; k < ownEnd; k++) if (has(r, from, r[k])) r[j++] = r[k]
-          this.run[target] = at
+          run[target] = at
         }
       }
     }
@@ -345,14 +348,27 @@ class Grouper {
     const nameOfOne = new Int32Array(this.columns.text.length).fill(-1)
     for (let o = 0; o < n; o++) {
       const head = this.head[o]
-      // From the first send to the last thing seen of any of its transactions.
+      const asked = qname[head]
+      // One pass over its transactions: from the first send to the last thing seen of any,
+      // whether they all asked one name, and what their answers say (without an address).
       let first = Infinity
       let last = -Infinity
+      let oneName = true
+      let nodata = false
+      let servfail = false
+      let timeout = false
+      let allNx = true
       for (let x = head; x >= 0; x = next[x]) {
         const t = sent[x]
         const l = lastOf(t, lastTime[x])
         if (t < first) first = t
         if (l > last) last = l
+        if (qname[x] !== asked) oneName = false
+        const rc = rcode[x]
+        if (rc === RCODE.NOERROR) nodata = true
+        else if (rc === RCODE.SERVFAIL) servfail = true
+        else if (rc === NO_RESPONSE) timeout = true
+        if (rc !== RCODE.NXDOMAIN) allNx = false
       }
       start[o] = first
       end[o] = last
@@ -369,32 +385,15 @@ class Grouper {
           superseded = qname[y] === qname[x] && (flags[y] & IS_AAAA) === type
         if (!superseded) answering = x
       }
-      const asked = qname[head]
-      let oneName = true
       let waste = 0
       if (answering >= 0) {
         const answer = qname[answering]
         answered[o] = answer
         outcome[o] = ADDRESS
-        for (let x = head; x >= 0; x = next[x]) {
-          const q = qname[x]
-          if (q !== answer) waste++
-          if (q !== asked) oneName = false
-        }
+        // The questions of other names than the answering one; none when it asked one name.
+        if (!oneName) for (let x = head; x >= 0; x = next[x]) if (qname[x] !== answer) waste++
       } else {
         answered[o] = -1
-        let nodata = false
-        let servfail = false
-        let timeout = false
-        let allNx = true
-        for (let x = head; x >= 0; x = next[x]) {
-          const rc = rcode[x]
-          if (rc === RCODE.NOERROR) nodata = true
-          else if (rc === RCODE.SERVFAIL) servfail = true
-          else if (rc === NO_RESPONSE) timeout = true
-          if (rc !== RCODE.NXDOMAIN) allNx = false
-          if (qname[x] !== asked) oneName = false
-        }
         // A question that was never answered ends the resolver's patience first: glibc stops
         // the search list there (EAI_AGAIN) or, after its last candidate, reports what it has.
         outcome[o] = timeout
@@ -410,7 +409,12 @@ class Grouper {
       wasted[o] = waste
       if (oneName) {
         let b = nameOfOne[asked]
-        if (b < 0) nameOfOne[asked] = b = this.pick(this.basesArray(asked), asked)
+        if (b < 0) {
+          const at = this.basesOf(asked)
+          // A name that one application name alone could have produced needs no choosing.
+          b = this.runs[at] === 1 ? this.runs[at + 1] : this.pick(this.basesArray(asked), asked)
+          nameOfOne[asked] = b
+        }
         name[o] = b
       } else name[o] = this.nameOf(o)
     }
@@ -429,9 +433,7 @@ class Grouper {
       end,
     )
     const lookups: Lookup[] = new Array(n)
-    class Of extends GroupedLookup {}
-    Object.defineProperty(Of.prototype, 'store', { value: store })
-    for (let o = 0; o < n; o++) lookups[o] = new Of(o)
+    for (let o = 0; o < n; o++) lookups[o] = new GroupedLookup(store, o)
     return lookups
   }
 
@@ -480,14 +482,26 @@ function isFinal(rcode: number): boolean {
   return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
 }
 
-/** Open addressing from (client id, name id) to a lookup index, in flat typed arrays. */
+/**
+ * From (client id, name id) to a lookup index. Most names are asked by one client only (and a
+ * benchmark's by one client in all), so the first client of each name has its entry in arrays by
+ * name; the other clients' entries are in a hash table, by open addressing in flat typed arrays.
+ */
 class OpenLookups {
+  /** Per name id: 1 + the id of its first client (0: none yet), and that client's entry. */
+  private firstClient = new Int32Array(1024)
+  private first = new Int32Array(1024)
   private keys = new Int32Array(2 * 1024)
   private vals = new Int32Array(1024).fill(-1)
   private mask = 1023
   private size = 0
 
   get(client: number, name: number): number {
+    if (name >= this.firstClient.length) return -1
+    const c = this.firstClient[name]
+    if (c === client + 1) return this.first[name]
+    // A name nobody has asked has no entry for another client either.
+    if (c === 0) return -1
     const { keys, vals, mask } = this
     for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
       const v = vals[s]
@@ -497,6 +511,19 @@ class OpenLookups {
   }
 
   set(client: number, name: number, value: number): void {
+    if (name >= this.firstClient.length) {
+      const cap = Math.max(2 * this.firstClient.length, name + 1)
+      this.firstClient = resized(this.firstClient, this.firstClient.length, cap)
+      this.first = resized(this.first, this.first.length, cap)
+    }
+    const c = this.firstClient[name]
+    if (c === 0) this.firstClient[name] = client + 1
+    if (c === 0 || c === client + 1) this.first[name] = value
+    else this.put(client, name, value)
+  }
+
+  /** Sets the hash table's entry. */
+  private put(client: number, name: number, value: number): void {
     if ((this.size + 1) * 2 > this.vals.length) this.grow()
     const { keys, vals, mask } = this
     for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
@@ -522,7 +549,7 @@ class OpenLookups {
     this.mask = cap - 1
     this.size = 0
     for (let s = 0; s < vals.length; s++)
-      if (vals[s] >= 0) this.set(keys[2 * s], keys[2 * s + 1], vals[s])
+      if (vals[s] >= 0) this.put(keys[2 * s], keys[2 * s + 1], vals[s])
   }
 }
 

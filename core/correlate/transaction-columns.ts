@@ -5,7 +5,7 @@
 // and clients, and only the flags are worked out. Any other Transaction objects are read once.
 import type { Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
-import { NO_RESPONSE, TxnView, type TxnStore } from './txn-store.js'
+import { NO_RESPONSE, type TxnStore } from './txn-store.js'
 import { StringPool } from '../model/dns-table.js'
 
 const A = 1
@@ -40,29 +40,32 @@ export class TransactionColumns {
    * (`store` null) a scratch column that is then copied to the objects.
    */
   readonly lookup: Int32Array
-  /** The store the columns are, when the transactions are its views in its order. */
-  readonly store: TxnStore | null
   /** How many transactions ask A or AAAA. */
   readonly questions: number
 
-  constructor(readonly txns: readonly Transaction[]) {
+  /**
+   * `store`, when given, is where `txns` come from: they are its views, all of them in its order
+   * (the correlator's transactions). Without it they are read through the interface.
+   */
+  constructor(
+    readonly txns: readonly Transaction[],
+    readonly store: TxnStore | null = null,
+  ) {
     const n = txns.length
-    const s = n > 0 && txns[0] instanceof TxnView ? txns[0].store : null
-    this.store = s && isWhole(s, txns) ? s : null
-    if (this.store) {
-      const st = this.store
-      this.qname = st.qname
-      this.client = st.client
-      this.text = st.dns.strings.text
-      this.sent = st.firstSent
-      this.lastTime = st.lastTime
-      this.rcode = st.rcode
-      this.rtime = st.responseTime
-      this.lookup = st.lookup
+    if (store) {
+      if (store.length !== n) throw new Error('TransactionColumns: not all of the store')
+      this.qname = store.qname
+      this.client = store.client
+      this.text = store.dns.strings.text
+      this.sent = store.firstSent
+      this.lastTime = store.lastTime
+      this.rcode = store.rcode
+      this.rtime = store.responseTime
+      this.lookup = store.lookup
       this.flags = new Uint8Array(n)
       let questions = 0
       for (let i = 0; i < n; i++) {
-        const flags = flagsOf(st.qtype[i], st.copies[i], st.rcode[i], st.answerAddrs[i])
+        const flags = flagsOf(store.qtype[i], store.copies[i], store.rcode[i], store.answerAddrs[i])
         this.flags[i] = flags
         if (flags & (IS_A | IS_AAAA)) questions++
       }
@@ -124,16 +127,6 @@ export class TransactionColumns {
     }
     return out
   }
-}
-
-/** Are `txns` all the transactions of `s`, each view at its own index? */
-function isWhole(s: TxnStore, txns: readonly Transaction[]): boolean {
-  if (txns.length !== s.length) return false
-  for (let i = 0; i < txns.length; i++) {
-    const t = txns[i]
-    if (!(t instanceof TxnView) || t.store !== s || t.index !== i) return false
-  }
-  return true
 }
 
 /** One transaction's flags; `rcode` NO_RESPONSE: no response (`addrs` is then not read). */
