@@ -32,23 +32,25 @@ const OUTCOMES: readonly LookupOutcome[] = [
 ]
 const [ADDRESS, NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, OTHER] = [0, 1, 2, 3, 4, 5]
 
-/** The settled lookups, one column per field; `next` links each lookup's transactions. */
+/**
+ * The settled lookups, one column per field; `next` links each lookup's transactions. A lookup's
+ * client, start and end are read from its transactions' columns: few lookups are asked when they
+ * started or ended (the report's worst ones), so those are worked out when asked.
+ */
 class LookupStore {
   constructor(
     /** The strings of the client and answered-name numbers (the transaction columns'). */
     readonly text: readonly string[],
     /** The strings of the application-name numbers. */
     readonly names: readonly string[],
-    /** Per transaction: its client and the next transaction of its lookup. */
-    readonly txnClient: Uint32Array,
+    /** Per transaction: the transaction columns, and the next transaction of its lookup. */
+    readonly txns: TransactionColumns,
     readonly next: Int32Array,
     readonly head: Int32Array,
     readonly name: Int32Array,
     readonly answered: Int32Array,
     readonly outcome: Uint8Array,
     readonly wasted: Int32Array,
-    readonly start: Float64Array,
-    readonly end: Float64Array,
   ) {}
 }
 
@@ -66,7 +68,7 @@ class GroupedLookup implements Lookup {
   }
   get client(): string {
     // Every transaction of a lookup is its client's: the first one's says whose.
-    return this.store.text[this.store.txnClient[this.store.head[this.index]]]
+    return this.store.text[this.store.txns.client[this.store.head[this.index]]]
   }
   get name(): string {
     return this.store.names[this.store.name[this.index]]
@@ -83,11 +85,23 @@ class GroupedLookup implements Lookup {
   get wasted(): number {
     return this.store.wasted[this.index]
   }
+  /** The first send of any of its transactions. */
   get start(): number {
-    return this.store.start[this.index]
+    const { next, txns } = this.store
+    let start = Infinity
+    for (let x = this.store.head[this.index]; x >= 0; x = next[x])
+      if (txns.sent[x] < start) start = txns.sent[x]
+    return start
   }
+  /** The last thing seen of any of its transactions. */
   get end(): number {
-    return this.store.end[this.index]
+    const { next, txns } = this.store
+    let end = -Infinity
+    for (let x = this.store.head[this.index]; x >= 0; x = next[x]) {
+      const last = lastOf(txns.sent[x], txns.lastTime[x])
+      if (last > end) end = last
+    }
+    return end
   }
   get answeredName(): string | null {
     const a = this.store.answered[this.index]
@@ -336,33 +350,24 @@ class Grouper {
   /** Decides each lookup's outcome, answering name, waste and application name. */
   settle(): Lookup[] {
     const { next, flags, rcode, qname } = this
-    const { sent, lastTime } = this.columns
     const n = this.count
     const name = new Int32Array(n)
     const answered = new Int32Array(n)
     const outcome = new Uint8Array(n)
     const wasted = new Int32Array(n)
-    const start = new Float64Array(n)
-    const end = new Float64Array(n)
     // The application name of a lookup that asked one name, by that name's number.
     const nameOfOne = new Int32Array(this.columns.text.length).fill(-1)
     for (let o = 0; o < n; o++) {
       const head = this.head[o]
       const asked = qname[head]
-      // One pass over its transactions: from the first send to the last thing seen of any,
-      // whether they all asked one name, and what their answers say (without an address).
-      let first = Infinity
-      let last = -Infinity
+      // One pass over its transactions: whether they all asked one name, and what their answers
+      // say (for a lookup without an address).
       let oneName = true
       let nodata = false
       let servfail = false
       let timeout = false
       let allNx = true
       for (let x = head; x >= 0; x = next[x]) {
-        const t = sent[x]
-        const l = lastOf(t, lastTime[x])
-        if (t < first) first = t
-        if (l > last) last = l
         if (qname[x] !== asked) oneName = false
         const rc = rcode[x]
         if (rc === RCODE.NOERROR) nodata = true
@@ -370,8 +375,6 @@ class Grouper {
         else if (rc === NO_RESPONSE) timeout = true
         if (rc !== RCODE.NXDOMAIN) allNx = false
       }
-      start[o] = first
-      end[o] = last
       // The ask whose address the resolver returned: the first candidate whose last ask of A or
       // AAAA was answered with an address. An address answered early and asked again later
       // (because its sibling timed out) counts only if the last ask was answered too: glibc
@@ -421,7 +424,7 @@ class Grouper {
     const store = new LookupStore(
       this.columns.text,
       this.bases.text,
-      this.columns.client,
+      this.columns,
       next,
       // Sized for the most lookups there could have been; a view of the rows used, not a copy.
       this.head.subarray(0, n),
@@ -429,8 +432,6 @@ class Grouper {
       answered,
       outcome,
       wasted,
-      start,
-      end,
     )
     const lookups: Lookup[] = new Array(n)
     for (let o = 0; o < n; o++) lookups[o] = new GroupedLookup(store, o)
