@@ -57,8 +57,9 @@ class LookupStore {
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
 class GroupedLookup implements Lookup {
   // Declared and assigned rather than parameter properties: class fields would be defined
-  // (Object.defineProperty) on each of half a million views, which costs more than the view.
-  // One class for every store keeps the views' shape the same from one analysis to the next.
+  // (Object.defineProperty) on each of hundreds of thousands of views, costing more than the
+  // view. One class for every store keeps the views' shape the same from one analysis to the
+  // next (a class per store would give the code reading them a new shape each time).
   declare protected readonly store: LookupStore
   declare readonly index: number
 
@@ -247,7 +248,10 @@ class Grouper {
     return at
   }
 
-  /** Where the run of the bases lookup `o` may still have been asked for starts. */
+  /**
+   * The start of the run of names that lookup `o` may have been asked for: its narrowed run, or
+   * its first qname's.
+   */
   private basesOfLookup(o: number): number {
     return this.run[o] || this.qnameRun[this.qname[this.head[o]]]
   }
@@ -484,8 +488,8 @@ function isFinal(rcode: number): boolean {
 }
 
 /**
- * From (client id, name id) to a lookup index. Most names are asked by one client only (and a
- * benchmark's by one client in all), so the first client of each name has its entry in arrays by
+ * From (client id, name id) to a lookup index. Most names are asked by one client only (all of a
+ * load generator's by the same one), so the first client of each name has its entry in arrays by
  * name; the other clients' entries are in a hash table, by open addressing in flat typed arrays.
  */
 class OpenLookups {
