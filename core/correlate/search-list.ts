@@ -115,7 +115,7 @@ export function inferSearchList(
   // Each distinct name is read once, in order of first sight.
   if (columns) {
     const names = columns.text
-    for (const id of columns.distinctQnames()) expandedOnce(votes, clusterDomains, names[id])
+    for (const id of columns.qnames) expandedOnce(votes, clusterDomains, names[id])
   } else {
     const seen = new Set<string>()
     for (let i = 0; i < txns.length; i++) {

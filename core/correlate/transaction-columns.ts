@@ -42,6 +42,8 @@ export class TransactionColumns {
   readonly lookup: Int32Array
   /** How many transactions ask A or AAAA. */
   readonly questions: number
+  /** The distinct qnames' numbers, in order of first sight. */
+  readonly qnames: number[] = []
 
   /**
    * `store`, when given, is where `txns` come from: they are its views, all of them in its order
@@ -63,11 +65,17 @@ export class TransactionColumns {
       this.rtime = store.responseTime
       this.lookup = store.lookup
       this.flags = new Uint8Array(n)
+      const seen = new Uint8Array(this.text.length)
       let questions = 0
       for (let i = 0; i < n; i++) {
         const flags = flagsOf(store.qtype[i], store.copies[i], store.rcode[i], store.answerAddrs[i])
         this.flags[i] = flags
         if (flags & (IS_A | IS_AAAA)) questions++
+        const q = store.qname[i]
+        if (seen[q] === 0) {
+          seen[q] = 1
+          this.qnames.push(q)
+        }
       }
       this.questions = questions
       return
@@ -87,6 +95,8 @@ export class TransactionColumns {
     let lastQname: string | null = null
     let lastName = -1
     let questions = 0
+    // Each transaction numbers two strings at most.
+    const seen = new Uint8Array(2 * n)
     for (let i = 0; i < n; i++) {
       const t = txns[i]
       const qname = t.qname
@@ -94,6 +104,10 @@ export class TransactionColumns {
       if (qname !== lastQname) {
         lastQname = qname
         lastName = pool.id(qname)
+        if (seen[lastName] === 0) {
+          seen[lastName] = 1
+          this.qnames.push(lastName)
+        }
       }
       if (clientName !== lastClientName) {
         lastClientName = clientName
@@ -112,20 +126,6 @@ export class TransactionColumns {
       if (flags & (IS_A | IS_AAAA)) questions++
     }
     this.questions = questions
-  }
-
-  /** The distinct qnames' numbers, in order of first sight. */
-  distinctQnames(): number[] {
-    const seen = new Uint8Array(this.text.length)
-    const out: number[] = []
-    for (let i = 0; i < this.txns.length; i++) {
-      const q = this.qname[i]
-      if (seen[q] === 0) {
-        seen[q] = 1
-        out.push(q)
-      }
-    }
-    return out
   }
 }
 

@@ -56,7 +56,7 @@ function columnsData(c: TransactionColumns) {
     rcode,
     // The response time means nothing without a response.
     rtime: Array.from(rows(c.rtime), (t, i) => (rcode[i] === NO_RESPONSE ? null : t)),
-    qnames: c.distinctQnames().map((q) => c.text[q]),
+    qnames: c.qnames.map((q) => c.text[q]),
   }
 }
 
