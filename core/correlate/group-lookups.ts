@@ -3,10 +3,11 @@
 // (in parallel on one socket, or one after the other with single-request), retrying on timeout,
 // until a candidate yields an address or the list runs out.
 //
-// This runs once per transaction of the bundle, so it works on the transactions' fields read once
-// into typed columns (transaction-columns.ts), with names and clients numbered; a lookup's
-// transactions are a linked list through one shared array, and the settled lookups are thin views
-// over a column store instead of objects each holding an array.
+// This runs once per transaction of the bundle, so it works on the transactions' fields as typed
+// columns (transaction-columns.ts), with names and clients numbered; a lookup's transactions are
+// a linked list through one shared array, its possible application names a run of one shared
+// array, and the settled lookups are thin views over a column store instead of objects each
+// holding arrays.
 import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { type ResolverConfig, candidatesOf, possibleBases } from './search-list.js'
@@ -17,8 +18,9 @@ import {
   NO_RESPONSE,
   RESENT,
   TransactionColumns,
+  lastOf,
 } from './transaction-columns.js'
-import type { StringPool } from '../model/dns-table.js'
+import { StringPool, resized } from '../model/dns-table.js'
 
 const OUTCOMES: readonly LookupOutcome[] = [
   'address',
@@ -30,34 +32,47 @@ const OUTCOMES: readonly LookupOutcome[] = [
 ]
 const [ADDRESS, NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, OTHER] = [0, 1, 2, 3, 4, 5]
 
-/** The settled lookups, one column per field; `next` links each lookup's transactions. */
+/**
+ * The settled lookups, one column per field; `next` links each lookup's transactions. A lookup's
+ * client, start and end are read from its transactions' columns: few lookups are asked when they
+ * started or ended (the report's worst ones), so those are worked out when asked.
+ */
 class LookupStore {
   constructor(
-    readonly strings: readonly string[],
-    readonly clients: readonly string[],
+    /** The strings of the client and answered-name numbers (the transaction columns'). */
+    readonly text: readonly string[],
+    /** The strings of the application-name numbers. */
+    readonly names: readonly string[],
+    /** Per transaction: the transaction columns, and the next transaction of its lookup. */
+    readonly txns: TransactionColumns,
     readonly next: Int32Array,
     readonly head: Int32Array,
-    readonly client: Int32Array,
     readonly name: Int32Array,
     readonly answered: Int32Array,
     readonly outcome: Uint8Array,
     readonly wasted: Int32Array,
-    readonly start: Float64Array,
-    readonly end: Float64Array,
   ) {}
 }
 
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
-abstract class GroupedLookup implements Lookup {
-  /** Set on the prototype, one subclass per store: a lookup is then one number. */
+class GroupedLookup implements Lookup {
+  // Declared and assigned rather than parameter properties: class fields would be defined
+  // (Object.defineProperty) on each of hundreds of thousands of views, costing more than the
+  // view. One class for every store keeps the views' shape the same from one analysis to the
+  // next (a class per store would give the code reading them a new shape each time).
   declare protected readonly store: LookupStore
+  declare readonly index: number
 
-  constructor(readonly index: number) {}
+  constructor(store: LookupStore, index: number) {
+    this.store = store
+    this.index = index
+  }
   get client(): string {
-    return this.store.clients[this.store.client[this.index]]
+    // Every transaction of a lookup is its client's: the first one's says whose.
+    return this.store.text[this.store.txns.client[this.store.head[this.index]]]
   }
   get name(): string {
-    return this.store.strings[this.store.name[this.index]]
+    return this.store.names[this.store.name[this.index]]
   }
   get transactions(): number[] {
     const out: number[] = []
@@ -71,15 +86,27 @@ abstract class GroupedLookup implements Lookup {
   get wasted(): number {
     return this.store.wasted[this.index]
   }
+  /** The first send of any of its transactions. */
   get start(): number {
-    return this.store.start[this.index]
+    const { next, txns } = this.store
+    let start = Infinity
+    for (let x = this.store.head[this.index]; x >= 0; x = next[x])
+      if (txns.sent[x] < start) start = txns.sent[x]
+    return start
   }
+  /** The last thing seen of any of its transactions. */
   get end(): number {
-    return this.store.end[this.index]
+    const { next, txns } = this.store
+    let end = -Infinity
+    for (let x = this.store.head[this.index]; x >= 0; x = next[x]) {
+      const last = lastOf(txns.sent[x], txns.lastTime[x])
+      if (last > end) end = last
+    }
+    return end
   }
   get answeredName(): string | null {
     const a = this.store.answered[this.index]
-    return a < 0 ? null : this.store.strings[a]
+    return a < 0 ? null : this.store.text[a]
   }
   toJSON(): Lookup {
     const { client, name, transactions, outcome, wasted, start, end, answeredName } = this
@@ -97,34 +124,45 @@ export function groupLookups(
   columns: TransactionColumns = new TransactionColumns(txns),
 ): Lookup[] {
   const g = new Grouper(columns, cfg)
-  const flags = columns.flags
-  for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = g.add(i)
+  const { flags, lookup, store } = columns
+  for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) lookup[i] = g.add(i)
+  // The store's column is the transactions' own; other objects get theirs copied.
+  if (!store)
+    for (let i = 0; i < txns.length; i++)
+      if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = lookup[i]
   return g.settle()
 }
 
-/** The grouping state: per-transaction and per-lookup columns, and the open lookups by name. */
+/**
+ * The grouping state: per-transaction and per-lookup columns, and the open lookups by name.
+ *
+ * Sets of possible application names ("bases") are runs in `runs`, each its length followed by
+ * the names' numbers: each qname's, appended at its first sight, and those of lookups that a
+ * question narrowed. A lookup's set is its first qname's until then.
+ */
 class Grouper {
   // A lookup goes quiet for at most one full retry round between candidates.
   private readonly gapUs: number
-  private readonly names: StringPool
-  /** Ids of the names an application may have asked that produce each qname id. */
-  private readonly basesOfName: number[][] = []
-  // Per transaction (the first four are the columns').
-  private readonly qname: Int32Array
+  /** The application names, numbered. */
+  private readonly bases = new StringPool()
+  // Starts at 1: a run's start of 0 means "none" in qnameRun and run.
+  private runs = new Int32Array(1024)
+  private runsEnd = 1
+  /** Per qname number: the start of its bases' run, 0 until first seen. */
+  private readonly qnameRun: Int32Array
+  // Per transaction (the first ones are the columns').
+  private readonly qname: Uint32Array
   private readonly flags: Uint8Array
   private readonly rcode: Int32Array
   private readonly rtime: Float64Array
   private readonly next: Int32Array
-  // Per lookup.
+  // Per lookup: its first and last transaction, when it was last busy, and the start of its
+  // narrowed bases' run (0: its first qname's bases). Its client is its transactions'.
   private count = 0
   private readonly head: Int32Array
   private readonly tail: Int32Array
-  private readonly client: Int32Array
   private readonly lastActivity: Float64Array
-  private readonly start: Float64Array
-  private readonly end: Float64Array
-  /** Ids of the names the application may have asked, narrowed by every question added. */
-  private readonly bases: number[][] = []
+  private readonly run: Int32Array
   /** The open lookup of each (client, possible application name): lookups are found by name. */
   private readonly open = new OpenLookups()
 
@@ -132,41 +170,40 @@ class Grouper {
     private readonly columns: TransactionColumns,
     private readonly cfg: ResolverConfig,
   ) {
-    const n = columns.qname.length
+    const n = columns.txns.length
     this.gapUs = (cfg.timeoutSec * cfg.attempts + 1) * 1_000_000
-    this.names = columns.names
     this.qname = columns.qname
     this.flags = columns.flags
     this.rcode = columns.rcode
     this.rtime = columns.rtime
+    this.qnameRun = new Int32Array(columns.text.length)
     this.next = new Int32Array(n).fill(-1)
     // At most one lookup per A or AAAA question.
-    let most = 0
-    for (let i = 0; i < n; i++) if (this.flags[i] & (IS_A | IS_AAAA)) most++
+    const most = columns.questions
     this.head = new Int32Array(most)
     this.tail = new Int32Array(most)
-    this.client = new Int32Array(most)
     this.lastActivity = new Float64Array(most)
-    this.start = new Float64Array(most)
-    this.end = new Float64Array(most)
+    this.run = new Int32Array(most)
   }
 
   /** Adds A/AAAA transaction `i` to its lookup and returns the lookup's index. */
   add(i: number): number {
     const columns = this.columns
-    const qname = columns.qname[i]
+    const qname = this.qname[i]
     const client = columns.client[i]
     const firstSent = columns.sent[i]
-    const last = columns.last[i]
     const aaaa = this.flags[i] & IS_AAAA
-    const bases = this.basesOf(qname)
-    const lastActivity = this.lastActivity
+    const from = this.basesOf(qname)
+    const to = from + 1 + this.runs[from]
+    const { runs, run, lastActivity } = this
     let target = -1
-    for (let k = 0; k < bases.length; k++) {
-      const b = bases[k]
+    for (let k = from + 1; k < to; k++) {
+      const b = runs[k]
       const o = this.open.get(client, b)
       if (o < 0) continue
-      if (firstSent - lastActivity[o] > this.gapUs || !has(this.bases[o], b)) continue
+      // Only a narrowed lookup can have lost the name it was opened under.
+      if (firstSent - lastActivity[o] > this.gapUs || (run[o] !== 0 && !has(runs, run[o], b)))
+        continue
       if (
         (target < 0 || lastActivity[o] > lastActivity[target]) &&
         this.accepts(o, qname, aaaa, firstSent)
@@ -176,37 +213,66 @@ class Grouper {
     if (target < 0) {
       target = this.count++
       this.head[target] = this.tail[target] = i
-      this.client[target] = client
-      this.bases[target] = bases
       lastActivity[target] = firstSent
-      this.start[target] = Infinity
-      this.end[target] = -Infinity
-      for (let k = 0; k < bases.length; k++) this.open.set(client, bases[k], target)
+      for (let k = from + 1; k < to; k++) this.open.set(client, runs[k], target)
     } else {
       this.next[this.tail[target]] = i
       this.tail[target] = i
-      const own = this.bases[target]
-      if (own !== bases) {
+      const own = this.basesOfLookup(target)
+      if (own !== from) {
         // Keep only the names every question of the lookup agrees on.
+        const ownEnd = own + 1 + runs[own]
         let kept = 0
-        for (let k = 0; k < own.length; k++) if (has(bases, own[k])) kept++
-        if (kept !== own.length) this.bases[target] = own.filter((b) => has(bases, b))
+        for (let k = own + 1; k < ownEnd; k++) if (has(runs, from, runs[k])) kept++
+        if (kept !== runs[own]) {
+          const at = this.reserve(kept)
+          const r = this.runs
+          for (let k = own + 1, j = at + 1; k < ownEnd; k++) if (has(r, from, r[k])) r[j++] = r[k]
+          run[target] = at
+        }
       }
     }
-    lastActivity[target] = Math.max(lastActivity[target], last)
-    if (firstSent < this.start[target]) this.start[target] = firstSent
-    if (last > this.end[target]) this.end[target] = last
+    lastActivity[target] = Math.max(lastActivity[target], lastOf(firstSent, columns.lastTime[i]))
     return target
   }
 
-  private basesOf(qname: number): number[] {
-    let ids = this.basesOfName[qname]
-    if (ids === undefined) {
-      const names = possibleBases(this.names.text[qname], this.cfg.search)
-      ids = names.map((b) => this.names.id(b))
-      this.basesOfName[qname] = ids
+  /** Where the run of bases of `qname` starts. */
+  private basesOf(qname: number): number {
+    let at = this.qnameRun[qname]
+    if (at === 0) {
+      const names = possibleBases(this.columns.text[qname], this.cfg.search)
+      at = this.reserve(names.length)
+      for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = this.bases.id(names[k])
+      this.qnameRun[qname] = at
     }
-    return ids
+    return at
+  }
+
+  /**
+   * The start of the run of names that lookup `o` may have been asked for: its narrowed run, or
+   * its first qname's.
+   */
+  private basesOfLookup(o: number): number {
+    return this.run[o] || this.qnameRun[this.qname[this.head[o]]]
+  }
+
+  /** Room for a run of `length` names at the end of `runs`: returns its start, length set. */
+  private reserve(length: number): number {
+    const at = this.runsEnd
+    if (at + 1 + length > this.runs.length) {
+      const bigger = new Int32Array(Math.max(2 * this.runs.length, at + 1 + length))
+      bigger.set(this.runs)
+      this.runs = bigger
+    }
+    this.runs[at] = length
+    this.runsEnd = at + 1 + length
+    return at
+  }
+
+  /** The bases of `qname` as an array. */
+  private basesArray(qname: number): number[] {
+    const at = this.basesOf(qname)
+    return Array.from(this.runs.subarray(at + 1, at + 1 + this.runs[at]))
   }
 
   /** Is the question (qname, aaaa) sent at `sent` the next one of lookup `o`, or a new call? */
@@ -293,9 +359,26 @@ class Grouper {
     const answered = new Int32Array(n)
     const outcome = new Uint8Array(n)
     const wasted = new Int32Array(n)
-    const nameOfOne: number[] = []
+    // The application name of a lookup that asked one name, by that name's number.
+    const nameOfOne = new Int32Array(this.columns.text.length).fill(-1)
     for (let o = 0; o < n; o++) {
       const head = this.head[o]
+      const asked = qname[head]
+      // One pass over its transactions: whether they all asked one name, and what their answers
+      // say (for a lookup without an address).
+      let oneName = true
+      let nodata = false
+      let servfail = false
+      let timeout = false
+      let allNx = true
+      for (let x = head; x >= 0; x = next[x]) {
+        if (qname[x] !== asked) oneName = false
+        const rc = rcode[x]
+        if (rc === RCODE.NOERROR) nodata = true
+        else if (rc === RCODE.SERVFAIL) servfail = true
+        else if (rc === NO_RESPONSE) timeout = true
+        if (rc !== RCODE.NXDOMAIN) allNx = false
+      }
       // The ask whose address the resolver returned: the first candidate whose last ask of A or
       // AAAA was answered with an address. An address answered early and asked again later
       // (because its sibling timed out) counts only if the last ask was answered too: glibc
@@ -309,32 +392,15 @@ class Grouper {
           superseded = qname[y] === qname[x] && (flags[y] & IS_AAAA) === type
         if (!superseded) answering = x
       }
-      const first = qname[head]
-      let oneName = true
       let waste = 0
       if (answering >= 0) {
         const answer = qname[answering]
         answered[o] = answer
         outcome[o] = ADDRESS
-        for (let x = head; x >= 0; x = next[x]) {
-          const q = qname[x]
-          if (q !== answer) waste++
-          if (q !== first) oneName = false
-        }
+        // The questions of other names than the answering one; none when it asked one name.
+        if (!oneName) for (let x = head; x >= 0; x = next[x]) if (qname[x] !== answer) waste++
       } else {
         answered[o] = -1
-        let nodata = false
-        let servfail = false
-        let timeout = false
-        let allNx = true
-        for (let x = head; x >= 0; x = next[x]) {
-          const rc = rcode[x]
-          if (rc === RCODE.NOERROR) nodata = true
-          else if (rc === RCODE.SERVFAIL) servfail = true
-          else if (rc === NO_RESPONSE) timeout = true
-          if (rc !== RCODE.NXDOMAIN) allNx = false
-          if (qname[x] !== first) oneName = false
-        }
         // A question that was never answered ends the resolver's patience first: glibc stops
         // the search list there (EAI_AGAIN) or, after its last candidate, reports what it has.
         outcome[o] = timeout
@@ -349,28 +415,30 @@ class Grouper {
       }
       wasted[o] = waste
       if (oneName) {
-        let b = nameOfOne[first]
-        if (b === undefined) nameOfOne[first] = b = this.pick(this.basesOf(first), first)
+        let b = nameOfOne[asked]
+        if (b < 0) {
+          const at = this.basesOf(asked)
+          // A name that one application name alone could have produced needs no choosing.
+          b = this.runs[at] === 1 ? this.runs[at + 1] : this.pick(this.basesArray(asked), asked)
+          nameOfOne[asked] = b
+        }
         name[o] = b
       } else name[o] = this.nameOf(o)
     }
     const store = new LookupStore(
-      this.names.text,
-      this.columns.clients.text,
+      this.columns.text,
+      this.bases.text,
+      this.columns,
       next,
-      this.head.slice(0, n),
-      this.client.slice(0, n),
+      // Sized for the most lookups there could have been; a view of the rows used, not a copy.
+      this.head.subarray(0, n),
       name,
       answered,
       outcome,
       wasted,
-      this.start.slice(0, n),
-      this.end.slice(0, n),
     )
     const lookups: Lookup[] = new Array(n)
-    class Of extends GroupedLookup {}
-    Object.defineProperty(Of.prototype, 'store', { value: store })
-    for (let o = 0; o < n; o++) lookups[o] = new Of(o)
+    for (let o = 0; o < n; o++) lookups[o] = new GroupedLookup(store, o)
     return lookups
   }
 
@@ -379,11 +447,11 @@ class Grouper {
     const { next, qname } = this
     const head = this.head[o]
     const first = qname[head]
-    let bases = this.basesOf(first)
+    let bases = this.basesArray(first)
     for (let x = head; x >= 0; x = next[x]) {
       if (qname[x] === first) continue
-      const b = this.basesOf(qname[x])
-      const common = bases.filter((y) => has(b, y))
+      const from = this.basesOf(qname[x])
+      const common = bases.filter((y) => has(this.runs, from, y))
       if (common.length) bases = common
     }
     return this.pick(bases, first)
@@ -391,9 +459,10 @@ class Grouper {
 
   private readonly firstCandidates: string[] = []
 
+  /** Of `bases`, the one whose first candidate is the qname `first`, else the shortest. */
   private pick(bases: readonly number[], first: number): number {
-    const strings = this.names.text
-    const asked = strings[first]
+    const strings = this.bases.text
+    const asked = this.columns.text[first]
     let best = -1
     for (const b of bases) {
       let c = this.firstCandidates[b]
@@ -408,8 +477,9 @@ class Grouper {
   }
 }
 
-function has(ids: readonly number[], id: number): boolean {
-  for (let k = 0; k < ids.length; k++) if (ids[k] === id) return true
+/** Is `id` in the run that starts at `at` (its length, then its ids)? */
+function has(runs: Int32Array, at: number, id: number): boolean {
+  for (let k = at + 1; k <= at + runs[at]; k++) if (runs[k] === id) return true
   return false
 }
 
@@ -417,14 +487,26 @@ function isFinal(rcode: number): boolean {
   return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
 }
 
-/** Open addressing from (client id, name id) to a lookup index, in flat typed arrays. */
+/**
+ * From (client id, name id) to a lookup index. Most names are asked by one client only (all of a
+ * load generator's by the same one), so the first client of each name has its entry in arrays by
+ * name; the other clients' entries are in a hash table, by open addressing in flat typed arrays.
+ */
 class OpenLookups {
+  /** Per name id: 1 + the id of its first client (0: none yet), and that client's entry. */
+  private firstClient = new Int32Array(1024)
+  private first = new Int32Array(1024)
   private keys = new Int32Array(2 * 1024)
   private vals = new Int32Array(1024).fill(-1)
   private mask = 1023
   private size = 0
 
   get(client: number, name: number): number {
+    if (name >= this.firstClient.length) return -1
+    const c = this.firstClient[name]
+    if (c === client + 1) return this.first[name]
+    // A name nobody has asked has no entry for another client either.
+    if (c === 0) return -1
     const { keys, vals, mask } = this
     for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
       const v = vals[s]
@@ -434,6 +516,19 @@ class OpenLookups {
   }
 
   set(client: number, name: number, value: number): void {
+    if (name >= this.firstClient.length) {
+      const cap = Math.max(2 * this.firstClient.length, name + 1)
+      this.firstClient = resized(this.firstClient, this.firstClient.length, cap)
+      this.first = resized(this.first, this.first.length, cap)
+    }
+    const c = this.firstClient[name]
+    if (c === 0) this.firstClient[name] = client + 1
+    if (c === 0 || c === client + 1) this.first[name] = value
+    else this.put(client, name, value)
+  }
+
+  /** Sets the hash table's entry. */
+  private put(client: number, name: number, value: number): void {
     if ((this.size + 1) * 2 > this.vals.length) this.grow()
     const { keys, vals, mask } = this
     for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
@@ -459,7 +554,7 @@ class OpenLookups {
     this.mask = cap - 1
     this.size = 0
     for (let s = 0; s < vals.length; s++)
-      if (vals[s] >= 0) this.set(keys[2 * s], keys[2 * s + 1], vals[s])
+      if (vals[s] >= 0) this.put(keys[2 * s], keys[2 * s + 1], vals[s])
   }
 }
 

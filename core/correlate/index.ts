@@ -41,8 +41,8 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   const paired = pairQueries(dns, client, { rank, byFirstSent: true })
   const transactions: Transaction[] = paired.store.views()
 
-  // The fields lookups are built from, read once for the search list and the grouping.
-  const columns = new TransactionColumns(transactions)
+  // The fields lookups are built from, for the search list and the grouping: the store's own.
+  const columns = new TransactionColumns(transactions, paired.store)
   const resolver = resolverConfig(input.facts, transactions, columns)
   const lookups = groupLookups(transactions, resolver, columns)
   attachDrops(transactions, input.drops)

@@ -68,8 +68,8 @@ export function inferSearchList(
   // The search list shows in the first lookups of any capture; a million more add nothing.
   const n = Math.min(txns.length, INFER_SAMPLE)
   if (columns) {
-    const names = columns.names.text
-    const prev = new Int32Array(columns.clients.text.length).fill(-1)
+    const names = columns.text
+    const prev = new Int32Array(names.length).fill(-1)
     const prevSent = new Float64Array(prev.length)
     for (let i = 0; i < n; i++) {
       const c = columns.client[i]
@@ -114,8 +114,8 @@ export function inferSearchList(
   // search domain by itself: the application asked for a cluster name with fewer than ndots dots.
   // Each distinct name is read once, in order of first sight.
   if (columns) {
-    const names = columns.names.text
-    for (let id = 0; id < columns.qnameCount; id++) expandedOnce(votes, clusterDomains, names[id])
+    const names = columns.text
+    for (const id of columns.qnames) expandedOnce(votes, clusterDomains, names[id])
   } else {
     const seen = new Set<string>()
     for (let i = 0; i < txns.length; i++) {

@@ -1,9 +1,11 @@
 // The fields of every transaction that the search-list inference and the lookup grouping read,
-// read once into flat typed arrays: a transaction's fields are getters over its events, and a
-// million of them read twice cost more than the work done on them. Names and clients are numbered.
+// as flat typed arrays: a transaction's fields are getters over its events, and a million of them
+// read twice cost more than the work done on them. The correlator's own transactions already are
+// columns (its TxnStore): those are used as they are, with the DnsTable's string numbers for names
+// and clients, and only the flags are worked out. Any other Transaction objects are read once.
 import type { Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
-import { NO_RESPONSE, TxnView, type TxnStore } from './txn-store.js'
+import { NO_RESPONSE, type TxnStore } from './txn-store.js'
 import { StringPool } from '../model/dns-table.js'
 
 const A = 1
@@ -17,133 +19,126 @@ export const RESENT = 8
 export { NO_RESPONSE }
 
 export class TransactionColumns {
-  /** Name id of each transaction's qname. */
-  readonly qname: Int32Array
-  /** Client id of each transaction. */
-  readonly client: Int32Array
+  /** Each transaction's qname, numbered in `text`: equal names, equal numbers. */
+  readonly qname: Uint32Array
+  /** Each transaction's client address, numbered in `text`. */
+  readonly client: Uint32Array
+  /** The strings the qname and client numbers stand for. */
+  readonly text: readonly string[]
   /** First send (µs). */
   readonly sent: Float64Array
-  /** The last thing seen of it (µs): the first send when nothing later is known. */
-  readonly last: Float64Array
+  /** The last thing seen of it (µs), as Transaction.lastTime: see `lastOf`. */
+  readonly lastTime: Float64Array
   /** IS_A, IS_AAAA, HAS_ADDRESS (a final answer with an address), RESENT (copies > 1). */
   readonly flags: Uint8Array
   /** The response's rcode, or NO_RESPONSE. */
   readonly rcode: Int32Array
-  /** The response's time (µs). */
+  /** The response's time (µs); meaningless without a response. */
   readonly rtime: Float64Array
-  readonly names = new StringPool()
-  readonly clients = new StringPool()
-  /** Names below this id are qnames, numbered in order of first sight. */
-  readonly qnameCount: number
+  /**
+   * Where the lookup grouping writes each transaction's lookup index: the store's own column, or
+   * (`store` null) a scratch column that is then copied to the objects.
+   */
+  readonly lookup: Int32Array
+  /** How many transactions ask A or AAAA. */
+  readonly questions: number
+  /** The distinct qnames' numbers, in order of first sight. */
+  readonly qnames: number[] = []
 
-  constructor(readonly txns: readonly Transaction[]) {
+  /**
+   * `store`, when given, is where `txns` come from: they are its views, all of them in its order
+   * (the correlator's transactions). Without it they are read through the interface.
+   */
+  constructor(
+    readonly txns: readonly Transaction[],
+    readonly store: TxnStore | null = null,
+  ) {
     const n = txns.length
-    this.qname = new Int32Array(n)
-    this.client = new Int32Array(n)
+    if (store) {
+      if (store.length !== n) throw new Error('TransactionColumns: not all of the store')
+      this.qname = store.qname
+      this.client = store.client
+      this.text = store.dns.strings.text
+      this.sent = store.firstSent
+      this.lastTime = store.lastTime
+      this.rcode = store.rcode
+      this.rtime = store.responseTime
+      this.lookup = store.lookup
+      this.flags = new Uint8Array(n)
+      const seen = new Uint8Array(this.text.length)
+      let questions = 0
+      for (let i = 0; i < n; i++) {
+        const flags = flagsOf(store.qtype[i], store.copies[i], store.rcode[i], store.answerAddrs[i])
+        this.flags[i] = flags
+        if (flags & (IS_A | IS_AAAA)) questions++
+        const q = store.qname[i]
+        if (seen[q] === 0) {
+          seen[q] = 1
+          this.qnames.push(q)
+        }
+      }
+      this.questions = questions
+      return
+    }
+    this.qname = new Uint32Array(n)
+    this.client = new Uint32Array(n)
     this.sent = new Float64Array(n)
-    this.last = new Float64Array(n)
+    this.lastTime = new Float64Array(n)
     this.flags = new Uint8Array(n)
     this.rcode = new Int32Array(n)
     this.rtime = new Float64Array(n)
-    const store = n > 0 && txns[0] instanceof TxnView ? txns[0].store : null
-    if (store) this.fromStore(store)
-    else this.fromInterface()
-    this.qnameCount = this.names.size
-  }
-
-  /** Reads any Transaction objects through their interface. */
-  private fromInterface(): void {
-    const txns = this.txns
+    this.lookup = new Int32Array(n)
+    const pool = new StringPool()
+    this.text = pool.text
     let lastClientName: string | null = null
     let lastClient = -1
     let lastQname: string | null = null
     let lastName = -1
-    for (let i = 0; i < txns.length; i++) {
+    let questions = 0
+    // Each transaction numbers two strings at most.
+    const seen = new Uint8Array(2 * n)
+    for (let i = 0; i < n; i++) {
       const t = txns[i]
       const qname = t.qname
       const clientName = t.client
       if (qname !== lastQname) {
         lastQname = qname
-        lastName = this.names.id(qname)
+        lastName = pool.id(qname)
+        if (seen[lastName] === 0) {
+          seen[lastName] = 1
+          this.qnames.push(lastName)
+        }
       }
       if (clientName !== lastClientName) {
         lastClientName = clientName
-        lastClient = this.clients.id(clientName)
+        lastClient = pool.id(clientName)
       }
-      const rcode = t.rcode
-      this.put(
-        i,
-        lastName,
-        lastClient,
-        t.firstSent,
-        t.lastTime,
-        t.qtype,
-        t.copies,
-        rcode ?? NaN,
-        rcode === null ? NaN : t.responseTime,
-        rcode === null ? -1 : t.answerAddrs,
-      )
+      this.qname[i] = lastName
+      this.client[i] = lastClient
+      this.sent[i] = t.firstSent
+      this.lastTime[i] = t.lastTime
+      const rc = t.rcode ?? NaN
+      const answered = !Number.isNaN(rc)
+      this.rcode[i] = answered ? rc : NO_RESPONSE
+      if (answered) this.rtime[i] = t.responseTime
+      const flags = flagsOf(t.qtype, t.copies, this.rcode[i], answered ? t.answerAddrs : -1)
+      this.flags[i] = flags
+      if (flags & (IS_A | IS_AAAA)) questions++
     }
+    this.questions = questions
   }
+}
 
-  /**
-   * The same columns read straight from the correlator's TxnStore (the transactions are its
-   * views): no getters, and each distinct string numbered once through its DnsTable number.
-   */
-  private fromStore(s: TxnStore): void {
-    const text = s.dns.strings.text
-    const nameOf = new Int32Array(text.length).fill(-1)
-    const clientOf = new Int32Array(text.length).fill(-1)
-    const txns = this.txns as readonly TxnView[]
-    for (let i = 0; i < txns.length; i++) {
-      const x = txns[i].index
-      const q = s.qname[x]
-      if (nameOf[q] < 0) nameOf[q] = this.names.id(text[q])
-      const c = s.client[x]
-      if (clientOf[c] < 0) clientOf[c] = this.clients.id(text[c])
-      const rc = s.rcode[x]
-      const answered = rc !== NO_RESPONSE
-      this.put(
-        i,
-        nameOf[q],
-        clientOf[c],
-        s.firstSent[x],
-        s.lastTime[x],
-        s.qtype[x],
-        s.copies[x],
-        answered ? rc : NaN,
-        s.responseTime[x],
-        s.answerAddrs[x],
-      )
-    }
-  }
+/** One transaction's flags; `rcode` NO_RESPONSE: no response (`addrs` is then not read). */
+function flagsOf(qtype: number, copies: number, rcode: number, addrs: number): number {
+  let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
+  if (copies > 1) flags |= RESENT
+  // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
+  if (rcode === RCODE.NOERROR && (addrs > 0 || (addrs < 0 && qtype === A))) flags |= HAS_ADDRESS
+  return flags
+}
 
-  /** Row i from one transaction's fields; `rcode` NaN: no response. */
-  private put(
-    i: number,
-    name: number,
-    client: number,
-    firstSent: number,
-    lastTime: number,
-    qtype: number,
-    copies: number,
-    rcode: number,
-    rtime: number,
-    addrs: number,
-  ): void {
-    this.qname[i] = name
-    this.client[i] = client
-    this.sent[i] = firstSent
-    this.last[i] = Number.isNaN(lastTime) ? firstSent : Math.max(firstSent, lastTime)
-    let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
-    if (copies > 1) flags |= RESENT
-    if (Number.isNaN(rcode)) this.rcode[i] = NO_RESPONSE
-    else {
-      this.rcode[i] = rcode
-      this.rtime[i] = rtime
-      // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-      if (rcode === RCODE.NOERROR && (addrs > 0 || (addrs < 0 && qtype === A))) flags |= HAS_ADDRESS
-    }
-    this.flags[i] = flags
-  }
+/** The last thing seen of a transaction (µs): its first send when nothing later is known. */
+export function lastOf(sent: number, lastTime: number): number {
+  return Number.isNaN(lastTime) ? sent : Math.max(sent, lastTime)
 }

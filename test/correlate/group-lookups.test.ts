@@ -6,8 +6,9 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { correlate } from '../../core/correlate/index.js'
 import { groupLookups } from '../../core/correlate/group-lookups.js'
 import { inferSearchList, resolverConfig } from '../../core/correlate/search-list.js'
-import { TransactionColumns } from '../../core/correlate/transaction-columns.js'
+import { NO_RESPONSE, TransactionColumns } from '../../core/correlate/transaction-columns.js'
 import type { Transaction } from '../../core/correlate/types.js'
+import type { TxnView } from '../../core/correlate/txn-store.js'
 import { SNIFF_BYTES, detectImporter } from '../../core/importers/index.js'
 import type { DnsMessageEvent } from '../../core/model/event.js'
 import { corpus } from '../corpus.js'
@@ -17,11 +18,11 @@ const POD = '10.244.1.7'
 const SVC = '10.96.0.10'
 
 /** glibc under ndots:5 asking `name` (fewer dots): A+AAAA per candidate, the last one answers. */
-function glibcWalk(name: string, port: number, t0: number): DnsMessageEvent[] {
+function glibcWalk(name: string, port: number, t0: number, pod = POD): DnsMessageEvent[] {
   const search = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']
   const cands = [...search.map((s) => `${name}.${s}`), name]
   const out: DnsMessageEvent[] = []
-  const from = `${POD}:${port}`
+  const from = `${pod}:${port}`
   const to = `${SVC}:53`
   let t = t0
   let id = port
@@ -41,20 +42,21 @@ function transactionsOf(dns: DnsMessageEvent[]): Transaction[] {
   return correlate({ dns, drops: [], facts: [], vantages: vantages(['pod', 'pod']) }).transactions
 }
 
-/** What TransactionColumns holds, as plain data to compare. */
+/** What TransactionColumns holds, as plain data to compare: numbers as the strings they stand for. */
 function columnsData(c: TransactionColumns) {
-  const { qname, client, sent, last, flags, rcode, rtime, qnameCount } = c
+  const n = c.txns.length
+  const rows = <T extends { subarray(a: number, b: number): T }>(a: T) => a.subarray(0, n)
+  const rcode = rows(c.rcode)
   return {
-    qname,
-    client,
-    sent,
-    last,
-    flags,
+    qname: Array.from(rows(c.qname), (q) => c.text[q]),
+    client: Array.from(rows(c.client), (x) => c.text[x]),
+    sent: rows(c.sent),
+    lastTime: rows(c.lastTime),
+    flags: rows(c.flags),
     rcode,
-    rtime,
-    qnameCount,
-    names: c.names.text,
-    clients: c.clients.text,
+    // The response time means nothing without a response.
+    rtime: Array.from(rows(c.rtime), (t, i) => (rcode[i] === NO_RESPONSE ? null : t)),
+    qnames: c.qnames.map((q) => c.text[q]),
   }
 }
 
@@ -75,9 +77,11 @@ function plain(txns: Transaction[]): Transaction[] {
 }
 
 function sameBothWays(txns: Transaction[]): void {
-  const columns = new TransactionColumns(txns)
-  // The correlator's views are read from its store; anything else through the interface.
+  // The correlator's columns are its store's; anything else is read through the interface.
+  const columns = new TransactionColumns(txns, (txns[0] as TxnView).store)
   expect(columnsData(new TransactionColumns(plain(txns)))).toEqual(columnsData(columns))
+  expect(columnsData(new TransactionColumns(txns))).toEqual(columnsData(columns))
+  expect(() => new TransactionColumns(txns.slice(1), (txns[0] as TxnView).store)).toThrow()
   expect(inferSearchList(txns, columns)).toEqual(inferSearchList(txns))
   const cfg = resolverConfig([], txns)
   expect(resolverConfig([], txns, columns)).toEqual(cfg)
@@ -86,6 +90,10 @@ function sameBothWays(txns: Transaction[]): void {
   for (const t of txns) t.lookup = -1
   expect(JSON.stringify(groupLookups(txns, cfg, columns))).toBe(alone)
   expect(txns.map((t) => t.lookup)).toEqual(lookupOf)
+  // Plain objects: their own columns and string numbers, the lookup indexes written to them.
+  const objects = plain(txns).map((t) => ({ ...t, lookup: -1 }))
+  expect(JSON.stringify(groupLookups(objects, cfg))).toBe(alone)
+  expect(objects.map((t) => t.lookup)).toEqual(lookupOf)
 }
 
 describe('lookup grouping on shared transaction columns', () => {
@@ -108,6 +116,25 @@ describe('lookup grouping on shared transaction columns', () => {
       ['api.example.org', 'address', 6, 8],
       ['db.example.net', 'address', 6, 8],
     ])
+  })
+
+  it('keeps the lookups of clients asking the same names at once apart', () => {
+    // The first client of a name has its open lookup kept by name, the others in a hash table.
+    const pods = ['10.244.1.7', '10.244.2.9', '10.244.3.4']
+    const dns = pods
+      .flatMap((pod, k) => [
+        ...glibcWalk('www.aliyun.com', 40000 + 10 * k, k * 0.1, pod),
+        ...glibcWalk('api.example.org', 41000 + 10 * k, 3 + k * 0.1, pod),
+      ])
+      .sort((a, b) => a.time - b.time)
+    const txns = transactionsOf(dns)
+    sameBothWays(txns)
+    const c = correlate({ dns, drops: [], facts: [], vantages: vantages(['pod', 'pod']) })
+    expect(c.lookups.map((l) => [l.client, l.name, l.outcome, l.transactions.length])).toEqual(
+      ['www.aliyun.com', 'api.example.org'].flatMap((name) =>
+        pods.map((pod) => [pod, name, 'address', 8]),
+      ),
+    )
   })
 
   // The corpus logs whose queries show a search list.
