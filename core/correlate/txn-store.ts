@@ -209,12 +209,8 @@ export class TxnStore {
 
   /** Views of every transaction, in store order. */
   views(): TxnView[] {
-    // The store lives on a prototype of this store's own, so a view is one number: half a
-    // million views are then 16 MB, not 21.
-    class View extends TxnView {}
-    Object.defineProperty(View.prototype, 'store', { value: this })
     const out: TxnView[] = new Array(this.length)
-    for (let t = 0; t < this.length; t++) out[t] = new View(t)
+    for (let t = 0; t < this.length; t++) out[t] = new TxnView(this, t)
     return out
   }
 
@@ -302,11 +298,16 @@ export class TxnStore {
 }
 
 /** One transaction of a TxnStore, read through the Transaction interface. */
-export abstract class TxnView implements Transaction {
-  /** Set on the prototype by TxnStore.views(). */
+export class TxnView implements Transaction {
+  // Declared and assigned rather than parameter properties: class fields would be defined
+  // (Object.defineProperty) on each of half a million views, costing more than the view.
   declare readonly store: TxnStore
+  declare readonly index: number
 
-  constructor(readonly index: number) {}
+  constructor(store: TxnStore, index: number) {
+    this.store = store
+    this.index = index
+  }
 
   get client(): string {
     const s = this.store
