@@ -60,7 +60,7 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
       (!Number.isNaN(arrival) && arrival - s.lastQuery[p] > RETRY_WINDOW_US)
     ) {
       const prev = p
-      p = s.open(e, arrival, prev)
+      p = s.open(e, prev)
       open.put(p)
     }
     if (!Number.isNaN(arrival) && arrival > s.lastQuery[p]) s.lastQuery[p] = arrival

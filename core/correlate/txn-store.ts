@@ -7,7 +7,7 @@
 // two fields: the store and a number; its getters read the columns and build event objects only
 // when asked (`queries`, `response`, `hops`).
 import type { DnsMessageEvent, DropEvent } from '../model/event.js'
-import { type Column, type DnsTable, TRANSPORTS, resized } from '../model/dns-table.js'
+import { type Column, type DnsTable, SOURCE, TRANSPORTS, resized } from '../model/dns-table.js'
 import type { Transaction, TransactionHop } from './types.js'
 
 // What a hop says, as a small code per event row.
@@ -117,11 +117,14 @@ export class TxnStore {
   }
 
   /** A new transaction started by row `e`; `prev` is the earlier one of the same key or -1. */
-  open(e: number, arrival: number, prev: number): number {
+  open(e: number, prev: number): number {
     if (this.settled) throw new Error('TxnStore: no transactions can be added once settled')
     if (this.length === this.cap) this.resize(this.cap + (this.cap >> 1))
     const t = this.length++
-    const v = this.dns.vantage[e]
+    const d = this.dns
+    const v = d.vantage[e]
+    // Read here, not passed in: a number passed to a call that is not inlined is boxed.
+    const arrival = d.source[e] === SOURCE.log ? d.arrival(e) : d.time[e]
     this.head[t] = -1
     this.tail[t] = -1
     this.firstQuery[t] = e
