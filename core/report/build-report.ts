@@ -19,6 +19,14 @@ import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
 import { buildFindings } from './findings.js'
 import { select } from '../metrics/select.js'
+import {
+  HAS_RESPONSE,
+  OUTCOME_ADDRESS,
+  TIMED,
+  lookupFacts,
+  storeOf,
+  txFacts,
+} from '../rules/transaction-views.js'
 
 export type AnalyzedInput = ReportInput
 
@@ -91,47 +99,60 @@ export function buildReport(b: BuildReportInput): Report {
 }
 
 function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }): Summary {
+  const { source, id } = dns
   let messages = 0
   for (let e = 0; e < dns.length; e++)
-    if (dns.source[e] === SOURCE.capture || (dns.source[e] === SOURCE.dnstap && dns.id[e] >= 0))
-      messages++
-  // Counted by number first, named at the end: a name lookup per transaction is not free.
-  const byQtype = new Map<number, number>()
-  const byRcode = new Map<number, number>()
-  const latencies = new Float64Array(c.transactions.length)
+    if (source[e] === SOURCE.capture || (source[e] === SOURCE.dnstap && id[e] >= 0)) messages++
+  // Counted from the facts the rules read (computed once per analysis, typed arrays), by number
+  // first and named at the end: a name lookup per transaction is not free. Qtypes and rcodes are
+  // listed in order of first sight.
+  const f = txFacts(c.transactions)
+  const byQtype = new Int32Array(0x10000)
+  const qtypeOrder: number[] = []
+  const byRcode = new Int32Array(0x10000)
+  const rcodeOrder: number[] = []
+  const latencies = new Float64Array(f.n)
   let answeredWithLatency = 0
   let unanswered = 0
   let aaaaQueries = 0
   let aaaaNoData = 0
-  for (const t of c.transactions) {
-    const qtype = t.qtype
-    byQtype.set(qtype, (byQtype.get(qtype) ?? 0) + 1)
+  for (let i = 0; i < f.n; i++) {
+    const qtype = f.qtype[i]
+    if (byQtype[qtype]++ === 0) qtypeOrder.push(qtype)
     if (qtype === 28) aaaaQueries++
-    const rcode = t.rcode
-    if (rcode === null) {
+    const flags = f.flags[i]
+    if (!(flags & HAS_RESPONSE)) {
       unanswered++
       continue
     }
-    byRcode.set(rcode, (byRcode.get(rcode) ?? 0) + 1)
-    if (qtype === 28 && rcode === RCODE.NOERROR && t.answerAddrs === 0) aaaaNoData++
-    const latency = t.latencyUs
-    if (latency !== null) latencies[answeredWithLatency++] = latency / 1000
+    // The client's rcode, or -1 for a response without one (a CoreDNS log's `-`).
+    const rcode = f.rcode[i]
+    if (byRcode[rcode & 0xffff]++ === 0) rcodeOrder.push(rcode)
+    if (qtype === 28 && rcode === RCODE.NOERROR && f.answerAddrs[i] === 0) aaaaNoData++
+    if (flags & TIMED) latencies[answeredWithLatency++] = f.latencyUs[i] / 1000
   }
   const qtypes: Record<string, number> = {}
-  for (const [qt, n] of byQtype) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + n
+  for (const qt of qtypeOrder) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + byQtype[qt]
   const rcodes: Record<string, number> = {}
-  for (const [rc, n] of byRcode) rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + n
-  const lookups = c.lookups
+  for (const rc of rcodeOrder)
+    rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + byRcode[rc & 0xffff]
+  const lf = lookupFacts(c.lookups)
+  let failedLookups = 0
+  let searchExpansionQueries = 0
+  for (let i = 0; i < lf.n; i++) {
+    if (lf.outcome[i] !== OUTCOME_ADDRESS) failedLookups++
+    searchExpansionQueries += lf.wasted[i]
+  }
   return {
     messages,
     clientQueries: c.stats.clientQueries,
-    transactions: c.transactions.length,
-    retransmits: c.stats.clientQueries - c.transactions.length,
+    transactions: f.n,
+    retransmits: c.stats.clientQueries - f.n,
     responses: c.stats.responses,
     unanswered,
-    lookups: lookups.length,
-    failedLookups: lookups.filter((l) => l.outcome !== 'address').length,
-    searchExpansionQueries: lookups.reduce((n, l) => n + l.wasted, 0),
+    lookups: lf.n,
+    failedLookups,
+    searchExpansionQueries,
     aaaaQueries,
     aaaaNoData,
     forwarderQueries: c.forwarder.length,
@@ -167,10 +188,11 @@ function round3(x: number): number {
 }
 
 function timeWindow(dns: DnsTable): { start: number | null; end: number | null } {
+  const time = dns.time
   let start = Infinity
   let end = -Infinity
   for (let e = 0; e < dns.length; e++) {
-    const t = dns.time[e]
+    const t = time[e]
     if (t < start) start = t
     if (t > end) end = t
   }
@@ -234,23 +256,55 @@ function worstLookups(
   txns: readonly Transaction[],
   n: number,
 ): Lookup[] {
-  const score = (l: Lookup) =>
-    (l.outcome === 'address' ? 0 : 1e15) + (l.end - l.start) + l.transactions.length
-  const top: Lookup[] = []
-  for (const l of lookups) {
-    if (
-      l.outcome === 'address' &&
-      l.wasted === 0 &&
-      l.transactions.every((i) => txns[i].copies <= 1)
-    )
-      continue
-    top.push(l)
+  const { outcome, wasted } = lookupFacts(lookups)
+  const sizes = lookupSizes(lookups, txns)
+  // Each candidate's score once: it reads the lookup's getters.
+  const top: { l: Lookup; score: number }[] = []
+  const byScore = (a: { score: number }, b: { score: number }) => b.score - a.score
+  for (let i = 0; i < lookups.length; i++) {
+    if (outcome[i] === OUTCOME_ADDRESS && wasted[i] === 0) {
+      // A lookup that went well is still worth showing when one of its queries was resent.
+      const resent = sizes
+        ? sizes.resent[i] === 1
+        : lookups[i].transactions.some((t) => !(txns[t].copies <= 1))
+      if (!resent) continue
+    }
+    const l = lookups[i]
+    const count = sizes ? sizes.count[i] : l.transactions.length
+    top.push({ l, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + (l.end - l.start) + count })
     if (top.length > n * 4) {
-      top.sort((a, b) => score(b) - score(a))
+      top.sort(byScore)
       top.length = n
     }
   }
-  return top.sort((a, b) => score(b) - score(a)).slice(0, n)
+  return top
+    .sort(byScore)
+    .slice(0, n)
+    .map((x) => x.l)
+}
+
+/**
+ * For the correlator's lookups over its TxnStore: each lookup's transaction count and whether one
+ * of them was resent, from the store's `lookup` and `copies` columns in one pass, without building
+ * every lookup's `transactions` array. Null for other transactions (then each lookup's
+ * `transactions` are read).
+ */
+function lookupSizes(
+  lookups: readonly Lookup[],
+  txns: readonly Transaction[],
+): { count: Int32Array; resent: Uint8Array } | null {
+  const store = storeOf(txns)
+  if (!store) return null
+  const count = new Int32Array(lookups.length)
+  const resent = new Uint8Array(lookups.length)
+  const { lookup, copies } = store
+  for (let t = 0; t < store.length; t++) {
+    const l = lookup[t]
+    if (l < 0) continue
+    count[l]++
+    if (copies[t] > 1) resent[l] = 1
+  }
+  return { count, resent }
 }
 
 function lookupTimeline(

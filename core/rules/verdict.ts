@@ -119,8 +119,14 @@ export function failurePattern(
 ): FailurePattern {
   const tx = correlation.transactions
   const facts = txFacts(tx)
+  // The failures, and which clients had one, in one pass.
   let failures = 0
-  for (let i = 0; i < facts.n; i++) if (failedAt(facts, i)) failures++
+  const failingClient = new Uint8Array(facts.clients.length)
+  for (let i = 0; i < facts.n; i++)
+    if (failedAt(facts, i)) {
+      failures++
+      failingClient[facts.client[i]] = 1
+    }
   const buckets = perSecond(tx)
   const failing = buckets.filter((b) => b.failed > 0).length
   const rho = spearman(
@@ -128,7 +134,7 @@ export function failurePattern(
     buckets.map((b) => b.failed / b.load),
   )
   const frequency = classifyFrequency(failures, buckets, rho)
-  const { scope, clients, nodes } = classifyScope(tx, facts, failures, vantages)
+  const { scope, clients, nodes } = classifyScope(tx, facts, failures, failingClient, vantages)
   return {
     frequency,
     scope,
@@ -176,6 +182,7 @@ function classifyScope(
   tx: readonly Transaction[],
   facts: TxFacts,
   failures: number,
+  failingClient: Uint8Array,
   vantages: readonly Vantage[],
 ) {
   const nodeOf = new Map(vantages.filter((v) => v.node).map((v) => [v.id, v.node as string]))
@@ -188,8 +195,6 @@ function classifyScope(
       }
     return null
   }
-  const failingClient = new Uint8Array(facts.clients.length)
-  for (let i = 0; i < facts.n; i++) if (failedAt(facts, i)) failingClient[facts.client[i]] = 1
   const allClients = new Set<string>()
   const failClients = new Set<string>()
   const allNodes = new Set<string>()
