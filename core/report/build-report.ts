@@ -74,17 +74,18 @@ export function buildReport(b: BuildReportInput): Report {
     vantages: b.vantages,
   })
 
+  const rows = dnsRows(b.dns)
   const report: Report = {
     schema: REPORT_SCHEMA,
     generator: { name: 'dnsbundle', version: b.version },
     inputs,
     vantages: b.vantages,
-    summary: summarize(b.dns, b.correlation),
+    summary: summarize(rows.messages, b.correlation),
     verdict,
     findings,
     alternatives,
     pattern,
-    window: timeWindow(b.dns),
+    window: rows.window,
     resolver: stats.resolver,
     worstLookups: worstLookups(lookups, txns, WORST_LOOKUPS).map((l) => ({
       ...toReportLookup(l, txns, false),
@@ -98,15 +99,12 @@ export function buildReport(b: BuildReportInput): Report {
   return report
 }
 
-function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }): Summary {
-  const { source, id } = dns
-  let messages = 0
-  for (let e = 0; e < dns.length; e++)
-    if (source[e] === SOURCE.capture || (source[e] === SOURCE.dnstap && id[e] >= 0)) messages++
+function summarize(messages: number, c: Correlation & { stats: CorrelationStats }): Summary {
   // Counted from the facts the rules read (computed once per analysis, typed arrays), by number
   // first and named at the end: a name lookup per transaction is not free. Qtypes and rcodes are
   // listed in order of first sight.
   const f = txFacts(c.transactions)
+  const { qtype, flags, rcode, answerAddrs, latencyUs } = f
   const byQtype = new Int32Array(0x10000)
   const qtypeOrder: number[] = []
   const byRcode = new Int32Array(0x10000)
@@ -117,31 +115,30 @@ function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }):
   let aaaaQueries = 0
   let aaaaNoData = 0
   for (let i = 0; i < f.n; i++) {
-    const qtype = f.qtype[i]
-    if (byQtype[qtype]++ === 0) qtypeOrder.push(qtype)
-    if (qtype === 28) aaaaQueries++
-    const flags = f.flags[i]
-    if (!(flags & HAS_RESPONSE)) {
+    const qt = qtype[i]
+    if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
+    if (qt === 28) aaaaQueries++
+    if (!(flags[i] & HAS_RESPONSE)) {
       unanswered++
       continue
     }
     // The client's rcode, or -1 for a response without one (a CoreDNS log's `-`).
-    const rcode = f.rcode[i]
-    if (byRcode[rcode & 0xffff]++ === 0) rcodeOrder.push(rcode)
-    if (qtype === 28 && rcode === RCODE.NOERROR && f.answerAddrs[i] === 0) aaaaNoData++
-    if (flags & TIMED) latencies[answeredWithLatency++] = f.latencyUs[i] / 1000
+    const rc = rcode[i]
+    if (byRcode[rc & 0xffff]++ === 0) rcodeOrder.push(rc)
+    if (qt === 28 && rc === RCODE.NOERROR && answerAddrs[i] === 0) aaaaNoData++
+    if (flags[i] & TIMED) latencies[answeredWithLatency++] = latencyUs[i] / 1000
   }
   const qtypes: Record<string, number> = {}
   for (const qt of qtypeOrder) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + byQtype[qt]
   const rcodes: Record<string, number> = {}
   for (const rc of rcodeOrder)
     rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + byRcode[rc & 0xffff]
-  const lf = lookupFacts(c.lookups)
+  const { n: lookups, outcome, wasted } = lookupFacts(c.lookups)
   let failedLookups = 0
   let searchExpansionQueries = 0
-  for (let i = 0; i < lf.n; i++) {
-    if (lf.outcome[i] !== OUTCOME_ADDRESS) failedLookups++
-    searchExpansionQueries += lf.wasted[i]
+  for (let i = 0; i < lookups; i++) {
+    if (outcome[i] !== OUTCOME_ADDRESS) failedLookups++
+    searchExpansionQueries += wasted[i]
   }
   return {
     messages,
@@ -150,7 +147,7 @@ function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }):
     retransmits: c.stats.clientQueries - f.n,
     responses: c.stats.responses,
     unanswered,
-    lookups: lf.n,
+    lookups,
     failedLookups,
     searchExpansionQueries,
     aaaaQueries,
@@ -159,16 +156,20 @@ function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }):
     forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
     rcodes,
     qtypes,
-    latencyMs: percentiles(latencies.subarray(0, answeredWithLatency)),
+    latencyMs: percentilesInPlace(latencies.subarray(0, answeredWithLatency)),
   }
 }
 
 /** Nearest-rank percentiles, in milliseconds rounded to microseconds. */
 export function percentiles(values: ArrayLike<number>): LatencySummary {
-  if (values.length === 0) return { p50: null, p90: null, p99: null, max: null }
+  return percentilesInPlace(Float64Array.from(values))
+}
+
+/** percentiles of values the caller owns: reorders them rather than selecting in a copy. */
+function percentilesInPlace(v: Float64Array): LatencySummary {
+  if (v.length === 0) return { p50: null, p90: null, p99: null, max: null }
   // Three ranks and the maximum of half a million values: selection, not a sort. Each selection
   // leaves everything above its rank to its right, so the next one searches only there.
-  const v = Float64Array.from(values)
   const n = v.length
   const rank = (q: number) => Math.min(n - 1, Math.ceil(q * n) - 1)
   const at = (from: number, k: number) => {
@@ -187,16 +188,28 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000
 }
 
-function timeWindow(dns: DnsTable): { start: number | null; end: number | null } {
-  const time = dns.time
+/**
+ * What the report says of the DNS messages as stored, in one pass over them: how many are client
+ * or server messages (captured, or dnstap messages with an id), and the time they span.
+ */
+function dnsRows(dns: DnsTable): {
+  messages: number
+  window: { start: number | null; end: number | null }
+} {
+  const { source, id, time, length } = dns
+  let messages = 0
   let start = Infinity
   let end = -Infinity
-  for (let e = 0; e < dns.length; e++) {
+  for (let e = 0; e < length; e++) {
+    if (source[e] === SOURCE.capture || (source[e] === SOURCE.dnstap && id[e] >= 0)) messages++
     const t = time[e]
     if (t < start) start = t
     if (t > end) end = t
   }
-  return start === Infinity ? { start: null, end: null } : { start, end }
+  return {
+    messages,
+    window: start === Infinity ? { start: null, end: null } : { start, end },
+  }
 }
 
 function toReportTransaction(

@@ -75,9 +75,10 @@ function check(ctx: RuleContext): RuleFinding[] {
     forwarder.filter((f) => f.response === null).map((f) => `${f.qname}|${f.qtype}`),
   )
   const f = txFacts(transactions)
+  const { flags } = f
   const lost: Transaction[] = []
   for (let i = 0; i < f.n; i++) {
-    if (f.flags[i] & HAS_RESPONSE) continue
+    if (flags[i] & HAS_RESPONSE) continue
     const t = transactions[i]
     if (
       replyLost(t) ||
@@ -98,7 +99,7 @@ function check(ctx: RuleContext): RuleFinding[] {
   f.clients.forEach((c, i) => (lostClient[i] = lostClients.has(c) ? 1 : 0))
   const sample: Transaction[] = []
   for (let i = 0; i < f.n; i++) {
-    if (f.flags[i] & HAS_RESPONSE && lostClient[f.client[i]]) sample.push(transactions[i])
+    if (flags[i] & HAS_RESPONSE && lostClient[f.client[i]]) sample.push(transactions[i])
     if (sample.length >= PATH_SAMPLE) break
   }
   const positions = vantagePositions([...sample, ...lost])

@@ -73,7 +73,7 @@ export interface TxFacts {
    */
   second: Int32Array
   seconds: number[]
-  /** latencyUs (meaningful where flags has TIMED). */
+  /** latencyUs where flags has TIMED, NaN elsewhere. */
   latencyUs: Float64Array
   /** HAS_RESPONSE, and TIMED when it also has a latency (TIMED is left unset without a response). */
   flags: Uint8Array
@@ -120,30 +120,38 @@ export function storeOf(transactions: readonly Transaction[]): TxnStore | null {
 }
 
 /**
- * Numbers the seconds transactions were first sent in, in order of first sight. Transactions come
- * in time order, so the last second's number is reused without a lookup.
+ * The second each of the first n first sends (µs) falls in, numbered in order of first sight (-1
+ * when it is not a finite time), and the seconds by number. Transactions come in time order, so
+ * the last second's number is reused without a lookup.
  */
-class SecondNumbers {
-  readonly seconds: number[] = []
-  private readonly ids = new Map<number, number>()
-  private last = NaN
-  private lastId = -1
-
-  /** The number of the second `firstSent` (µs) falls in; -1 when it is not a finite time. */
-  of(firstSent: number): number {
-    if (!Number.isFinite(firstSent)) return -1
-    const sec = Math.floor(firstSent / 1e6)
-    if (sec !== this.last) {
-      let id = this.ids.get(sec)
-      if (id === undefined) {
-        this.ids.set(sec, (id = this.seconds.length))
-        this.seconds.push(sec)
-      }
-      this.last = sec
-      this.lastId = id
+function numberSeconds(
+  firstSent: Float64Array,
+  n: number,
+): { second: Int32Array; seconds: number[] } {
+  const second = new Int32Array(n)
+  const seconds: number[] = []
+  const ids = new Map<number, number>()
+  let last = NaN
+  let lastId = -1
+  for (let i = 0; i < n; i++) {
+    const fs = firstSent[i]
+    if (!Number.isFinite(fs)) {
+      second[i] = -1
+      continue
     }
-    return this.lastId
+    const sec = Math.floor(fs / 1e6)
+    if (sec !== last) {
+      let id = ids.get(sec)
+      if (id === undefined) {
+        ids.set(sec, (id = seconds.length))
+        seconds.push(sec)
+      }
+      last = sec
+      lastId = id
+    }
+    second[i] = lastId
   }
+  return { second, seconds }
 }
 
 function factsOf(tx: readonly Transaction[]): TxFacts {
@@ -151,9 +159,8 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   const qtype = new Uint16Array(n)
   const rcode = new Int16Array(n)
   const answerAddrs = new Int32Array(n)
-  const second = new Int32Array(n)
-  const seconds = new SecondNumbers()
-  const latencyUs = new Float64Array(n)
+  const firstSent = new Float64Array(n)
+  const latencyUs = new Float64Array(n).fill(NaN)
   const flags = new Uint8Array(n)
   const name = new Int32Array(n)
   const client = new Int32Array(n)
@@ -180,7 +187,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
       rcode[i] = -1
       answerAddrs[i] = -1
     }
-    second[i] = seconds.of(t.firstSent)
+    firstSent[i] = t.firstSent
     qtype[i] = t.qtype
     // Neighbours often share a name and a client: the last number is reused without a lookup.
     const q = t.qname
@@ -198,13 +205,14 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     }
     client[i] = lastClientId
   }
+  const { second, seconds } = numberSeconds(firstSent, n)
   return {
     n,
     qtype,
     rcode,
     answerAddrs,
     second,
-    seconds: seconds.seconds,
+    seconds,
     latencyUs,
     flags,
     name,
@@ -217,7 +225,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
 
 /**
  * factsOf, read from the store's columns: what its views' getters would say, without a call per
- * field. One loop per kind of column: a loop that touches few arrays is one V8 compiles well.
+ * field; the columns that need no translation are copied whole.
  */
 function factsOfStore(s: TxnStore): TxFacts {
   const n = s.length
@@ -225,23 +233,15 @@ function factsOfStore(s: TxnStore): TxFacts {
   const rc = s.rcode
   const lat = s.latencyUs
   const rcode = new Int16Array(n)
-  const latencyUs = new Float64Array(n)
   const flags = new Uint8Array(n)
   for (let i = 0; i < n; i++) {
     const r = rc[i]
     if (r !== NO_RESPONSE) {
       rcode[i] = r >= 0 ? r : -1
-      const l = lat[i]
-      if (l === l) {
-        flags[i] = HAS_RESPONSE | TIMED
-        latencyUs[i] = l
-      } else flags[i] = HAS_RESPONSE
+      flags[i] = lat[i] === lat[i] ? HAS_RESPONSE | TIMED : HAS_RESPONSE
     } else rcode[i] = -1
   }
-  const second = new Int32Array(n)
-  const seconds = new SecondNumbers()
-  const sent = s.firstSent
-  for (let i = 0; i < n; i++) second[i] = seconds.of(sent[i])
+  const { second, seconds } = numberSeconds(s.firstSent, n)
   const names = renumbered(s.qname, n, text)
   const clients = renumbered(s.client, n, text)
   return {
@@ -252,8 +252,9 @@ function factsOfStore(s: TxnStore): TxFacts {
     // -1 without a response, as factsOf has it.
     answerAddrs: s.answerAddrs.slice(0, n),
     second,
-    seconds: seconds.seconds,
-    latencyUs,
+    seconds,
+    // NaN without a response, as without a latency (the correlator measures one only then).
+    latencyUs: lat.slice(0, n),
     flags,
     name: names.id,
     names: names.text,
@@ -332,12 +333,6 @@ export function perName(f: TxFacts, fn: (name: string) => boolean): (id: number)
   }
 }
 
-/** isFailed, from the facts: no rcode, SERVFAIL or REFUSED. */
-export function failedAt(f: TxFacts, i: number): boolean {
-  const rc = f.rcode[i]
-  return rc === -1 || rc === 2 || rc === 5
-}
-
 export interface SecondBucket {
   second: number
   load: number
@@ -383,12 +378,9 @@ export function bucketMedianLatencies(transactions: readonly Transaction[]): Flo
 }
 
 function bucketsOf(f: TxFacts): SecondView {
-  const { n, second, flags, rcode, latencyUs } = f
-  // Buckets in time order: the rank of each second.
-  const order = f.seconds.map((_, i) => i).sort((a, b) => f.seconds[a] - f.seconds[b])
-  const rank = new Int32Array(order.length)
-  order.forEach((id, r) => (rank[id] = r))
-  const nb = order.length
+  const { n, second, flags, rcode, latencyUs, seconds } = f
+  // Counted by second number, then put in time order.
+  const nb = seconds.length
   const load = new Int32Array(nb)
   const failed = new Int32Array(nb)
   const timed = new Int32Array(nb)
@@ -396,27 +388,34 @@ function bucketsOf(f: TxFacts): SecondView {
   for (let i = 0; i < n; i++) {
     const s = second[i]
     if (s < 0) continue
-    const b = rank[s]
-    load[b]++
+    load[s]++
     const rc = rcode[i]
-    if (rc === -1 || rc === 2 || rc === 5) failed[b]++
+    if (rc === -1 || rc === 2 || rc === 5) failed[s]++
     if (flags[i] & TIMED && rc !== -1) {
-      timed[b]++
+      timed[s]++
       timedTotal++
     }
   }
+  const order = seconds.map((_, i) => i).sort((a, b) => seconds[a] - seconds[b])
   const start = new Int32Array(nb + 1)
-  for (let b = 0; b < nb; b++) start[b + 1] = start[b] + timed[b]
-  const at = start.slice(0, nb)
+  // Where the next latency of each second number goes.
+  const at = new Int32Array(nb)
+  for (let b = 0; b < nb; b++) {
+    at[order[b]] = start[b]
+    start[b + 1] = start[b] + timed[order[b]]
+  }
   const latencies = new Float64Array(timedTotal)
   if (timedTotal)
     for (let i = 0; i < n; i++) {
       const s = second[i]
-      if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[rank[s]]++] = latencyUs[i]
+      if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[s]++] = latencyUs[i]
     }
-  const buckets: SecondBucket[] = new Array(nb)
-  for (let b = 0; b < nb; b++)
-    buckets[b] = { second: f.seconds[order[b]], load: load[b], failed: failed[b], timed: timed[b] }
+  const buckets: SecondBucket[] = order.map((s) => ({
+    second: seconds[s],
+    load: load[s],
+    failed: failed[s],
+    timed: timed[s],
+  }))
   return { buckets, latencies, start, medians: null }
 }
 

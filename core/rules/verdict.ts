@@ -6,7 +6,7 @@ import type { Vantage } from '../model/bundle.js'
 import type { Severity } from '../model/report.js'
 import type { Transaction } from '../correlate/types.js'
 import type { FiredFinding } from './index.js'
-import { failedAt, perSecond, spearman, txFacts, type TxFacts } from './transaction-views.js'
+import { perSecond, spearman, txFacts, type TxFacts } from './transaction-views.js'
 
 export type Frequency = 'none' | 'always' | 'peaks' | 'intermittent' | 'unknown'
 export type Scope = 'none' | 'whole-cluster' | 'some-nodes' | 'some-pods' | 'single-client'
@@ -119,14 +119,18 @@ export function failurePattern(
 ): FailurePattern {
   const tx = correlation.transactions
   const facts = txFacts(tx)
-  // The failures, and which clients had one, in one pass.
+  // The failed transactions (isFailed: no rcode, SERVFAIL or REFUSED), and which clients had one,
+  // in one pass.
   let failures = 0
   const failingClient = new Uint8Array(facts.clients.length)
-  for (let i = 0; i < facts.n; i++)
-    if (failedAt(facts, i)) {
+  const { rcode, client } = facts
+  for (let i = 0; i < facts.n; i++) {
+    const rc = rcode[i]
+    if (rc === -1 || rc === 2 || rc === 5) {
       failures++
-      failingClient[facts.client[i]] = 1
+      failingClient[client[i]] = 1
     }
+  }
   const buckets = perSecond(tx)
   const failing = buckets.filter((b) => b.failed > 0).length
   const rho = spearman(
