@@ -107,8 +107,10 @@ export function txFacts(transactions: readonly Transaction[]): TxFacts {
 
 /**
  * The TxnStore these transactions are the views of, when they are all of its views in store order
- * (transaction i is row i, as the correlator hands them over): its columns can then be read by
- * transaction index instead of through a getter per field. Null for any other list.
+ * (transaction i is row i), as the correlator hands them over: its columns can then be read by
+ * transaction index instead of through a getter per field. Told by their number and the two ends,
+ * not by reading every view: any list of as many views of the store that starts with the first and
+ * ends with the last is taken to be that one. Null for any other list.
  */
 export function storeOf(transactions: readonly Transaction[]): TxnStore | null {
   const n = transactions.length
@@ -384,32 +386,42 @@ function bucketsOf(f: TxFacts): SecondView {
   const load = new Int32Array(nb)
   const failed = new Int32Array(nb)
   const timed = new Int32Array(nb)
+  // The latencies in transaction order. When each second's transactions are contiguous (second
+  // numbers never go back) and the seconds come in time order, as with the correlator's
+  // transactions sorted by first send, that is already grouped by bucket in bucket order.
+  const inOrder = new Float64Array(n)
   let timedTotal = 0
+  let contiguous = true
+  let last = -1
   for (let i = 0; i < n; i++) {
     const s = second[i]
     if (s < 0) continue
+    if (s !== last) {
+      if (s < last) contiguous = false
+      last = s
+    }
     load[s]++
     const rc = rcode[i]
     if (rc === -1 || rc === 2 || rc === 5) failed[s]++
     if (flags[i] & TIMED && rc !== -1) {
       timed[s]++
-      timedTotal++
+      inOrder[timedTotal++] = latencyUs[i]
     }
   }
   const order = seconds.map((_, i) => i).sort((a, b) => seconds[a] - seconds[b])
   const start = new Int32Array(nb + 1)
-  // Where the next latency of each second number goes.
-  const at = new Int32Array(nb)
-  for (let b = 0; b < nb; b++) {
-    at[order[b]] = start[b]
-    start[b + 1] = start[b] + timed[order[b]]
-  }
-  const latencies = new Float64Array(timedTotal)
-  if (timedTotal)
+  for (let b = 0; b < nb; b++) start[b + 1] = start[b] + timed[order[b]]
+  let latencies = inOrder.subarray(0, timedTotal)
+  if (!contiguous || order.some((s, b) => s !== b)) {
+    // Grouped anew: where the next latency of each second number goes.
+    const at = new Int32Array(nb)
+    for (let b = 0; b < nb; b++) at[order[b]] = start[b]
+    latencies = new Float64Array(timedTotal)
     for (let i = 0; i < n; i++) {
       const s = second[i]
       if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[s]++] = latencyUs[i]
     }
+  }
   const buckets: SecondBucket[] = order.map((s) => ({
     second: seconds[s],
     load: load[s],
