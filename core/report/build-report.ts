@@ -104,17 +104,17 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
   // first and named at the end: a name lookup per transaction is not free. Qtypes and rcodes are
   // listed in order of first sight.
   const f = txFacts(c.transactions)
-  const { qtype, flags, rcode, answerAddrs, latencyUs } = f
+  const { n, qtype, flags, rcode, answerAddrs, latencyUs } = f
   const byQtype = new Int32Array(0x10000)
   const qtypeOrder: number[] = []
   const byRcode = new Int32Array(0x10000)
   const rcodeOrder: number[] = []
-  const latencies = new Float64Array(f.n)
+  const latencies = new Float64Array(n)
   let answeredWithLatency = 0
   let unanswered = 0
   let aaaaQueries = 0
   let aaaaNoData = 0
-  for (let i = 0; i < f.n; i++) {
+  for (let i = 0; i < n; i++) {
     const qt = qtype[i]
     if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
     if (qt === 28) aaaaQueries++
@@ -143,8 +143,8 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
   return {
     messages,
     clientQueries: c.stats.clientQueries,
-    transactions: f.n,
-    retransmits: c.stats.clientQueries - f.n,
+    transactions: n,
+    retransmits: c.stats.clientQueries - n,
     responses: c.stats.responses,
     unanswered,
     lookups,
@@ -269,22 +269,22 @@ function worstLookups(
   txns: readonly Transaction[],
   n: number,
 ): Lookup[] {
-  const { outcome, wasted } = lookupFacts(lookups)
-  const sizes = lookupSizes(lookups, txns)
+  const { n: total, outcome, wasted } = lookupFacts(lookups)
+  const { count, resent } = lookupSizes(lookups, txns) ?? {}
   // Each candidate's score once: it reads the lookup's getters.
   const top: { l: Lookup; score: number }[] = []
   const byScore = (a: { score: number }, b: { score: number }) => b.score - a.score
-  for (let i = 0; i < lookups.length; i++) {
-    if (outcome[i] === OUTCOME_ADDRESS && wasted[i] === 0) {
-      // A lookup that went well is still worth showing when one of its queries was resent.
-      const resent = sizes
-        ? sizes.resent[i] === 1
-        : lookups[i].transactions.some((t) => !(txns[t].copies <= 1))
-      if (!resent) continue
-    }
+  for (let i = 0; i < total; i++) {
+    // A lookup that went well is still worth showing when one of its queries was resent.
+    if (
+      outcome[i] === OUTCOME_ADDRESS &&
+      wasted[i] === 0 &&
+      !(resent ? resent[i] === 1 : lookups[i].transactions.some((t) => !(txns[t].copies <= 1)))
+    )
+      continue
     const l = lookups[i]
-    const count = sizes ? sizes.count[i] : l.transactions.length
-    top.push({ l, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + (l.end - l.start) + count })
+    const size = count ? count[i] : l.transactions.length
+    top.push({ l, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + (l.end - l.start) + size })
     if (top.length > n * 4) {
       top.sort(byScore)
       top.length = n
@@ -310,8 +310,8 @@ function lookupSizes(
   if (!store) return null
   const count = new Int32Array(lookups.length)
   const resent = new Uint8Array(lookups.length)
-  const { lookup, copies } = store
-  for (let t = 0; t < store.length; t++) {
+  const { lookup, copies, length } = store
+  for (let t = 0; t < length; t++) {
     const l = lookup[t]
     if (l < 0) continue
     count[l]++

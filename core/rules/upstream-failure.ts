@@ -84,8 +84,8 @@ function check(ctx: RuleContext): RuleFinding[] {
   const servfail: number[] = []
   const f = txFacts(ctx.correlation.transactions)
   const scopes = scopesOf(f, domains)
-  const { name, rcode } = f
-  for (let i = 0; i < f.n; i++) {
+  const { n, name, rcode } = f
+  for (let i = 0; i < n; i++) {
     const scope = scopes[name[i]]
     if (scope === REVERSE) continue
     if (scope === EXTERNAL) external++

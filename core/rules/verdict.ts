@@ -123,8 +123,8 @@ export function failurePattern(
   // in one pass.
   let failures = 0
   const failingClient = new Uint8Array(facts.clients.length)
-  const { rcode, client } = facts
-  for (let i = 0; i < facts.n; i++) {
+  const { n, rcode, client } = facts
+  for (let i = 0; i < n; i++) {
     const rc = rcode[i]
     if (rc === -1 || rc === 2 || rc === 5) {
       failures++
