@@ -227,7 +227,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
 
 /**
  * factsOf, read from the store's columns: what its views' getters would say, without a call per
- * field; the columns that need no translation are copied whole.
+ * field.
  */
 function factsOfStore(s: TxnStore): TxFacts {
   const n = s.length
@@ -246,17 +246,18 @@ function factsOfStore(s: TxnStore): TxFacts {
   const { second, seconds } = numberSeconds(s.firstSent, n)
   const names = renumbered(s.qname, n, text)
   const clients = renumbered(s.client, n, text)
+  // The store is settled (its columns no longer change): the columns that need no translation
+  // are views of its own, not copies.
   return {
     n,
-    // Copies: the facts never share memory with the store's columns.
-    qtype: s.qtype.slice(0, n),
+    qtype: s.qtype.subarray(0, n),
     rcode,
     // -1 without a response, as factsOf has it.
-    answerAddrs: s.answerAddrs.slice(0, n),
+    answerAddrs: s.answerAddrs.subarray(0, n),
     second,
     seconds,
     // NaN without a response, as without a latency (the correlator measures one only then).
-    latencyUs: lat.slice(0, n),
+    latencyUs: lat.subarray(0, n),
     flags,
     name: names.id,
     names: names.text,
