@@ -19,6 +19,14 @@ import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
 import { buildFindings } from './findings.js'
 import { select } from '../metrics/select.js'
+import {
+  HAS_RESPONSE,
+  OUTCOME_ADDRESS,
+  TIMED,
+  lookupFacts,
+  storeOf,
+  txFacts,
+} from '../rules/transaction-views.js'
 
 export type AnalyzedInput = ReportInput
 
@@ -66,17 +74,18 @@ export function buildReport(b: BuildReportInput): Report {
     vantages: b.vantages,
   })
 
+  const rows = dnsRows(b.dns)
   const report: Report = {
     schema: REPORT_SCHEMA,
     generator: { name: 'dnsbundle', version: b.version },
     inputs,
     vantages: b.vantages,
-    summary: summarize(b.dns, b.correlation),
+    summary: summarize(rows.messages, b.correlation),
     verdict,
     findings,
     alternatives,
     pattern,
-    window: timeWindow(b.dns),
+    window: rows.window,
     resolver: stats.resolver,
     worstLookups: worstLookups(lookups, txns, WORST_LOOKUPS).map((l) => ({
       ...toReportLookup(l, txns, false),
@@ -90,64 +99,77 @@ export function buildReport(b: BuildReportInput): Report {
   return report
 }
 
-function summarize(dns: DnsTable, c: Correlation & { stats: CorrelationStats }): Summary {
-  let messages = 0
-  for (let e = 0; e < dns.length; e++)
-    if (dns.source[e] === SOURCE.capture || (dns.source[e] === SOURCE.dnstap && dns.id[e] >= 0))
-      messages++
-  // Counted by number first, named at the end: a name lookup per transaction is not free.
-  const byQtype = new Map<number, number>()
-  const byRcode = new Map<number, number>()
-  const latencies = new Float64Array(c.transactions.length)
+function summarize(messages: number, c: Correlation & { stats: CorrelationStats }): Summary {
+  // Counted from the facts the rules read (computed once per analysis, typed arrays), by number
+  // first and named at the end: a name lookup per transaction is not free. Qtypes and rcodes are
+  // listed in order of first sight.
+  const f = txFacts(c.transactions)
+  const { n, qtype, flags, rcode, answerAddrs, latencyUs } = f
+  const byQtype = new Int32Array(0x10000)
+  const qtypeOrder: number[] = []
+  const byRcode = new Int32Array(0x10000)
+  const rcodeOrder: number[] = []
+  const latencies = new Float64Array(n)
   let answeredWithLatency = 0
   let unanswered = 0
   let aaaaQueries = 0
   let aaaaNoData = 0
-  for (const t of c.transactions) {
-    const qtype = t.qtype
-    byQtype.set(qtype, (byQtype.get(qtype) ?? 0) + 1)
-    if (qtype === 28) aaaaQueries++
-    const rcode = t.rcode
-    if (rcode === null) {
+  for (let i = 0; i < n; i++) {
+    const qt = qtype[i]
+    if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
+    if (qt === 28) aaaaQueries++
+    if (!(flags[i] & HAS_RESPONSE)) {
       unanswered++
       continue
     }
-    byRcode.set(rcode, (byRcode.get(rcode) ?? 0) + 1)
-    if (qtype === 28 && rcode === RCODE.NOERROR && t.answerAddrs === 0) aaaaNoData++
-    const latency = t.latencyUs
-    if (latency !== null) latencies[answeredWithLatency++] = latency / 1000
+    // The client's rcode, or -1 for a response without one (a CoreDNS log's `-`).
+    const rc = rcode[i]
+    if (byRcode[rc & 0xffff]++ === 0) rcodeOrder.push(rc)
+    if (qt === 28 && rc === RCODE.NOERROR && answerAddrs[i] === 0) aaaaNoData++
+    if (flags[i] & TIMED) latencies[answeredWithLatency++] = latencyUs[i] / 1000
   }
   const qtypes: Record<string, number> = {}
-  for (const [qt, n] of byQtype) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + n
+  for (const qt of qtypeOrder) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + byQtype[qt]
   const rcodes: Record<string, number> = {}
-  for (const [rc, n] of byRcode) rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + n
-  const lookups = c.lookups
+  for (const rc of rcodeOrder)
+    rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + byRcode[rc & 0xffff]
+  const { n: lookups, outcome, wasted } = lookupFacts(c.lookups)
+  let failedLookups = 0
+  let searchExpansionQueries = 0
+  for (let i = 0; i < lookups; i++) {
+    if (outcome[i] !== OUTCOME_ADDRESS) failedLookups++
+    searchExpansionQueries += wasted[i]
+  }
   return {
     messages,
     clientQueries: c.stats.clientQueries,
-    transactions: c.transactions.length,
-    retransmits: c.stats.clientQueries - c.transactions.length,
+    transactions: n,
+    retransmits: c.stats.clientQueries - n,
     responses: c.stats.responses,
     unanswered,
-    lookups: lookups.length,
-    failedLookups: lookups.filter((l) => l.outcome !== 'address').length,
-    searchExpansionQueries: lookups.reduce((n, l) => n + l.wasted, 0),
+    lookups,
+    failedLookups,
+    searchExpansionQueries,
     aaaaQueries,
     aaaaNoData,
     forwarderQueries: c.forwarder.length,
     forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
     rcodes,
     qtypes,
-    latencyMs: percentiles(latencies.subarray(0, answeredWithLatency)),
+    latencyMs: percentilesInPlace(latencies.subarray(0, answeredWithLatency)),
   }
 }
 
 /** Nearest-rank percentiles, in milliseconds rounded to microseconds. */
 export function percentiles(values: ArrayLike<number>): LatencySummary {
-  if (values.length === 0) return { p50: null, p90: null, p99: null, max: null }
+  return percentilesInPlace(Float64Array.from(values))
+}
+
+/** percentiles of values the caller owns: reorders them rather than selecting in a copy. */
+function percentilesInPlace(v: Float64Array): LatencySummary {
+  if (v.length === 0) return { p50: null, p90: null, p99: null, max: null }
   // Three ranks and the maximum of half a million values: selection, not a sort. Each selection
   // leaves everything above its rank to its right, so the next one searches only there.
-  const v = Float64Array.from(values)
   const n = v.length
   const rank = (q: number) => Math.min(n - 1, Math.ceil(q * n) - 1)
   const at = (from: number, k: number) => {
@@ -166,15 +188,28 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000
 }
 
-function timeWindow(dns: DnsTable): { start: number | null; end: number | null } {
+/**
+ * What the report says of the DNS messages as stored, in one pass over them: how many are client
+ * or server messages (captured, or dnstap messages with an id), and the time they span.
+ */
+function dnsRows(dns: DnsTable): {
+  messages: number
+  window: { start: number | null; end: number | null }
+} {
+  const { source, id, time, length } = dns
+  let messages = 0
   let start = Infinity
   let end = -Infinity
-  for (let e = 0; e < dns.length; e++) {
-    const t = dns.time[e]
+  for (let e = 0; e < length; e++) {
+    if (source[e] === SOURCE.capture || (source[e] === SOURCE.dnstap && id[e] >= 0)) messages++
+    const t = time[e]
     if (t < start) start = t
     if (t > end) end = t
   }
-  return start === Infinity ? { start: null, end: null } : { start, end }
+  return {
+    messages,
+    window: start === Infinity ? { start: null, end: null } : { start, end },
+  }
 }
 
 function toReportTransaction(
@@ -234,23 +269,55 @@ function worstLookups(
   txns: readonly Transaction[],
   n: number,
 ): Lookup[] {
-  const score = (l: Lookup) =>
-    (l.outcome === 'address' ? 0 : 1e15) + (l.end - l.start) + l.transactions.length
-  const top: Lookup[] = []
-  for (const l of lookups) {
+  const { n: total, outcome, wasted } = lookupFacts(lookups)
+  const { count, resent } = lookupSizes(lookups, txns) ?? {}
+  // Each candidate's score once: it reads the lookup's getters.
+  const top: { l: Lookup; score: number }[] = []
+  const byScore = (a: { score: number }, b: { score: number }) => b.score - a.score
+  for (let i = 0; i < total; i++) {
+    // A lookup that went well is still worth showing when one of its queries was resent.
     if (
-      l.outcome === 'address' &&
-      l.wasted === 0 &&
-      l.transactions.every((i) => txns[i].copies <= 1)
+      outcome[i] === OUTCOME_ADDRESS &&
+      wasted[i] === 0 &&
+      !(resent ? resent[i] === 1 : lookups[i].transactions.some((t) => !(txns[t].copies <= 1)))
     )
       continue
-    top.push(l)
+    const l = lookups[i]
+    const size = count ? count[i] : l.transactions.length
+    top.push({ l, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + (l.end - l.start) + size })
     if (top.length > n * 4) {
-      top.sort((a, b) => score(b) - score(a))
+      top.sort(byScore)
       top.length = n
     }
   }
-  return top.sort((a, b) => score(b) - score(a)).slice(0, n)
+  return top
+    .sort(byScore)
+    .slice(0, n)
+    .map((x) => x.l)
+}
+
+/**
+ * For the correlator's lookups over its TxnStore: each lookup's transaction count and whether one
+ * of them was resent, from the store's `lookup` and `copies` columns in one pass, without building
+ * every lookup's `transactions` array. Null for other transactions (then each lookup's
+ * `transactions` are read).
+ */
+function lookupSizes(
+  lookups: readonly Lookup[],
+  txns: readonly Transaction[],
+): { count: Int32Array; resent: Uint8Array } | null {
+  const store = storeOf(txns)
+  if (!store) return null
+  const count = new Int32Array(lookups.length)
+  const resent = new Uint8Array(lookups.length)
+  const { lookup, copies, length } = store
+  for (let t = 0; t < length; t++) {
+    const l = lookup[t]
+    if (l < 0) continue
+    count[l]++
+    if (copies[t] > 1) resent[l] = 1
+  }
+  return { count, resent }
 }
 
 function lookupTimeline(

@@ -63,9 +63,9 @@ function check(ctx: RuleContext): RuleFinding[] {
   let method: 'lookups' | 'qname-pattern'
   if (lookups.length) {
     method = 'lookups'
-    const lf = lookupFacts(lookups)
-    for (let i = 0; i < lf.n; i++) {
-      if (lf.outcome[i] !== OUTCOME_ADDRESS || lf.wasted[i] <= 0) continue
+    const { n, outcome, wasted: waste } = lookupFacts(lookups)
+    for (let i = 0; i < n; i++) {
+      if (outcome[i] !== OUTCOME_ADDRESS || waste[i] <= 0) continue
       const l = lookups[i]
       wasted += l.wasted
       lookupsWithWaste++

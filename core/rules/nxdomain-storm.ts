@@ -56,11 +56,11 @@ function check(ctx: RuleContext): RuleFinding[] {
     unit = 'lookups'
     total = lookups.length
     // Count first, from the outcomes alone; read the lookups only when the rule fires.
-    const { outcome } = lookupFacts(lookups)
+    const { n, outcome } = lookupFacts(lookups)
     let nx = 0
-    for (let i = 0; i < outcome.length; i++) if (outcome[i] === OUTCOME_NXDOMAIN) nx++
+    for (let i = 0; i < n; i++) if (outcome[i] === OUTCOME_NXDOMAIN) nx++
     if (nx < MIN_COUNT || nx / total < MIN_SHARE) return []
-    for (let i = 0; i < outcome.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (outcome[i] !== OUTCOME_NXDOMAIN) continue
       const l = lookups[i]
       nxNames.push(l.name)

@@ -75,9 +75,10 @@ function check(ctx: RuleContext): RuleFinding[] {
     forwarder.filter((f) => f.response === null).map((f) => `${f.qname}|${f.qtype}`),
   )
   const f = txFacts(transactions)
+  const { n, flags } = f
   const lost: Transaction[] = []
-  for (let i = 0; i < f.n; i++) {
-    if (f.flags[i] & HAS_RESPONSE) continue
+  for (let i = 0; i < n; i++) {
+    if (flags[i] & HAS_RESPONSE) continue
     const t = transactions[i]
     if (
       replyLost(t) ||
@@ -97,8 +98,8 @@ function check(ctx: RuleContext): RuleFinding[] {
   const lostClient = new Uint8Array(f.clients.length)
   f.clients.forEach((c, i) => (lostClient[i] = lostClients.has(c) ? 1 : 0))
   const sample: Transaction[] = []
-  for (let i = 0; i < f.n; i++) {
-    if (f.flags[i] & HAS_RESPONSE && lostClient[f.client[i]]) sample.push(transactions[i])
+  for (let i = 0; i < n; i++) {
+    if (flags[i] & HAS_RESPONSE && lostClient[f.client[i]]) sample.push(transactions[i])
     if (sample.length >= PATH_SAMPLE) break
   }
   const positions = vantagePositions([...sample, ...lost])

@@ -6,6 +6,7 @@ import type { Lookup, Transaction } from '../correlate/types.js'
 import type { RuleContext } from './rule.js'
 import { select } from '../metrics/select.js'
 import { StringPool } from '../model/dns-table.js'
+import { NO_RESPONSE, TxnView, type TxnStore } from '../correlate/txn-store.js'
 
 /** Most events a rule hands on as evidence; the report shows fewer and counts the rest. */
 export const EVIDENCE_CAP = 50
@@ -72,7 +73,7 @@ export interface TxFacts {
    */
   second: Int32Array
   seconds: number[]
-  /** latencyUs (meaningful where flags has TIMED). */
+  /** latencyUs where flags has TIMED, NaN elsewhere. */
   latencyUs: Float64Array
   /** HAS_RESPONSE, and TIMED when it also has a latency (TIMED is left unset without a response). */
   flags: Uint8Array
@@ -96,8 +97,63 @@ const factsCache = new WeakMap<readonly Transaction[], TxFacts>()
 /** The per-transaction facts of these transactions, computed once per analysis. */
 export function txFacts(transactions: readonly Transaction[]): TxFacts {
   let f = factsCache.get(transactions)
-  if (!f || f.n !== transactions.length) factsCache.set(transactions, (f = factsOf(transactions)))
+  if (!f || f.n !== transactions.length) {
+    const store = storeOf(transactions)
+    f = store ? factsOfStore(store) : factsOf(transactions)
+    factsCache.set(transactions, f)
+  }
   return f
+}
+
+/**
+ * The TxnStore these transactions are the views of, when they are all of its views in store order
+ * (transaction i is row i), as the correlator hands them over: its columns can then be read by
+ * transaction index instead of through a getter per field. Told by their number and the two ends,
+ * not by reading every view: any list of as many views of the store that starts with the first and
+ * ends with the last is taken to be that one. Null for any other list.
+ */
+export function storeOf(transactions: readonly Transaction[]): TxnStore | null {
+  const n = transactions.length
+  const first = transactions[0]
+  const last = transactions[n - 1]
+  if (!(first instanceof TxnView) || !(last instanceof TxnView)) return null
+  const s = first.store
+  return s.length === n && last.store === s && first.index === 0 && last.index === n - 1 ? s : null
+}
+
+/**
+ * The second each of the first n first sends (µs) falls in, numbered in order of first sight (-1
+ * when it is not a finite time), and the seconds by number. Transactions come in time order, so
+ * the last second's number is reused without a lookup.
+ */
+function numberSeconds(
+  firstSent: Float64Array,
+  n: number,
+): { second: Int32Array; seconds: number[] } {
+  const second = new Int32Array(n)
+  const seconds: number[] = []
+  const ids = new Map<number, number>()
+  let last = NaN
+  let lastId = -1
+  for (let i = 0; i < n; i++) {
+    const fs = firstSent[i]
+    if (!Number.isFinite(fs)) {
+      second[i] = -1
+      continue
+    }
+    const sec = Math.floor(fs / 1e6)
+    if (sec !== last) {
+      let id = ids.get(sec)
+      if (id === undefined) {
+        ids.set(sec, (id = seconds.length))
+        seconds.push(sec)
+      }
+      last = sec
+      lastId = id
+    }
+    second[i] = lastId
+  }
+  return { second, seconds }
 }
 
 function factsOf(tx: readonly Transaction[]): TxFacts {
@@ -105,12 +161,8 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   const qtype = new Uint16Array(n)
   const rcode = new Int16Array(n)
   const answerAddrs = new Int32Array(n)
-  const second = new Int32Array(n)
-  const secondIds = new Map<number, number>()
-  const seconds: number[] = []
-  let lastSecond = NaN
-  let lastSecondId = -1
-  const latencyUs = new Float64Array(n)
+  const firstSent = new Float64Array(n)
+  const latencyUs = new Float64Array(n).fill(NaN)
   const flags = new Uint8Array(n)
   const name = new Int32Array(n)
   const client = new Int32Array(n)
@@ -137,20 +189,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
       rcode[i] = -1
       answerAddrs[i] = -1
     }
-    const fs = t.firstSent
-    if (Number.isFinite(fs)) {
-      const sec = Math.floor(fs / 1e6)
-      if (sec !== lastSecond) {
-        let id = secondIds.get(sec)
-        if (id === undefined) {
-          secondIds.set(sec, (id = seconds.length))
-          seconds.push(sec)
-        }
-        lastSecond = sec
-        lastSecondId = id
-      }
-      second[i] = lastSecondId
-    } else second[i] = -1
+    firstSent[i] = t.firstSent
     qtype[i] = t.qtype
     // Neighbours often share a name and a client: the last number is reused without a lookup.
     const q = t.qname
@@ -168,6 +207,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     }
     client[i] = lastClientId
   }
+  const { second, seconds } = numberSeconds(firstSent, n)
   return {
     n,
     qtype,
@@ -183,6 +223,75 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     clients: clients.text,
     clientFirst,
   }
+}
+
+/**
+ * factsOf, read from the store's columns: what its views' getters would say, without a call per
+ * field.
+ */
+function factsOfStore(s: TxnStore): TxFacts {
+  const n = s.length
+  const text = s.dns.strings.text
+  const rc = s.rcode
+  const lat = s.latencyUs
+  const rcode = new Int16Array(n)
+  const flags = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const r = rc[i]
+    if (r !== NO_RESPONSE) {
+      rcode[i] = r >= 0 ? r : -1
+      flags[i] = lat[i] === lat[i] ? HAS_RESPONSE | TIMED : HAS_RESPONSE
+    } else rcode[i] = -1
+  }
+  const { second, seconds } = numberSeconds(s.firstSent, n)
+  const names = renumbered(s.qname, n, text)
+  const clients = renumbered(s.client, n, text)
+  // The store is settled (its columns no longer change): the columns that need no translation
+  // are views of its own, not copies.
+  return {
+    n,
+    qtype: s.qtype.subarray(0, n),
+    rcode,
+    // -1 without a response, as factsOf has it.
+    answerAddrs: s.answerAddrs.subarray(0, n),
+    second,
+    seconds,
+    // NaN without a response, as without a latency (the correlator measures one only then).
+    latencyUs: lat.subarray(0, n),
+    flags,
+    name: names.id,
+    names: names.text,
+    client: clients.id,
+    clients: clients.text,
+    clientFirst: clients.first,
+  }
+}
+
+/**
+ * The first n strings of a column of string numbers (into `text`), numbered anew from 0 in order
+ * of first sight, as a StringPool would number the strings themselves (distinct numbers are
+ * distinct strings); `first` is where each one is first seen.
+ */
+function renumbered(
+  column: ArrayLike<number>,
+  n: number,
+  text: readonly string[],
+): { id: Int32Array; text: string[]; first: number[] } {
+  const of = new Int32Array(text.length).fill(-1)
+  const id = new Int32Array(n)
+  const out: string[] = []
+  const first: number[] = []
+  for (let i = 0; i < n; i++) {
+    const x = column[i]
+    let k = of[x]
+    if (k < 0) {
+      of[x] = k = out.length
+      out.push(text[x])
+      first.push(i)
+    }
+    id[i] = k
+  }
+  return { id, text: out, first }
 }
 
 /** Lookup outcomes as numbers, for LookupFacts. */
@@ -225,12 +334,6 @@ export function perName(f: TxFacts, fn: (name: string) => boolean): (id: number)
     if (v < 0) memo[id] = v = fn(f.names[id]) ? 1 : 0
     return v === 1
   }
-}
-
-/** isFailed, from the facts: no rcode, SERVFAIL or REFUSED. */
-export function failedAt(f: TxFacts, i: number): boolean {
-  const rc = f.rcode[i]
-  return rc === -1 || rc === 2 || rc === 5
 }
 
 export interface SecondBucket {
@@ -278,40 +381,54 @@ export function bucketMedianLatencies(transactions: readonly Transaction[]): Flo
 }
 
 function bucketsOf(f: TxFacts): SecondView {
-  const { n, second, flags, rcode, latencyUs } = f
-  // Buckets in time order: the rank of each second.
-  const order = f.seconds.map((_, i) => i).sort((a, b) => f.seconds[a] - f.seconds[b])
-  const rank = new Int32Array(order.length)
-  order.forEach((id, r) => (rank[id] = r))
-  const nb = order.length
+  const { n, second, flags, rcode, latencyUs, seconds } = f
+  // Counted by second number, then put in time order.
+  const nb = seconds.length
   const load = new Int32Array(nb)
   const failed = new Int32Array(nb)
   const timed = new Int32Array(nb)
+  // The latencies in transaction order. When each second's transactions are contiguous (second
+  // numbers never go back) and the seconds come in time order, as with the correlator's
+  // transactions sorted by first send, that is already grouped by bucket in bucket order.
+  const inOrder = new Float64Array(n)
   let timedTotal = 0
+  let contiguous = true
+  let last = -1
   for (let i = 0; i < n; i++) {
     const s = second[i]
     if (s < 0) continue
-    const b = rank[s]
-    load[b]++
+    if (s !== last) {
+      if (s < last) contiguous = false
+      last = s
+    }
+    load[s]++
     const rc = rcode[i]
-    if (rc === -1 || rc === 2 || rc === 5) failed[b]++
+    if (rc === -1 || rc === 2 || rc === 5) failed[s]++
     if (flags[i] & TIMED && rc !== -1) {
-      timed[b]++
-      timedTotal++
+      timed[s]++
+      inOrder[timedTotal++] = latencyUs[i]
     }
   }
+  const order = seconds.map((_, i) => i).sort((a, b) => seconds[a] - seconds[b])
   const start = new Int32Array(nb + 1)
-  for (let b = 0; b < nb; b++) start[b + 1] = start[b] + timed[b]
-  const at = start.slice(0, nb)
-  const latencies = new Float64Array(timedTotal)
-  if (timedTotal)
+  for (let b = 0; b < nb; b++) start[b + 1] = start[b] + timed[order[b]]
+  let latencies = inOrder.subarray(0, timedTotal)
+  if (!contiguous || order.some((s, b) => s !== b)) {
+    // Grouped anew: where the next latency of each second number goes.
+    const at = new Int32Array(nb)
+    for (let b = 0; b < nb; b++) at[order[b]] = start[b]
+    latencies = new Float64Array(timedTotal)
     for (let i = 0; i < n; i++) {
       const s = second[i]
-      if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[rank[s]]++] = latencyUs[i]
+      if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[s]++] = latencyUs[i]
     }
-  const buckets: SecondBucket[] = new Array(nb)
-  for (let b = 0; b < nb; b++)
-    buckets[b] = { second: f.seconds[order[b]], load: load[b], failed: failed[b], timed: timed[b] }
+  }
+  const buckets: SecondBucket[] = order.map((s) => ({
+    second: seconds[s],
+    load: load[s],
+    failed: failed[s],
+    timed: timed[s],
+  }))
   return { buckets, latencies, start, medians: null }
 }
 

@@ -84,11 +84,12 @@ function check(ctx: RuleContext): RuleFinding[] {
   const servfail: number[] = []
   const f = txFacts(ctx.correlation.transactions)
   const scopes = scopesOf(f, domains)
-  for (let i = 0; i < f.n; i++) {
-    const scope = scopes[f.name[i]]
+  const { n, name, rcode } = f
+  for (let i = 0; i < n; i++) {
+    const scope = scopes[name[i]]
     if (scope === REVERSE) continue
     if (scope === EXTERNAL) external++
-    if (f.rcode[i] !== 2) continue
+    if (rcode[i] !== 2) continue
     if (scope === EXTERNAL) {
       externalServfail++
       servfail.push(i)

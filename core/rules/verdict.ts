@@ -6,7 +6,7 @@ import type { Vantage } from '../model/bundle.js'
 import type { Severity } from '../model/report.js'
 import type { Transaction } from '../correlate/types.js'
 import type { FiredFinding } from './index.js'
-import { failedAt, perSecond, spearman, txFacts, type TxFacts } from './transaction-views.js'
+import { perSecond, spearman, txFacts, type TxFacts } from './transaction-views.js'
 
 export type Frequency = 'none' | 'always' | 'peaks' | 'intermittent' | 'unknown'
 export type Scope = 'none' | 'whole-cluster' | 'some-nodes' | 'some-pods' | 'single-client'
@@ -119,8 +119,18 @@ export function failurePattern(
 ): FailurePattern {
   const tx = correlation.transactions
   const facts = txFacts(tx)
+  // The failed transactions (isFailed: no rcode, SERVFAIL or REFUSED), and which clients had one,
+  // in one pass.
   let failures = 0
-  for (let i = 0; i < facts.n; i++) if (failedAt(facts, i)) failures++
+  const failingClient = new Uint8Array(facts.clients.length)
+  const { n, rcode, client } = facts
+  for (let i = 0; i < n; i++) {
+    const rc = rcode[i]
+    if (rc === -1 || rc === 2 || rc === 5) {
+      failures++
+      failingClient[client[i]] = 1
+    }
+  }
   const buckets = perSecond(tx)
   const failing = buckets.filter((b) => b.failed > 0).length
   const rho = spearman(
@@ -128,7 +138,7 @@ export function failurePattern(
     buckets.map((b) => b.failed / b.load),
   )
   const frequency = classifyFrequency(failures, buckets, rho)
-  const { scope, clients, nodes } = classifyScope(tx, facts, failures, vantages)
+  const { scope, clients, nodes } = classifyScope(tx, facts, failures, failingClient, vantages)
   return {
     frequency,
     scope,
@@ -176,6 +186,7 @@ function classifyScope(
   tx: readonly Transaction[],
   facts: TxFacts,
   failures: number,
+  failingClient: Uint8Array,
   vantages: readonly Vantage[],
 ) {
   const nodeOf = new Map(vantages.filter((v) => v.node).map((v) => [v.id, v.node as string]))
@@ -188,8 +199,6 @@ function classifyScope(
       }
     return null
   }
-  const failingClient = new Uint8Array(facts.clients.length)
-  for (let i = 0; i < facts.n; i++) if (failedAt(facts, i)) failingClient[facts.client[i]] = 1
   const allClients = new Set<string>()
   const failClients = new Set<string>()
   const allNodes = new Set<string>()

@@ -1,0 +1,154 @@
+// The rules and the report read the correlator's TxnStore columns directly when the transactions
+// are its views (txFacts, the summary, the worst lookups); any other Transaction and Lookup objects
+// are read through their interfaces. Both paths must give the same facts, findings and report.
+import { describe, expect, it } from 'vitest'
+import { correlate } from '../../core/correlate/index.js'
+import type { Lookup, Transaction } from '../../core/correlate/types.js'
+import { DnsTable } from '../../core/model/dns-table.js'
+import type { DnsMessageEvent } from '../../core/model/event.js'
+import { buildReport } from '../../core/report/build-report.js'
+import { runRules } from '../../core/rules/index.js'
+import type { RuleContext } from '../../core/rules/rule.js'
+import { storeOf, txFacts } from '../../core/rules/transaction-views.js'
+import { query, response, vantages } from '../correlate/events.js'
+
+const SVC = '10.96.0.10'
+const NAMES = ['api.default.svc.cluster.local', 'db.prod.svc.cluster.local', 'example.com']
+
+/** A fixed pseudo-random sequence (LCG), so failures reproduce. */
+function lcg(seed: number) {
+  let s = seed >>> 0
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
+}
+
+/**
+ * A+AAAA lookups from a few pods over several seconds with every outcome: addresses, AAAA with no
+ * record, NXDOMAIN, SERVFAIL, REFUSED, no answer, a resent query, and slow answers. `failing`
+ * false: every query is answered NOERROR, some after being resent.
+ */
+function capture(failing: boolean): DnsMessageEvent[] {
+  const rnd = lcg(7)
+  const out: DnsMessageEvent[] = []
+  let id = 1
+  for (let k = 0; k < 300; k++) {
+    const t = k * 40 + Math.floor(rnd() * 30) // ms: 12 seconds
+    const from = `10.244.${1 + Math.floor(rnd() * 3)}.${2 + Math.floor(rnd() * 4)}:${40000 + k}`
+    const to = `${SVC}:53`
+    const q = NAMES[Math.floor(rnd() * NAMES.length)]
+    const rcode = failing ? [0, 0, 0, 0, 3, 2, 5][Math.floor(rnd() * 7)] : 0
+    const slow = rnd() < 0.1 ? 300 : 1 + Math.floor(rnd() * 20)
+    for (const type of ['A', 'AAAA'] as const) {
+      const qid = id++
+      out.push(query({ t, from, to, id: qid, q, type }))
+      const fate = rnd()
+      if (fate < 0.1 && failing) continue // never answered
+      if (fate < 0.2) out.push(query({ t: t + 5, from, to, id: qid, q, type })) // resent
+      const addrs = rcode === 0 && type === 'A' ? 1 : 0
+      out.push(response({ t: t + slow, from: to, to: from, id: qid, q, type, rcode, addrs }))
+    }
+  }
+  return out
+}
+
+/** The same transaction and lookup as plain objects: every field read once. */
+function plainTransaction(t: Transaction): Transaction {
+  const { client, clientPort, server, serverPort, transport, id, qname, qtype, queries } = t
+  const { copies, vantageCount, response, answered, rcode, answerAddrs, responseTime } = t
+  const { firstSent, lastTime, latencyUs, hops, lastSeen, drop, lookup } = t
+  return {
+    ...{ client, clientPort, server, serverPort, transport, id, qname, qtype, queries },
+    ...{ copies, vantageCount, response, answered, rcode, answerAddrs, responseTime },
+    ...{ firstSent, lastTime, latencyUs, hops, lastSeen, drop, lookup },
+  }
+}
+
+function plainLookup(l: Lookup): Lookup {
+  const { client, name, transactions, outcome, wasted, start, end, answeredName } = l
+  return { client, name, transactions, outcome, wasted, start, end, answeredName }
+}
+
+// Built once: the builders number the messages they make (`ref`) as they go.
+const messages = capture(true)
+const answered = capture(false)
+
+function analyze(messages: DnsMessageEvent[], plain: boolean) {
+  const dns = new DnsTable()
+  for (const e of messages) dns.push(e)
+  const vs = vantages(['pod', 'pod'])
+  const c = correlate({ dns, drops: [], facts: [], vantages: vs })
+  const correlation = plain
+    ? {
+        ...c,
+        transactions: c.transactions.map(plainTransaction),
+        lookups: c.lookups.map(plainLookup),
+      }
+    : c
+  const ctx: RuleContext = {
+    events: [],
+    inputs: [{ path: 'pod.pcap', kind: 'pcap', vantage: 'pod' }],
+    vantages: [...vs.values()],
+    correlation,
+    facts: [],
+    metrics: [],
+    drops: [],
+    logs: [],
+    hostLookups: [],
+  }
+  const { findings, problems } = runRules(ctx)
+  const report = buildReport({
+    version: '0',
+    inputs: [{ path: 'pod.pcap', kind: 'pcap', vantage: 'pod', events: dns.length, problems: [] }],
+    skipped: [],
+    vantages: ctx.vantages as RuleContext['vantages'][number][],
+    dns,
+    correlation,
+    findings,
+    ruleProblems: problems,
+    detail: true,
+  })
+  return { correlation, facts: txFacts(correlation.transactions), report }
+}
+
+describe('reading the TxnStore directly', () => {
+  const fromStore = analyze(messages, false)
+  const fromObjects = analyze(messages, true)
+
+  it('takes the store path for the correlator views only', () => {
+    expect(storeOf(fromStore.correlation.transactions)).not.toBeNull()
+    expect(storeOf(fromObjects.correlation.transactions)).toBeNull()
+    expect(storeOf(fromStore.correlation.transactions.slice(1))).toBeNull()
+  })
+
+  it('covers every case the fast paths distinguish', () => {
+    const s = fromObjects.report.summary
+    expect(s.unanswered).toBeGreaterThan(0)
+    expect(s.aaaaNoData).toBeGreaterThan(0)
+    expect(Object.keys(s.rcodes).length).toBeGreaterThanOrEqual(4)
+    expect(s.failedLookups).toBeGreaterThan(0)
+    expect(fromObjects.correlation.transactions.some((t) => t.copies > 1)).toBe(true)
+    expect(fromObjects.facts.seconds.length).toBeGreaterThan(5)
+    expect(fromObjects.report.worstLookups?.length).toBe(10)
+  })
+
+  it('gives the same facts', () => {
+    expect(fromStore.facts).toEqual(fromObjects.facts)
+  })
+
+  it('gives the same findings and report', () => {
+    expect(fromStore.report.findings.length).toBeGreaterThan(0)
+    expect(JSON.stringify(fromStore.report)).toBe(JSON.stringify(fromObjects.report))
+  })
+
+  it('finds the same worst lookups when all went well but some queries were resent', () => {
+    const a = analyze(answered, false).report
+    const b = analyze(answered, true).report
+    expect(a.summary.failedLookups).toBeLessThan(5)
+    const resent = (a.worstLookups ?? []).filter((l) => l.outcome === 'address')
+    expect(resent.length).toBeGreaterThan(5)
+    expect(resent.every((l) => l.queries > l.transactionCount)).toBe(true)
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b))
+  })
+})
