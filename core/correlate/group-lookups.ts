@@ -21,8 +21,9 @@ import {
   lastOf,
 } from './transaction-columns.js'
 import { StringPool, resized } from '../model/dns-table.js'
+import { lazyList } from '../model/lazy-list.js'
 
-const OUTCOMES: readonly LookupOutcome[] = [
+export const OUTCOMES: readonly LookupOutcome[] = [
   'address',
   'nxdomain',
   'nodata',
@@ -52,6 +53,20 @@ class LookupStore {
     readonly outcome: Uint8Array,
     readonly wasted: Int32Array,
   ) {}
+}
+
+/** The lists of lookups groupLookups handed out, and their stores. */
+const listed = new WeakMap<readonly Lookup[], LookupStore>()
+
+/**
+ * The outcome (an index in OUTCOMES) and waste of each lookup of a list groupLookups returned,
+ * read from its columns without making the lookups; null for any other list.
+ */
+export function lookupColumnsOf(
+  lookups: readonly Lookup[],
+): { outcome: Uint8Array; wasted: Int32Array } | null {
+  const store = listed.get(lookups)
+  return store ? { outcome: store.outcome, wasted: store.wasted } : null
 }
 
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
@@ -437,8 +452,10 @@ class Grouper {
       outcome,
       wasted,
     )
-    const lookups: Lookup[] = new Array(n)
-    for (let o = 0; o < n; o++) lookups[o] = new GroupedLookup(store, o)
+    // Views made when first read: rules and report count outcomes from the columns
+    // (lookupColumnsOf) and read only the lookups they show.
+    const lookups = lazyList<Lookup>(n, (o) => new GroupedLookup(store, o))
+    listed.set(lookups, store)
     return lookups
   }
 

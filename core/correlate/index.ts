@@ -9,6 +9,7 @@ import { pairQueries } from './pair-queries.js'
 import { resolverConfig, type ResolverConfig } from './search-list.js'
 import { groupLookups } from './group-lookups.js'
 import { TransactionColumns } from './transaction-columns.js'
+import { TxnView, type TxnStore } from './txn-store.js'
 import { attachDrops } from './drop-points.js'
 
 export interface CorrelateInput {
@@ -39,13 +40,14 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   const forwarder = sortByArrival(dns, forwarderRows)
 
   const paired = pairQueries(dns, client, { rank, byFirstSent: true })
-  const transactions: Transaction[] = paired.store.views()
+  const store = paired.store
+  const transactions = store.list()
 
   // The fields lookups are built from, for the search list and the grouping: the store's own.
-  const columns = new TransactionColumns(transactions, paired.store)
+  const columns = new TransactionColumns(transactions, store)
   const resolver = resolverConfig(input.facts, transactions, columns)
   const lookups = groupLookups(transactions, resolver, columns)
-  attachDrops(transactions, input.drops)
+  attachDrops(store, input.drops)
 
   const fwd = pairQueries(dns, forwarder, { rank })
   const forwarderTxns: ForwarderTransaction[] = fwd.store.views().map((t) => ({
@@ -64,7 +66,7 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
     lookups,
     forwarder: forwarderTxns,
     dnsServers,
-    natPairs: natPairs(transactions, input.manifest, input.vantages),
+    natPairs: natPairs(store, input.manifest, input.vantages),
     stats: {
       clientQueries: paired.queries,
       responses: paired.responses,
@@ -157,7 +159,7 @@ function insertionSort(
 
 /** Service IP → endpoints: from the manifest, else from one query seen before and after DNAT. */
 function natPairs(
-  txns: readonly Transaction[],
+  store: TxnStore,
   manifest: Manifest | undefined,
   vantages: ReadonlyMap<string, Vantage>,
 ): Map<string, string[]> {
@@ -170,11 +172,9 @@ function natPairs(
   for (const svc of manifest?.cluster?.dnsServiceIps ?? [])
     for (const ep of manifest?.cluster?.dnsEndpoints ?? []) add(svc, ep)
   const rank = (v: string) => RANK_OF_TYPE[vantages.get(v)?.type ?? 'unknown']
-  // An indexed loop: this runs once, often before it is optimized, and `for of` would then make
-  // an iterator result per transaction.
-  for (let i = 0; i < txns.length; i++) {
-    const t = txns[i]
-    if ((t.vantageCount ?? 2) < 2) continue
+  for (let i = 0; i < store.length; i++) {
+    if (store.vantageCount(i) < 2) continue
+    const t = new TxnView(store, i)
     const queries = t.queries
     let first: DnsMessageEvent | null = null
     for (const q of queries)

@@ -9,6 +9,7 @@
 import type { DnsMessageEvent, DropEvent } from '../model/event.js'
 import { type Column, type DnsTable, SOURCE, TRANSPORTS, resized } from '../model/dns-table.js'
 import type { Transaction, TransactionHop } from './types.js'
+import { lazyList } from '../model/lazy-list.js'
 
 // What a hop says, as a small code per event row.
 const WHAT = [
@@ -33,6 +34,9 @@ interface Tally {
   c: number
   r: number
 }
+
+/** The lists handed out by TxnStore.list(), and their stores. */
+const listed = new WeakMap<readonly Transaction[], TxnStore>()
 
 export class TxnStore {
   length = 0
@@ -208,6 +212,22 @@ export class TxnStore {
 
   vantageCount(t: number): number {
     return 1 + (this.more.get(t)?.size ?? 0)
+  }
+
+  /**
+   * Every transaction as a lazy list of views (made when first read), in store order; the store
+   * of such a list is `TxnStore.of(list)`. Its readers that loop over every transaction read the
+   * columns instead, so half a million views need not be made.
+   */
+  list(): Transaction[] {
+    const list = lazyList<Transaction>(this.length, (t) => new TxnView(this, t))
+    listed.set(list, this)
+    return list
+  }
+
+  /** The store whose `list()` this is, or null (for any other list of transactions). */
+  static of(list: readonly Transaction[]): TxnStore | null {
+    return listed.get(list) ?? null
   }
 
   /** Views of every transaction, in store order. */

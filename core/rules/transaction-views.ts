@@ -2,11 +2,12 @@
 // did it fail, did it reach the DNS server; and the per-second view that relates failures to load.
 import type { VantageType } from '../model/bundle.js'
 import type { DropEvent, Event } from '../model/event.js'
-import type { Lookup, Transaction } from '../correlate/types.js'
+import type { Lookup, LookupOutcome, Transaction } from '../correlate/types.js'
+import { OUTCOMES, lookupColumnsOf } from '../correlate/group-lookups.js'
 import type { RuleContext } from './rule.js'
 import { select } from '../metrics/select.js'
 import { StringPool } from '../model/dns-table.js'
-import { NO_RESPONSE, TxnView, type TxnStore } from '../correlate/txn-store.js'
+import { NO_RESPONSE, TxnStore } from '../correlate/txn-store.js'
 
 /** Most events a rule hands on as evidence; the report shows fewer and counts the rest. */
 export const EVIDENCE_CAP = 50
@@ -106,19 +107,12 @@ export function txFacts(transactions: readonly Transaction[]): TxFacts {
 }
 
 /**
- * The TxnStore these transactions are the views of, when they are all of its views in store order
- * (transaction i is row i), as the correlator hands them over: its columns can then be read by
- * transaction index instead of through a getter per field. Told by their number and the two ends,
- * not by reading every view: any list of as many views of the store that starts with the first and
- * ends with the last is taken to be that one. Null for any other list.
+ * The TxnStore of the correlator's own list of transactions (transaction i is row i): its columns
+ * can then be read by transaction index instead of through a getter per field, and no view has
+ * to be made. Null for any other list.
  */
 export function storeOf(transactions: readonly Transaction[]): TxnStore | null {
-  const n = transactions.length
-  const first = transactions[0]
-  const last = transactions[n - 1]
-  if (!(first instanceof TxnView) || !(last instanceof TxnView)) return null
-  const s = first.store
-  return s.length === n && last.store === s && first.index === 0 && last.index === n - 1 ? s : null
+  return TxnStore.of(transactions)
 }
 
 /**
@@ -314,16 +308,27 @@ export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
     const n = lookups.length
     const outcome = new Uint8Array(n)
     const wasted = new Float64Array(n)
-    for (let i = 0; i < n; i++) {
-      const l = lookups[i]
-      const o = l.outcome
-      outcome[i] =
-        o === 'address' ? OUTCOME_ADDRESS : o === 'nxdomain' ? OUTCOME_NXDOMAIN : OUTCOME_OTHER
-      wasted[i] = l.wasted
-    }
+    const columns = lookupColumnsOf(lookups)
+    if (columns) {
+      // The correlator's lookups: read from their columns, without making a lookup object.
+      const code = OUTCOMES.map(outcomeCode)
+      for (let i = 0; i < n; i++) {
+        outcome[i] = code[columns.outcome[i]]
+        wasted[i] = columns.wasted[i]
+      }
+    } else
+      for (let i = 0; i < n; i++) {
+        const l = lookups[i]
+        outcome[i] = outcomeCode(l.outcome)
+        wasted[i] = l.wasted
+      }
     lookupCache.set(lookups, (f = { n, outcome, wasted }))
   }
   return f
+}
+
+function outcomeCode(o: LookupOutcome): number {
+  return o === 'address' ? OUTCOME_ADDRESS : o === 'nxdomain' ? OUTCOME_NXDOMAIN : OUTCOME_OTHER
 }
 
 /** Per numbered name, memoized: `fn(name)` for the facts' names, computed on first ask. */
