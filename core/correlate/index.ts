@@ -4,7 +4,7 @@ import type { Manifest, Vantage } from '../model/bundle.js'
 import type { DnsMessageEvent, DropEvent, FactEvent } from '../model/event.js'
 import { DnsTable } from '../model/dns-table.js'
 import type { Correlation, ForwarderTransaction, Transaction } from './types.js'
-import { RANK_OF_TYPE, ROLE, findDnsServers, rolesOf, vantageRanker } from './roles.js'
+import { RANK_OF_TYPE, rowsByRole, vantageRanker } from './roles.js'
 import { pairQueries } from './pair-queries.js'
 import { resolverConfig, type ResolverConfig } from './search-list.js'
 import { groupLookups } from './group-lookups.js'
@@ -30,14 +30,15 @@ export interface CorrelationStats {
 
 export function correlate(input: CorrelateInput): Correlation & { stats: CorrelationStats } {
   const dns = input.dns instanceof DnsTable ? input.dns : tableOf(input.dns)
-  const dnsServers = findDnsServers(dns, input.vantages)
-  for (const ip of input.manifest?.cluster?.dnsServiceIps ?? []) dnsServers.add(ip)
-  for (const ip of input.manifest?.cluster?.dnsEndpoints ?? []) dnsServers.add(ip)
+  const cluster = input.manifest?.cluster
+  const roles = rowsByRole(dns, input.vantages, [
+    ...(cluster?.dnsServiceIps ?? []),
+    ...(cluster?.dnsEndpoints ?? []),
+  ])
   const rank = vantageRanker(input.vantages, dns)
-
-  const [clientRows, forwarderRows] = rowsByRole(dns, rolesOf(dns, dnsServers))
-  const client = sortByArrival(dns, clientRows)
-  const forwarder = sortByArrival(dns, forwarderRows)
+  const client = sortByArrival(dns, roles.client, roles.logRows, roles.unsorted)
+  // Log lines are all clients' (responses).
+  const forwarder = sortByArrival(dns, roles.forwarder, false)
 
   const paired = pairQueries(dns, client, { rank, byFirstSent: true })
   const store = paired.store
@@ -65,7 +66,7 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
     transactions,
     lookups,
     forwarder: forwarderTxns,
-    dnsServers,
+    dnsServers: roles.dnsServers,
     natPairs: natPairs(store, input.manifest, input.vantages),
     stats: {
       clientQueries: paired.queries,
@@ -83,78 +84,84 @@ function tableOf(events: readonly DnsMessageEvent[]): DnsTable {
 }
 
 /**
- * Sorts rows by the time they were sent, then by record number: a stable sort, skipped when the
- * rows are in order already (one capture, one dnstap file).
+ * Sorts rows by the time their query was sent, then by record number: a stable sort, in place
+ * when the rows are close to that order already (one capture, one dnstap file). Only
+ * `rows[unsorted.from, unsorted.to)` may be out of order: the rows after are in order after
+ * all before them (see rowsByRole). `logRows` says whether CoreDNS log rows are among them:
+ * only theirs were sent before their time.
  */
-/** The rows of clients' and of forwarders' messages; dnstap without wire bytes pairs on nothing. */
-function rowsByRole(dns: DnsTable, roles: Uint8Array): [Int32Array, Int32Array] {
-  // 0: client, 1: forwarder, 2: neither.
-  const side = new Uint8Array(dns.length)
-  let clients = 0
-  let forwarders = 0
-  for (let e = 0; e < dns.length; e++) {
-    const r = roles[e]
-    if (dns.id[e] < 0) side[e] = 2
-    else if (r === ROLE['client-query'] || r === ROLE['client-response']) clients++
-    else if (r === ROLE['forwarder-query'] || r === ROLE['forwarder-response']) {
-      side[e] = 1
-      forwarders++
-    } else side[e] = 2
-  }
-  const c = new Int32Array(clients)
-  const f = new Int32Array(forwarders)
-  for (let e = 0, i = 0, j = 0; e < dns.length; e++)
-    if (side[e] === 0) c[i++] = e
-    else if (side[e] === 1) f[j++] = e
-  return [c, f]
-}
-
-function sortByArrival(dns: DnsTable, rows: Int32Array): Int32Array {
-  const keys = new Float64Array(rows.length)
-  for (let i = 0; i < rows.length; i++) {
-    const t = dns.arrival(rows[i])
-    keys[i] = Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
-  }
+function sortByArrival(
+  dns: DnsTable,
+  rows: Int32Array,
+  logRows: boolean,
+  unsorted = { from: 0, to: rows.length },
+): Int32Array {
+  const { from, to } = unsorted
+  if (from === to) return rows
   const ref = dns.ref
   // A capture is in time order but for packets a few µs apart handed over by different CPUs:
   // insertion sort puts those back in a few moves each. Input far from order (files merged
   // without regard to time) gives up after a budget and takes the general stable sort. Both are
   // stable, so the order is the same either way.
-  if (insertionSort(keys, rows, ref, 8 * rows.length + 1024)) return rows
+  const budget = 8 * rows.length + 1024
+  // Without log rows arrival is time: sort on the time column itself, no keys to compute.
+  if (!logRows && insertionSort(dns.time, ref, rows, from, to, budget)) return rows
+  // Keys by row: arrival for log rows, NaN times last.
+  const keys = new Float64Array(dns.length)
+  for (let i = 0; i < rows.length; i++) {
+    const t = dns.arrival(rows[i])
+    keys[rows[i]] = Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
+  }
+  if (logRows && insertionSort(keys, ref, rows, from, to, budget)) return rows
   const order = Array.from({ length: rows.length }, (_, i) => i).sort(
-    (a, b) => keys[a] - keys[b] || ref[rows[a]] - ref[rows[b]],
+    (a, b) => keys[rows[a]] - keys[rows[b]] || ref[rows[a]] - ref[rows[b]],
   )
   return Int32Array.from(order, (i) => rows[i])
 }
 
 /**
- * Sorts `rows` (and `keys` alongside) by key, then by record number, stably; stops once it has
- * moved more than `budget` elements and says whether it finished. Either way the arrays hold
- * the same pairs, equal ones still in their first order.
+ * Sorts `rows` by `key[row]`, then by record number, stably, when only `rows[from, to)` may be
+ * out of order (those after are in order after all before them); stops once it has moved more
+ * than `budget` rows, or at a NaN key, and says whether it finished. Either way `rows` holds
+ * the same rows, equal ones still in their first order.
  */
 function insertionSort(
-  keys: Float64Array,
-  rows: Int32Array,
+  key: Float64Array,
   ref: Uint32Array,
+  rows: Int32Array,
+  from: number,
+  to: number,
   budget: number,
 ): boolean {
+  // The largest key so far: a row in order (nearly all of them) costs one read and one
+  // comparison.
+  let last = from > 0 ? key[rows[from - 1]] : -Infinity
   let moves = 0
-  for (let i = 1; i < rows.length; i++) {
-    const k = keys[i]
-    const row = rows[i]
-    const r = ref[row]
-    let j = i - 1
-    while (j >= 0 && (keys[j] > k || (keys[j] === k && ref[rows[j]] > r))) {
-      keys[j + 1] = keys[j]
-      rows[j + 1] = rows[j]
-      j--
-      moves++
-    }
-    keys[j + 1] = k
-    rows[j + 1] = row
-    if (moves > budget) return false
+  for (let i = from; i < to; i++) {
+    const k = key[rows[i]]
+    if (k > last) last = k
+    else if (Number.isNaN(k)) return false
+    else if ((moves += sink(key, ref, rows, i)) > budget) return false
   }
   return true
+}
+
+/**
+ * Moves `rows[i]` back to its place among `rows[0, i)`, sorted by `key[row]` then record number:
+ * after those with a smaller key, or the same key and a record number not greater (so equal
+ * rows keep their order). Returns how many rows it moved.
+ */
+function sink(key: Float64Array, ref: Uint32Array, rows: Int32Array, i: number): number {
+  const row = rows[i]
+  const k = key[row]
+  const r = ref[row]
+  let j = i - 1
+  while (j >= 0 && (key[rows[j]] > k || (key[rows[j]] === k && ref[rows[j]] > r))) {
+    rows[j + 1] = rows[j]
+    j--
+  }
+  rows[j + 1] = row
+  return i - 1 - j
 }
 
 /** Service IP → endpoints: from the manifest, else from one query seen before and after DNAT. */

@@ -22,75 +22,214 @@ const DNSTAP_ROLE: Record<string, Role> = {
   RESOLVER_RESPONSE: 'forwarder-response',
 }
 
+/** What one pass over a DnsTable finds: the DNS servers, and the rows each side pairs. */
+export interface Roles {
+  /** Addresses of DNS servers, in the order found: vantages, rows, then the manifest's. */
+  dnsServers: Set<string>
+  /** Rows of clients' messages, in table order. */
+  client: Int32Array
+  /**
+   * Where `client` is out of order by time then record number: the rows before `from` and
+   * from `to` on are in order, and each of the latter is in order after all rows before it.
+   */
+  unsorted: { from: number; to: number }
+  /** Whether `client` holds CoreDNS log rows, whose query was sent before their time. */
+  logRows: boolean
+  /** Rows of forwarders' messages, in table order. */
+  forwarder: Int32Array
+}
+
 /**
- * Addresses of DNS servers: those that sent responses (Service IPs included), those a dnstap
- * file shows forwarding or resolving from, the addresses of `dns-server` vantages, and the
- * senders of queries that arrive at an `upstream` vantage. A resolver often talks to its
- * upstream from another address than the one it answers pods on.
+ * Finds the DNS servers and sorts the rows of `dns` by role, in one pass that also sees how far
+ * the client rows are in time order. This runs once per analysis over every row, much of it
+ * before the optimizer has the loop, so every pass saved counts: columns are read once, into
+ * locals, and the loop calls nothing on the common path.
+ *
+ * DNS servers: the addresses that sent responses (Service IPs included), those a dnstap file
+ * shows forwarding or resolving from, the addresses of `dns-server` vantages, the senders of
+ * queries that arrive at an `upstream` vantage, and `manifestServers`. A resolver often talks to
+ * its upstream from another address than the one it answers pods on.
+ *
+ * Roles: a capture row is a forwarder's when it is a query from a DNS server or a response to
+ * one (unless the server talks to itself), a log line is a client response, and dnstap says the
+ * role itself. dnstap or log rows without a DNS id pair on nothing.
  */
-export function findDnsServers(dns: DnsTable, vantages: ReadonlyMap<string, Vantage>): Set<string> {
-  const servers = new Set<string>()
+export function rowsByRole(
+  dns: DnsTable,
+  vantages: ReadonlyMap<string, Vantage>,
+  manifestServers: readonly string[],
+): Roles {
+  const text = dns.strings.text
+  const dnsServers = new Set<string>()
   for (const v of vantages.values())
-    if (v.type === 'dns-server') for (const a of v.addresses) servers.add(a)
-  const text = dns.strings.text
-  // Per string number: 1 once known as a server (so each address is added once), and for
-  // vantage numbers 2 = an upstream vantage, 3 = not.
-  const mark = new Uint8Array(dns.strings.size)
-  const upstreamVantage = (v: number): boolean => {
-    if (mark[v] === 0) mark[v] = vantages.get(text[v])?.type === 'upstream' ? 2 : 3
-    return mark[v] === 2
+    if (v.type === 'dns-server') for (const a of v.addresses) dnsServers.add(a)
+  // Per string number: 1 for a server's address. Those given before any row is read are looked
+  // up in the pool (it can hold a million names) only when there are some.
+  const server = new Uint8Array(text.length)
+  const given = new Set([...dnsServers, ...manifestServers])
+  if (given.size > 0) for (let s = 0; s < text.length; s++) if (given.has(text[s])) server[s] = 1
+  const scan = new RoleScan(dns, vantages, server)
+  let found = scan.run(dnsServers)
+  // A row taken for a client's before the address that makes it a forwarder's was found to be
+  // a server's (a resolver forwarding before it first answers): sort again, servers known.
+  if (found.stale) found = scan.run(null)
+  for (const a of manifestServers) dnsServers.add(a)
+  const { rows } = scan
+  const { clients, forwarders } = found
+  const forwarder = new Int32Array(forwarders)
+  for (let i = 0; i < forwarders; i++) forwarder[i] = rows[rows.length - 1 - i]
+  return {
+    dnsServers,
+    // The client list keeps the buffer: pairing reads it once and lets it go.
+    client: rows.subarray(0, clients),
+    unsorted: found.unsorted,
+    logRows: found.logRows,
+    forwarder,
   }
-  const known = new Uint8Array(dns.strings.size)
-  for (let i = 0; i < dns.length; i++) {
-    const src = dns.srcAddr[i]
-    if (dns.source[i] === SOURCE.log || src === 0 || known[src]) continue
-    const tap = dns.dnstapType(i)
-    const role = tap ? DNSTAP_ROLE[text[tap]] : undefined
-    const server = dns.qr[i]
-      ? role !== 'forwarder-response'
-      : role === 'forwarder-query' ||
-        (dns.source[i] === SOURCE.capture && upstreamVantage(dns.vantage[i]))
-    if (server) {
-      known[src] = 1
-      servers.add(text[src])
-    }
-  }
-  return servers
 }
 
-/** The role of each row of `dns`, as ROLE codes. */
-export function rolesOf(dns: DnsTable, dnsServers: ReadonlySet<string>): Uint8Array {
-  const text = dns.strings.text
-  const server = new Uint8Array(dns.strings.size)
-  for (let s = 0; s < text.length; s++) if (dnsServers.has(text[s])) server[s] = 1
-  const tapRole = new Map<number, number>()
-  const roles = new Uint8Array(dns.length)
-  for (let i = 0; i < dns.length; i++) {
-    const source = dns.source[i]
-    if (source === SOURCE.dnstap) {
-      const tap = dns.dnstapType(i)
-      let r = tapRole.get(tap)
-      if (r === undefined) tapRole.set(tap, (r = ROLE[(tap && DNSTAP_ROLE[text[tap]]) || 'other']))
-      roles[i] = r
-    } else if (source === SOURCE.log) roles[i] = ROLE['client-response']
-    else {
-      const src = dns.srcAddr[i]
-      const dst = dns.dstAddr[i]
-      if (!dns.qr[i])
-        roles[i] = server[src] && src !== dst ? ROLE['forwarder-query'] : ROLE['client-query']
-      else
-        roles[i] = server[dst] && src !== dst ? ROLE['forwarder-response'] : ROLE['client-response']
-    }
-  }
-  return roles
+// Where a role pairs: with clients, with forwarders, or nowhere (a dnstap type of neither).
+const CLIENT = 1
+const FORWARDER = 2
+const NEITHER = 3
+const SIDE_OF_ROLE: Record<Role, number> = {
+  'client-query': CLIENT,
+  'client-response': CLIENT,
+  'forwarder-query': FORWARDER,
+  'forwarder-response': FORWARDER,
+  other: NEITHER,
 }
 
-export const ROLE: Record<Role, number> = {
-  'client-query': 0,
-  'client-response': 1,
-  'forwarder-query': 2,
-  'forwarder-response': 3,
-  other: 4,
+/** The pass of rowsByRole, and what it leaves. */
+class RoleScan {
+  /** Client rows from the front, forwarder rows from the back (in reverse). */
+  readonly rows: Int32Array
+  /** Per string number: 1 once found a server's address from a row (each added once). */
+  private readonly found: Uint8Array
+  /** Per string number: 1 once a capture row was taken for a client's on this address. */
+  private readonly asked: Uint8Array
+  /** Per vantage string number: 1 = an upstream vantage, 2 = not, 0 = not looked up yet. */
+  private readonly upstream: Uint8Array
+  /** Per dnstap type (a string number): its side, 0 until first seen. */
+  private readonly tapSide: Uint8Array
+  private readonly anyUpstream: boolean
+
+  constructor(
+    private readonly dns: DnsTable,
+    private readonly vantages: ReadonlyMap<string, Vantage>,
+    private readonly server: Uint8Array,
+  ) {
+    const size = dns.strings.size
+    this.rows = new Int32Array(dns.length)
+    this.found = new Uint8Array(size)
+    this.asked = new Uint8Array(size)
+    this.upstream = new Uint8Array(size)
+    this.tapSide = new Uint8Array(size)
+    // Most bundles have no upstream vantage: then no row needs its vantage read.
+    this.anyUpstream = [...vantages.values()].some((v) => v.type === 'upstream')
+  }
+
+  /** One pass; adds the servers found to `dnsServers`, or with null, looks for none (a rerun). */
+  run(dnsServers: Set<string> | null): {
+    clients: number
+    forwarders: number
+    unsorted: { from: number; to: number }
+    logRows: boolean
+    /** Whether a row was taken for a client's on an address later found to be a server's. */
+    stale: boolean
+  } {
+    const { dns, server, found, asked, tapSide, rows, anyUpstream } = this
+    const { id, source, qr, srcAddr, dstAddr, vantage, time, ref } = dns
+    const text = dns.strings.text
+    const n = dns.length
+    const discover = dnsServers !== null
+    let c = 0
+    let f = n
+    let logRows = false
+    let stale = false
+    // Client rows are in time order but for packets a few µs apart (handed over by different
+    // CPUs), log rows, or files merged without regard to time: note the first and the last row
+    // out of order, for the sort to do no more than between them.
+    let ordered = true
+    let firstOut = 0
+    let lastOut = 0
+    // The latest client row so far. Row 0 stands in before the first: a client row earlier
+    // than it only counts as out of order. (A row number, not its time: a double carried from
+    // one turn of the loop to the next can be kept boxed, one allocation per row.)
+    let latest = 0
+    for (let e = 0; e < n; e++) {
+      const s = source[e]
+      const src = srcAddr[e]
+      let side = CLIENT
+      if (s === SOURCE.capture) {
+        const dst = dstAddr[e]
+        const q = qr[e]
+        // A capture has no dnstap type: responses come from servers, and so do queries that
+        // arrive at an upstream.
+        if (
+          discover &&
+          found[src] === 0 &&
+          src !== 0 &&
+          (q === 1 || (anyUpstream && this.isUpstream(vantage[e])))
+        ) {
+          found[src] = server[src] = 1
+          dnsServers.add(text[src])
+          if (asked[src] === 1) stale = true
+        }
+        // A capture row always has its id, from the header.
+        if (src !== dst) {
+          const x = q === 1 ? dst : src
+          if (server[x] === 1) side = FORWARDER
+          else asked[x] = 1
+        }
+      } else if (s === SOURCE.log) {
+        if (id[e] < 0) continue
+        logRows = true
+      } else {
+        const tap = dns.dnstapType(e)
+        if (discover && found[src] === 0 && src !== 0) {
+          const role = tap ? DNSTAP_ROLE[text[tap]] : undefined
+          if (qr[e] ? role !== 'forwarder-response' : role === 'forwarder-query') {
+            found[src] = server[src] = 1
+            dnsServers.add(text[src])
+            if (asked[src] === 1) stale = true
+          }
+        }
+        if (id[e] < 0) continue
+        side = tapSide[tap] ||= SIDE_OF_ROLE[(tap && DNSTAP_ROLE[text[tap]]) || 'other']
+      }
+      if (side === FORWARDER) rows[--f] = e
+      else if (side === CLIENT) {
+        // Each comparison is made for every row, and the branch taken once out of order only
+        // sets locals: the loop must not meet code it has not run before the optimizer took
+        // it over (such code has no type feedback, and throws the optimized code away).
+        const t = time[e]
+        const lt = time[latest]
+        const later = t > lt
+        const tie = t === lt
+        const refUp = ref[e] >= ref[latest]
+        if ((later || (tie && refUp)) && s !== SOURCE.log) latest = e
+        else {
+          if (ordered) firstOut = c
+          ordered = false
+          lastOut = c
+        }
+        rows[c++] = e
+      }
+    }
+    // A log row's query was sent before its time: from the first one out of order on, all of
+    // them need sorting.
+    const unsorted = ordered
+      ? { from: c, to: c }
+      : { from: firstOut, to: logRows ? c : lastOut + 1 }
+    return { clients: c, forwarders: n - f, unsorted, logRows, stale }
+  }
+
+  private isUpstream(v: number): boolean {
+    if (this.upstream[v] === 0)
+      this.upstream[v] = this.vantages.get(this.dns.strings.text[v])?.type === 'upstream' ? 1 : 2
+    return this.upstream[v] === 1
+  }
 }
 
 /** How far from the client a vantage sits: the pod first, the upstream last. */

@@ -222,6 +222,56 @@ describe('transactions', () => {
     expect(c.stats.clientQueries).toBe(2)
   })
 
+  it('pairs rows given out of time order, equal times in order of record number', () => {
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const ask = (t: number, id: number, q: string) => query({ t, from, to, id, q })
+    const answer = (t: number, id: number, q: string) =>
+      response({ t, from: to, to: from, id, q, addrs: 1 })
+    const c = run([
+      ask(0, 1, 'a.example'),
+      ask(5, 2, 'b.example'),
+      // Earlier than the row before: put back before b, with the rows after left in place.
+      ask(1, 3, 'c.example'),
+      answer(2, 3, 'c.example'),
+      answer(6, 1, 'a.example'),
+      answer(7, 2, 'b.example'),
+      // Same time: the one with the lower record number first, wherever it sits. Here the
+      // answer, so it answers nothing and the query stays unanswered.
+      { ...ask(9, 4, 'd.example'), ref: 1_000_001 },
+      { ...answer(9, 4, 'd.example'), ref: 1_000_000 },
+      // A tie in record number too keeps the order given.
+      { ...ask(10, 5, 'e.example'), ref: 1_000_002 },
+      { ...answer(10, 5, 'e.example'), ref: 1_000_002 },
+    ])
+    const latency = Object.fromEntries(c.transactions.map((t) => [t.qname, t.latencyUs]))
+    expect(latency).toEqual({
+      'a.example.': 6000,
+      'b.example.': 2000,
+      'c.example.': 1000,
+      'd.example.': null,
+      'e.example.': 0,
+    })
+    expect(c.stats.orphanResponses).toBe(1)
+  })
+
+  it('pairs rows far from time order (merged without regard to time)', () => {
+    const from = `${POD}:5000`
+    const to = `${SVC}:53`
+    const events: DnsMessageEvent[] = []
+    // Newest first: too many moves for insertion sort, which gives up for the general sort.
+    for (let i = 2000; i > 0; i--)
+      events.push(
+        response({ t: 2 * i + 1, from: to, to: from, id: i, q: `n${i}.example`, addrs: 1 }),
+        query({ t: 2 * i, from, to, id: i, q: `n${i}.example` }),
+      )
+    const c = run(events)
+    expect(c.transactions).toHaveLength(2000)
+    expect(c.transactions.every((t) => t.latencyUs === 1000)).toBe(true)
+    expect(c.transactions[0].qname).toBe('n1.example.')
+    expect(c.stats.orphanResponses).toBe(0)
+  })
+
   it('a copy sent after the answer starts a new transaction', () => {
     const c = run([
       query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 7, q: 'a.example' }),
