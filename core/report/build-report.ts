@@ -17,6 +17,7 @@ import type { FiredFinding } from '../rules/index.js'
 import type { Problem } from '../importers/importer.js'
 import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
+import { lastOf } from '../correlate/transaction-columns.js'
 import { buildFindings } from './findings.js'
 import { select } from '../metrics/select.js'
 import {
@@ -109,8 +110,11 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
   const qtypeOrder: number[] = []
   const byRcode = new Int32Array(0x10000)
   const rcodeOrder: number[] = []
+  // The latencies (µs) of answered transactions, copied a run of consecutive rows at a time:
+  // copying one by one would box each double while this loop still runs unoptimized.
   const latencies = new Float64Array(n)
   let answeredWithLatency = 0
+  let run = -1
   let unanswered = 0
   let aaaaQueries = 0
   let aaaaNoData = 0
@@ -118,6 +122,13 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
     const qt = qtype[i]
     if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
     if (qt === 28) aaaaQueries++
+    if (flags[i] & TIMED) {
+      if (run < 0) run = i
+    } else if (run >= 0) {
+      latencies.set(latencyUs.subarray(run, i), answeredWithLatency)
+      answeredWithLatency += i - run
+      run = -1
+    }
     if (!(flags[i] & HAS_RESPONSE)) {
       unanswered++
       continue
@@ -126,7 +137,10 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
     const rc = rcode[i]
     if (byRcode[rc & 0xffff]++ === 0) rcodeOrder.push(rc)
     if (qt === 28 && rc === RCODE.NOERROR && answerAddrs[i] === 0) aaaaNoData++
-    if (flags[i] & TIMED) latencies[answeredWithLatency++] = latencyUs[i] / 1000
+  }
+  if (run >= 0) {
+    latencies.set(latencyUs.subarray(run, n), answeredWithLatency)
+    answeredWithLatency += n - run
   }
   const qtypes: Record<string, number> = {}
   for (const qt of qtypeOrder) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + byQtype[qt]
@@ -156,17 +170,21 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
     forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
     rcodes,
     qtypes,
-    latencyMs: percentilesInPlace(latencies.subarray(0, answeredWithLatency)),
+    latencyMs: percentilesInPlace(latencies.subarray(0, answeredWithLatency), 1000),
   }
 }
 
 /** Nearest-rank percentiles, in milliseconds rounded to microseconds. */
 export function percentiles(values: ArrayLike<number>): LatencySummary {
-  return percentilesInPlace(Float64Array.from(values))
+  return percentilesInPlace(Float64Array.from(values), 1)
 }
 
-/** percentiles of values the caller owns: reorders them rather than selecting in a copy. */
-function percentilesInPlace(v: Float64Array): LatencySummary {
+/**
+ * percentiles of values the caller owns, in units `per` to the millisecond: reorders them rather
+ * than selecting in a copy. Only the results are divided: x / per keeps the values' order, so the
+ * value at each rank is the same as if each value had been divided first.
+ */
+function percentilesInPlace(v: Float64Array, per: number): LatencySummary {
   if (v.length === 0) return { p50: null, p90: null, p99: null, max: null }
   // Three ranks and the maximum of half a million values: selection, not a sort. Each selection
   // leaves everything above its rank to its right, so the next one searches only there.
@@ -181,7 +199,8 @@ function percentilesInPlace(v: Float64Array): LatencySummary {
   const p99 = at(rank(0.9), rank(0.99))
   let max = -Infinity
   for (let i = rank(0.99); i < n; i++) if (v[i] > max) max = v[i]
-  return { p50: round3(p50), p90: round3(p90), p99: round3(p99), max: round3(max) }
+  const ms = (x: number) => round3(x / per)
+  return { p50: ms(p50), p90: ms(p90), p99: ms(p99), max: ms(max) }
 }
 
 function round3(x: number): number {
@@ -198,14 +217,18 @@ function dnsRows(dns: DnsTable): {
 } {
   const { source, id, time, length } = dns
   let messages = 0
-  let start = Infinity
-  let end = -Infinity
+  // The earliest and latest time, kept in a typed array: in a local, each new one would be a boxed
+  // double while this loop still runs unoptimized. Rows come about in time order, so a time is
+  // mostly a new latest one.
+  const span = new Float64Array([Infinity, -Infinity])
   for (let e = 0; e < length; e++) {
     if (source[e] === SOURCE.capture || (source[e] === SOURCE.dnstap && id[e] >= 0)) messages++
-    const t = time[e]
-    if (t < start) start = t
-    if (t > end) end = t
+    if (time[e] > span[1]) {
+      span[1] = time[e]
+      if (time[e] < span[0]) span[0] = time[e]
+    } else if (time[e] < span[0]) span[0] = time[e]
   }
+  const [start, end] = span
   return {
     messages,
     window: start === Infinity ? { start: null, end: null } : { start, end },
@@ -270,21 +293,33 @@ function worstLookups(
   n: number,
 ): Lookup[] {
   const { n: total, outcome, wasted } = lookupFacts(lookups)
-  const { count, resent } = lookupSizes(lookups, txns) ?? {}
-  // Each candidate's score once: it reads the lookup's getters.
-  const top: { l: Lookup; score: number }[] = []
+  // Worth showing: a lookup that did not go well, or one of whose queries was resent.
+  const candidate = new Uint8Array(total)
+  for (let i = 0; i < total; i++)
+    if (outcome[i] !== OUTCOME_ADDRESS || wasted[i] !== 0) candidate[i] = 1
+  const spans = candidateSpans(txns, candidate)
+  if (!spans)
+    for (let i = 0; i < total; i++)
+      if (!candidate[i] && lookups[i].transactions.some((t) => !(txns[t].copies <= 1)))
+        candidate[i] = 1
+  // Scored by index (from the columns when there are any, else through each candidate's
+  // getters); only the lookups shown are made.
+  const top: { i: number; score: number }[] = []
   const byScore = (a: { score: number }, b: { score: number }) => b.score - a.score
   for (let i = 0; i < total; i++) {
-    // A lookup that went well is still worth showing when one of its queries was resent.
-    if (
-      outcome[i] === OUTCOME_ADDRESS &&
-      wasted[i] === 0 &&
-      !(resent ? resent[i] === 1 : lookups[i].transactions.some((t) => !(txns[t].copies <= 1)))
-    )
-      continue
-    const l = lookups[i]
-    const size = count ? count[i] : l.transactions.length
-    top.push({ l, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + (l.end - l.start) + size })
+    if (!candidate[i]) continue
+    let duration: number
+    let size: number
+    if (spans) {
+      duration = spans.end[i] - spans.start[i]
+      size = spans.count[i]
+    } else {
+      const l = lookups[i]
+      duration = l.end - l.start
+      size = l.transactions.length
+    }
+    // Summed in this order: the score is a double, and another order could round differently.
+    top.push({ i, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + duration + size })
     if (top.length > n * 4) {
       top.sort(byScore)
       top.length = n
@@ -293,31 +328,42 @@ function worstLookups(
   return top
     .sort(byScore)
     .slice(0, n)
-    .map((x) => x.l)
+    .map((x) => lookups[x.i])
 }
 
 /**
- * For the correlator's lookups over its TxnStore: each lookup's transaction count and whether one
- * of them was resent, from the store's `lookup` and `copies` columns in one pass, without building
- * every lookup's `transactions` array. Null for other transactions (then each lookup's
- * `transactions` are read).
+ * For the correlator's lookups over its TxnStore, what Lookup's getters would say of each
+ * candidate lookup: its transaction count, start (earliest first send) and end (latest of each
+ * transaction's first send and last time). Marks as candidates the lookups one of whose queries was
+ * resent. Read from the store's `lookup`, `copies`, `firstSent` and `lastTime` columns, without
+ * making a lookup or walking its transactions. Null for other transactions.
  */
-function lookupSizes(
-  lookups: readonly Lookup[],
+function candidateSpans(
   txns: readonly Transaction[],
-): { count: Int32Array; resent: Uint8Array } | null {
+  candidate: Uint8Array,
+): { count: Int32Array; start: Float64Array; end: Float64Array } | null {
   const store = storeOf(txns)
   if (!store) return null
-  const count = new Int32Array(lookups.length)
-  const resent = new Uint8Array(lookups.length)
-  const { lookup, copies, length } = store
+  const { lookup, copies, firstSent, lastTime, length } = store
+  const count = new Int32Array(candidate.length)
   for (let t = 0; t < length; t++) {
     const l = lookup[t]
     if (l < 0) continue
     count[l]++
-    if (copies[t] > 1) resent[l] = 1
+    if (copies[t] > 1) candidate[l] = 1
   }
-  return { count, resent }
+  // Times only for the candidates' transactions (few): a second pass once every candidate is known.
+  const start = new Float64Array(candidate.length).fill(Infinity)
+  const end = new Float64Array(candidate.length).fill(-Infinity)
+  for (let t = 0; t < length; t++) {
+    const l = lookup[t]
+    if (l < 0 || !candidate[l]) continue
+    const sent = firstSent[t]
+    if (sent < start[l]) start[l] = sent
+    const last = lastOf(sent, lastTime[t])
+    if (last > end[l]) end[l] = last
+  }
+  return { count, start, end }
 }
 
 function lookupTimeline(

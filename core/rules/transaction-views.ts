@@ -76,6 +76,8 @@ export interface TxFacts {
   seconds: number[]
   /** latencyUs where flags has TIMED, NaN elsewhere. */
   latencyUs: Float64Array
+  /** Whether some TIMED latency is NaN (never from the store: it has TIMED only for numbers). */
+  timedNaN: boolean
   /** HAS_RESPONSE, and TIMED when it also has a latency (TIMED is left unset without a response). */
   flags: Uint8Array
   /** Index of the qname in `names`. */
@@ -167,6 +169,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   let lastNameId = -1
   let lastClient: string | undefined
   let lastClientId = -1
+  let timedNaN = false
   for (let i = 0; i < n; i++) {
     const t = tx[i]
     const rc = t.rcode
@@ -178,6 +181,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
       if (lat !== null) {
         flags[i] = HAS_RESPONSE | TIMED
         latencyUs[i] = lat
+        if (lat !== lat) timedNaN = true
       } else flags[i] = HAS_RESPONSE
     } else {
       rcode[i] = -1
@@ -210,6 +214,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     second,
     seconds,
     latencyUs,
+    timedNaN,
     flags,
     name,
     names: names.text,
@@ -252,6 +257,7 @@ function factsOfStore(s: TxnStore): TxFacts {
     seconds,
     // NaN without a response, as without a latency (the correlator measures one only then).
     latencyUs: lat.subarray(0, n),
+    timedNaN: false,
     flags,
     name: names.id,
     names: names.text,
@@ -354,6 +360,8 @@ interface SecondView {
   /** Latencies grouped by bucket: bucket b's are latencies[start[b] .. start[b + 1]). */
   latencies: Float64Array
   start: Int32Array
+  /** False when no latency is NaN (the store's facts: TIMED is set only where it is a number). */
+  mayHoldNaN: boolean
   medians: Float64Array | null
 }
 
@@ -379,7 +387,8 @@ export function bucketMedianLatencies(transactions: readonly Transaction[]): Flo
   const v = secondView(transactions)
   if (!v.medians) {
     const m = new Float64Array(v.buckets.length)
-    for (let b = 0; b < m.length; b++) m[b] = medianInPlace(v.latencies, v.start[b], v.start[b + 1])
+    for (let b = 0; b < m.length; b++)
+      m[b] = medianInPlace(v.latencies, v.start[b], v.start[b + 1], v.mayHoldNaN)
     v.medians = m
   }
   return v.medians
@@ -395,24 +404,35 @@ function bucketsOf(f: TxFacts): SecondView {
   // The latencies in transaction order. When each second's transactions are contiguous (second
   // numbers never go back) and the seconds come in time order, as with the correlator's
   // transactions sorted by first send, that is already grouped by bucket in bucket order.
+  // They are copied a run of consecutive rows at a time: copying one by one would box each double
+  // while this loop still runs unoptimized, and most rows are timed.
   const inOrder = new Float64Array(n)
   let timedTotal = 0
+  let run = -1
   let contiguous = true
   let last = -1
   for (let i = 0; i < n; i++) {
     const s = second[i]
+    const rc = rcode[i]
+    if (s >= 0 && flags[i] & TIMED && rc !== -1) {
+      if (run < 0) run = i
+    } else if (run >= 0) {
+      inOrder.set(latencyUs.subarray(run, i), timedTotal)
+      timedTotal += i - run
+      run = -1
+    }
     if (s < 0) continue
     if (s !== last) {
       if (s < last) contiguous = false
       last = s
     }
     load[s]++
-    const rc = rcode[i]
     if (rc === -1 || rc === 2 || rc === 5) failed[s]++
-    if (flags[i] & TIMED && rc !== -1) {
-      timed[s]++
-      inOrder[timedTotal++] = latencyUs[i]
-    }
+    if (flags[i] & TIMED && rc !== -1) timed[s]++
+  }
+  if (run >= 0) {
+    inOrder.set(latencyUs.subarray(run, n), timedTotal)
+    timedTotal += n - run
   }
   const order = seconds.map((_, i) => i).sort((a, b) => seconds[a] - seconds[b])
   const start = new Int32Array(nb + 1)
@@ -434,7 +454,7 @@ function bucketsOf(f: TxFacts): SecondView {
     failed: failed[s],
     timed: timed[s],
   }))
-  return { buckets, latencies, start, medians: null }
+  return { buckets, latencies, start, mayHoldNaN: f.timedNaN, medians: null }
 }
 
 export function median(xs: readonly number[]): number {
@@ -446,12 +466,13 @@ export function median(xs: readonly number[]): number {
 
 /**
  * The median of a[lo..hi), as `median` computes it (sorted order), by selection: reorders that
- * range of `a`. Falls back to sorting when the range holds NaN (sorted last).
+ * range of `a`. Falls back to sorting when the range holds NaN (sorted last); `mayHoldNaN` false
+ * says it holds none, sparing the search.
  */
-export function medianInPlace(a: Float64Array, lo: number, hi: number): number {
+export function medianInPlace(a: Float64Array, lo: number, hi: number, mayHoldNaN = true): number {
   const len = hi - lo
   if (len <= 0) return NaN
-  for (let i = lo; i < hi; i++)
+  for (let i = lo; mayHoldNaN && i < hi; i++)
     if (a[i] !== a[i]) {
       const s = a.subarray(lo, hi).sort()
       const m = len >> 1
