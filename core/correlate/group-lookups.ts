@@ -10,7 +10,7 @@
 // holding arrays.
 import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
-import { type ResolverConfig, candidatesOf, possibleBases } from './search-list.js'
+import { type ResolverConfig, candidatesOf, possibleBases, withoutRoot } from './search-list.js'
 import {
   HAS_ADDRESS,
   IS_A,
@@ -131,16 +131,19 @@ class GroupedLookup implements Lookup {
 
 /**
  * Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. `columns`,
- * when given, are these transactions already read (resolverConfig takes the same).
+ * when given, are these transactions already read (resolverConfig takes the same). `fast` false
+ * sends every transaction down the general path (tests compare the two).
  */
 export function groupLookups(
   txns: readonly Transaction[],
   cfg: ResolverConfig,
   columns: TransactionColumns = new TransactionColumns(txns),
+  fast = true,
 ): Lookup[] {
   const g = new Grouper(columns, cfg)
   const { flags, lookup, store } = columns
-  for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) lookup[i] = g.add(i)
+  if (fast) g.addAll(lookup)
+  else for (let i = 0; i < txns.length; i++) if (flags[i] & (IS_A | IS_AAAA)) lookup[i] = g.add(i)
   // The store's column is the transactions' own; other objects get theirs copied.
   if (!store)
     for (let i = 0; i < txns.length; i++)
@@ -179,7 +182,7 @@ class Grouper {
   private readonly lastActivity: Float64Array
   private readonly run: Int32Array
   /** The open lookup of each (client, possible application name): lookups are found by name. */
-  private readonly open = new OpenLookups()
+  private readonly open: OpenLookups
 
   constructor(
     private readonly columns: TransactionColumns,
@@ -192,6 +195,8 @@ class Grouper {
     this.rcode = columns.rcode
     this.rtime = columns.rtime
     this.qnameRun = new Int32Array(columns.text.length)
+    // Each qname has a base of its own unless a search list maps several to one.
+    this.open = new OpenLookups(columns.qnames.length)
     this.next = new Int32Array(n).fill(-1)
     // At most one lookup per A or AAAA question.
     const most = columns.questions
@@ -199,6 +204,55 @@ class Grouper {
     this.tail = new Int32Array(most)
     this.lastActivity = new Float64Array(most)
     this.run = new Int32Array(most)
+  }
+
+  /**
+   * Adds every A/AAAA transaction, in order, and writes its lookup's index to `lookup`: as `add`
+   * does, with the common shape worked out here. That shape is a qname that only one application
+   * name can produce (always so without a search list), whose open lookup, if any, was opened by
+   * a question of the same qname and never narrowed: it is the only candidate, and joining it
+   * leaves its names as they are. Anything else goes to `add`.
+   *
+   * It runs once per analysis, so most of its cost is the time before it is optimized: the
+   * common shape takes none of add's loops over bases and its narrowing, and the general path
+   * stays out of this loop's optimized code until a transaction needs it.
+   */
+  addAll(lookup: Int32Array): void {
+    const { qname, flags, qnameRun, next, head, tail, lastActivity, run, open, gapUs } = this
+    const { client, sent, lastTime } = this.columns
+    for (let i = 0; i < flags.length; i++) {
+      const aaaa = flags[i] & IS_AAAA
+      if (!(flags[i] & IS_A) && !aaaa) continue
+      const q = qname[i]
+      const from = qnameRun[q] || this.basesOf(q)
+      // `runs` grows (is replaced) when a run is added: read it after basesOf.
+      if (this.runs[from] !== 1) {
+        lookup[i] = this.add(i)
+        continue
+      }
+      const base = this.runs[from + 1]
+      const c = client[i]
+      const firstSent = sent[i]
+      let target = open.get(c, base)
+      if (target >= 0 && !(firstSent - lastActivity[target] > gapUs)) {
+        if (run[target] !== 0 || qname[head[target]] !== q) {
+          lookup[i] = this.add(i)
+          continue
+        }
+        if (this.accepts(target, q, aaaa, i)) {
+          next[tail[target]] = i
+          tail[target] = i
+        } else target = -1
+      } else target = -1
+      if (target < 0) {
+        target = this.count++
+        head[target] = tail[target] = i
+        lastActivity[target] = firstSent
+        open.set(c, base, target)
+      }
+      lastActivity[target] = Math.max(lastActivity[target], lastOf(firstSent, lastTime[i]))
+      lookup[i] = target
+    }
   }
 
   /** Adds A/AAAA transaction `i` to its lookup and returns the lookup's index. */
@@ -219,10 +273,7 @@ class Grouper {
       // Only a narrowed lookup can have lost the name it was opened under.
       if (firstSent - lastActivity[o] > this.gapUs || (run[o] !== 0 && !has(runs, run[o], b)))
         continue
-      if (
-        (target < 0 || lastActivity[o] > lastActivity[target]) &&
-        this.accepts(o, qname, aaaa, firstSent)
-      )
+      if ((target < 0 || lastActivity[o] > lastActivity[target]) && this.accepts(o, qname, aaaa, i))
         target = o
     }
     if (target < 0) {
@@ -255,9 +306,17 @@ class Grouper {
   private basesOf(qname: number): number {
     let at = this.qnameRun[qname]
     if (at === 0) {
-      const names = possibleBases(this.columns.text[qname], this.cfg.search)
-      at = this.reserve(names.length)
-      for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = this.bases.id(names[k])
+      const text = this.columns.text[qname]
+      if (this.cfg.search.length === 0) {
+        // Every distinct qname comes here once, most of them before this code is optimized:
+        // without a search list its one base is made directly (no array), as possibleBases would.
+        at = this.reserve(1)
+        this.runs[at + 1] = this.bases.id(withoutRoot(text))
+      } else {
+        const names = possibleBases(text, this.cfg.search)
+        at = this.reserve(names.length)
+        for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = this.bases.id(names[k])
+      }
       this.qnameRun[qname] = at
     }
     return at
@@ -290,20 +349,30 @@ class Grouper {
     return Array.from(this.runs.subarray(at + 1, at + 1 + this.runs[at]))
   }
 
-  /** Is the question (qname, aaaa) sent at `sent` the next one of lookup `o`, or a new call? */
-  private accepts(o: number, qname: number, aaaa: number, sent: number): boolean {
+  /**
+   * Is the question (qname, aaaa) of transaction `i` the next one of lookup `o`, or a new call?
+   * (Its index rather than its send time: a double argument is boxed when this is not inlined.)
+   */
+  private accepts(o: number, qname: number, aaaa: number, i: number): boolean {
     const { next, flags, rcode, rtime } = this
+    const sent = this.columns.sent[i]
     let prev = -1
     let resend = false
+    // Whether the lookup asked another name: if not, only this name can have completed it, and
+    // mayFollow would say yes.
+    let other = false
     for (let x = this.head[o]; x >= 0; x = next[x]) {
-      if (this.qname[x] !== qname) continue
+      if (this.qname[x] !== qname) {
+        other = true
+        continue
+      }
       if ((flags[x] & IS_AAAA) === aaaa) prev = x
       else if (flags[x] & RESENT) resend = true
     }
     if (prev < 0) {
       // A new question. After the address arrived only the sibling question of the answering
       // name may follow (single-request sends AAAA after A's answer).
-      return this.mayFollow(o, qname, sent)
+      return !other || this.mayFollow(o, qname, i)
     }
     // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
     // asking again, unless the resolver is still busy with this lookup: another of its questions
@@ -313,7 +382,7 @@ class Grouper {
     // retries.
     const rc = rcode[prev]
     if (rc === NO_RESPONSE || rtime[prev] > sent || !isFinal(rc))
-      return this.mayFollow(o, qname, sent)
+      return !other || this.mayFollow(o, qname, i)
     if (resend) return true
     for (let x = this.head[o]; x >= 0; x = next[x])
       if (x !== prev && (rcode[x] === NO_RESPONSE || rtime[x] > sent)) return true
@@ -322,21 +391,23 @@ class Grouper {
 
   /**
    * Before the lookup has its address anything may follow; after it, only a question of the
-   * name that answered (single-request asks AAAA after A's answer).
+   * name that answered (single-request asks AAAA after A's answer). `i`: the question's
+   * transaction.
    */
-  private mayFollow(o: number, qname: number, sent: number): boolean {
-    const done = this.completion(o, sent)
+  private mayFollow(o: number, qname: number, i: number): boolean {
+    const done = this.completion(o, i)
     return done < 0 || done === qname
   }
 
   /**
-   * The candidate name that completed the lookup by time `at`, or -1: the first whose questions
-   * all got a final answer by then, one of them with an address. glibc waits for both answers of
-   * a pair; an address in the A answer is not used while the AAAA is still out, and if the AAAA
-   * times out it moves on to the next candidate.
+   * The candidate name that completed the lookup by the time transaction `i` was sent, or -1: the
+   * first whose questions all got a final answer by then, one of them with an address. glibc
+   * waits for both answers of a pair; an address in the A answer is not used while the AAAA is
+   * still out, and if the AAAA times out it moves on to the next candidate.
    */
-  private completion(o: number, at: number): number {
+  private completion(o: number, i: number): number {
     const { next, flags, rcode, rtime, qname } = this
+    const at = this.columns.sent[i]
     const head = this.head[o]
     let best = -1
     let bestTime = 0
@@ -511,12 +582,21 @@ function isFinal(rcode: number): boolean {
  */
 class OpenLookups {
   /** Per name id: 1 + the id of its first client (0: none yet), and that client's entry. */
-  private firstClient = new Int32Array(1024)
-  private first = new Int32Array(1024)
+  private firstClient: Int32Array
+  private first: Int32Array
   private keys = new Int32Array(2 * 1024)
   private vals = new Int32Array(1024).fill(-1)
   private mask = 1023
   private size = 0
+
+  /**
+   * `names`: how many name ids to make room for at first (growing later is rare, and set's
+   * growing code is then not yet run when set is optimized).
+   */
+  constructor(names: number) {
+    this.firstClient = new Int32Array(Math.max(names, 1024))
+    this.first = new Int32Array(this.firstClient.length)
+  }
 
   get(client: number, name: number): number {
     if (name >= this.firstClient.length) return -1

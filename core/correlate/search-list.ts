@@ -179,9 +179,14 @@ export function candidatesOf(name: string, cfg: ResolverConfig): string[] {
   return dots >= cfg.ndots ? [abs, ...expanded] : [...expanded, abs]
 }
 
+/** `name` without its trailing dot, if it has one. */
+export function withoutRoot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name
+}
+
 /** Every name an application could have asked for that would produce `qname` as a candidate. */
 export function possibleBases(qname: string, search: readonly string[]): string[] {
-  const bases = [qname.replace(/\.$/, '')]
+  const bases = [withoutRoot(qname)]
   for (const s of search) {
     if (qname.length > s.length + 1 && qname.endsWith('.' + s))
       bases.push(qname.slice(0, qname.length - s.length - 1))

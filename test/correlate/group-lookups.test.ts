@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest'
 import { readFileSync, readdirSync } from 'node:fs'
 import { correlate } from '../../core/correlate/index.js'
 import { groupLookups } from '../../core/correlate/group-lookups.js'
-import { inferSearchList, resolverConfig } from '../../core/correlate/search-list.js'
+import {
+  type ResolverConfig,
+  inferSearchList,
+  resolverConfig,
+} from '../../core/correlate/search-list.js'
 import { NO_RESPONSE, TransactionColumns } from '../../core/correlate/transaction-columns.js'
 import type { Transaction } from '../../core/correlate/types.js'
 import type { TxnView } from '../../core/correlate/txn-store.js'
@@ -94,6 +98,68 @@ function sameBothWays(txns: Transaction[]): void {
   const objects = plain(txns).map((t) => ({ ...t, lookup: -1 }))
   expect(JSON.stringify(groupLookups(objects, cfg))).toBe(alone)
   expect(objects.map((t) => t.lookup)).toEqual(lookupOf)
+  sameFastAndGeneral(txns, cfg)
+}
+
+/** groupLookups' fast path gives the lookups and lookup indexes the general path alone gives. */
+function sameFastAndGeneral(txns: readonly Transaction[], cfg: ResolverConfig): void {
+  const general = plain([...txns]).map((t) => ({ ...t, lookup: -1 }))
+  const fast = general.map((t) => ({ ...t }))
+  expect(JSON.stringify(groupLookups(fast, cfg))).toBe(
+    JSON.stringify(groupLookups(general, cfg, undefined, false)),
+  )
+  expect(fast.map((t) => t.lookup)).toEqual(general.map((t) => t.lookup))
+}
+
+/** A small deterministic random generator (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Random transactions of a few clients over a few names, search-list expansions and a name
+ * without its trailing dot among them: A, AAAA and MX questions, answered with or without
+ * addresses, NXDOMAIN, SERVFAIL or not at all, resent or not, close together or further apart
+ * than a lookup's quiet gap.
+ */
+function randomTransactions(seed: number, n: number): Transaction[] {
+  const next = random(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]
+  const names = [
+    'api.',
+    'api.default.svc.cluster.local.',
+    'api.svc.cluster.local.',
+    'db.example.org.',
+    'db.example.org.default.svc.cluster.local.',
+    'web.',
+    'web',
+  ]
+  const txns: Transaction[] = []
+  let t = 1_000_000_000
+  for (let i = 0; i < n; i++) {
+    t += pick([0, 10, 1_000, 100_000, 2_000_000, 12_000_000])
+    const answered = next() < 0.85
+    const rcode = answered ? pick([0, 0, 0, 3, 2]) : null
+    const responseTime = answered ? t + pick([100, 5_000, 3_000_000, 6_000_000]) : NaN
+    txns.push({
+      client: pick(['10.0.0.1', '10.0.0.1', '10.0.0.2', '10.0.0.3']),
+      qname: pick(names),
+      qtype: pick([1, 1, 28, 28, 15]),
+      firstSent: t,
+      lastTime: answered ? responseTime : pick([NaN, t + 1_000_000]),
+      copies: next() < 0.1 ? 2 : 1,
+      rcode,
+      responseTime,
+      answerAddrs: answered ? pick([-1, 0, 1, 2]) : -1,
+      lookup: -1,
+    } as Transaction)
+  }
+  return txns
 }
 
 describe('lookup grouping on shared transaction columns', () => {
@@ -155,6 +221,23 @@ describe('lookup grouping on shared transaction columns', () => {
     expect(inferSearchList(txns, new TransactionColumns(txns)).length).toBeGreaterThan(1)
     sameBothWays(txns)
   })
+})
+
+describe('the lookup grouping fast path', () => {
+  const kube: ResolverConfig = {
+    search: ['default.svc.cluster.local.', 'svc.cluster.local.', 'cluster.local.'],
+    ndots: 5,
+    timeoutSec: 5,
+    attempts: 2,
+    source: 'resolv.conf',
+  }
+  const none: ResolverConfig = { ...kube, search: [], ndots: 1, source: 'default' }
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'groups random transactions as the general path (seed %i)',
+    (seed) => {
+      for (const cfg of [none, kube]) sameFastAndGeneral(randomTransactions(seed, 2_000), cfg)
+    },
+  )
 })
 
 describe('a lookup', () => {
