@@ -78,3 +78,18 @@ describe('lazyList', () => {
     expect(made).toEqual([])
   })
 })
+
+describe('lazyList as a target of writes', () => {
+  it('keeps an element written in place of one not yet made, and refuses another length', () => {
+    const { list, made } = counted(5)
+    list[3] = { i: 33 }
+    expect(list[3]).toEqual({ i: 33 })
+    expect(made).toEqual([])
+    expect(list.map((x) => x.i)).toEqual([0, 1, 2, 33, 4])
+    expect(() => {
+      'use strict'
+      ;(list as { length: number }).length = 2
+    }).toThrow(TypeError)
+    expect(list.length).toBe(5)
+  })
+})
