@@ -60,13 +60,19 @@ const listed = new WeakMap<readonly Lookup[], LookupStore>()
 
 /**
  * The outcome (an index in OUTCOMES) and waste of each lookup of a list groupLookups returned,
+ * and its transactions as a chain (`head` per lookup, then `next` per transaction, -1 ending it),
  * read from its columns without making the lookups; null for any other list.
  */
-export function lookupColumnsOf(
-  lookups: readonly Lookup[],
-): { outcome: Uint8Array; wasted: Int32Array } | null {
+export function lookupColumnsOf(lookups: readonly Lookup[]): {
+  outcome: Uint8Array
+  wasted: Int32Array
+  head: Int32Array
+  next: Int32Array
+} | null {
   const store = listed.get(lookups)
-  return store ? { outcome: store.outcome, wasted: store.wasted } : null
+  return store
+    ? { outcome: store.outcome, wasted: store.wasted, head: store.head, next: store.next }
+    : null
 }
 
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */

@@ -18,6 +18,7 @@ import type { Problem } from '../importers/importer.js'
 import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
 import { lastOf } from '../correlate/transaction-columns.js'
+import { lookupColumnsOf } from '../correlate/group-lookups.js'
 import { buildFindings } from './findings.js'
 import { select } from '../metrics/select.js'
 import {
@@ -25,6 +26,7 @@ import {
   OUTCOME_ADDRESS,
   TIMED,
   lookupFacts,
+  spareBucketLatencies,
   storeOf,
   txFacts,
 } from '../rules/transaction-views.js'
@@ -105,16 +107,12 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
   // first and named at the end: a name lookup per transaction is not free. Qtypes and rcodes are
   // listed in order of first sight.
   const f = txFacts(c.transactions)
-  const { n, qtype, flags, rcode, answerAddrs, latencyUs } = f
+  const { n, qtype, flags, rcode, answerAddrs } = f
   const byQtype = new Int32Array(0x10000)
   const qtypeOrder: number[] = []
   const byRcode = new Int32Array(0x10000)
   const rcodeOrder: number[] = []
-  // The latencies (µs) of answered transactions, copied a run of consecutive rows at a time:
-  // copying one by one would box each double while this loop still runs unoptimized.
-  const latencies = new Float64Array(n)
   let answeredWithLatency = 0
-  let run = -1
   let unanswered = 0
   let aaaaQueries = 0
   let aaaaNoData = 0
@@ -122,13 +120,7 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
     const qt = qtype[i]
     if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
     if (qt === 28) aaaaQueries++
-    if (flags[i] & TIMED) {
-      if (run < 0) run = i
-    } else if (run >= 0) {
-      latencies.set(latencyUs.subarray(run, i), answeredWithLatency)
-      answeredWithLatency += i - run
-      run = -1
-    }
+    if (flags[i] & TIMED) answeredWithLatency++
     if (!(flags[i] & HAS_RESPONSE)) {
       unanswered++
       continue
@@ -137,10 +129,6 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
     const rc = rcode[i]
     if (byRcode[rc & 0xffff]++ === 0) rcodeOrder.push(rc)
     if (qt === 28 && rc === RCODE.NOERROR && answerAddrs[i] === 0) aaaaNoData++
-  }
-  if (run >= 0) {
-    latencies.set(latencyUs.subarray(run, n), answeredWithLatency)
-    answeredWithLatency += n - run
   }
   const qtypes: Record<string, number> = {}
   for (const qt of qtypeOrder) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + byQtype[qt]
@@ -170,8 +158,34 @@ function summarize(messages: number, c: Correlation & { stats: CorrelationStats 
     forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
     rcodes,
     qtypes,
-    latencyMs: percentilesInPlace(latencies.subarray(0, answeredWithLatency), 1000),
+    latencyMs: percentilesInPlace(answeredLatencies(c.transactions, answeredWithLatency), 1000),
   }
+}
+
+/**
+ * The latencies (µs) of the `count` answered transactions with one, in an array the caller may
+ * reorder. The per-second buckets' copy is borrowed when it is free and holds as many: it holds
+ * those with an rcode and a second, a subset, so as many means the same ones.
+ */
+function answeredLatencies(txns: readonly Transaction[], count: number): Float64Array {
+  const spare = spareBucketLatencies(txns)
+  if (spare && spare.length === count) return spare
+  const { n, flags, latencyUs } = txFacts(txns)
+  // Copied a run of consecutive rows at a time: copying one by one would box each double while
+  // this loop still runs unoptimized.
+  const latencies = new Float64Array(count)
+  let at = 0
+  let run = -1
+  for (let i = 0; i < n; i++)
+    if (flags[i] & TIMED) {
+      if (run < 0) run = i
+    } else if (run >= 0) {
+      latencies.set(latencyUs.subarray(run, i), at)
+      at += i - run
+      run = -1
+    }
+  if (run >= 0) latencies.set(latencyUs.subarray(run, n), at)
+  return latencies
 }
 
 /** Nearest-rank percentiles, in milliseconds rounded to microseconds. */
@@ -297,7 +311,7 @@ function worstLookups(
   const candidate = new Uint8Array(total)
   for (let i = 0; i < total; i++)
     if (outcome[i] !== OUTCOME_ADDRESS || wasted[i] !== 0) candidate[i] = 1
-  const spans = candidateSpans(txns, candidate)
+  const spans = candidateSpans(txns, lookups, candidate)
   if (!spans)
     for (let i = 0; i < total; i++)
       if (!candidate[i] && lookups[i].transactions.some((t) => !(txns[t].copies <= 1)))
@@ -335,33 +349,37 @@ function worstLookups(
  * For the correlator's lookups over its TxnStore, what Lookup's getters would say of each
  * candidate lookup: its transaction count, start (earliest first send) and end (latest of each
  * transaction's first send and last time). Marks as candidates the lookups one of whose queries was
- * resent. Read from the store's `lookup`, `copies`, `firstSent` and `lastTime` columns, without
- * making a lookup or walking its transactions. Null for other transactions.
+ * resent. Read from the store's `lookup`, `copies`, `firstSent` and `lastTime` columns and the
+ * lookups' chains of transactions, without making a lookup: only the candidates' own transactions
+ * are walked. Null for other transactions or lookups.
  */
 function candidateSpans(
   txns: readonly Transaction[],
+  lookups: readonly Lookup[],
   candidate: Uint8Array,
 ): { count: Int32Array; start: Float64Array; end: Float64Array } | null {
   const store = storeOf(txns)
-  if (!store) return null
+  const chains = lookupColumnsOf(lookups)
+  if (!store || !chains) return null
   const { lookup, copies, firstSent, lastTime, length } = store
+  for (let t = 0; t < length; t++)
+    if (copies[t] > 1) {
+      const l = lookup[t]
+      if (l >= 0) candidate[l] = 1
+    }
+  const { head, next } = chains
   const count = new Int32Array(candidate.length)
-  for (let t = 0; t < length; t++) {
-    const l = lookup[t]
-    if (l < 0) continue
-    count[l]++
-    if (copies[t] > 1) candidate[l] = 1
-  }
-  // Times only for the candidates' transactions (few): a second pass once every candidate is known.
   const start = new Float64Array(candidate.length).fill(Infinity)
   const end = new Float64Array(candidate.length).fill(-Infinity)
-  for (let t = 0; t < length; t++) {
-    const l = lookup[t]
-    if (l < 0 || !candidate[l]) continue
-    const sent = firstSent[t]
-    if (sent < start[l]) start[l] = sent
-    const last = lastOf(sent, lastTime[t])
-    if (last > end[l]) end[l] = last
+  for (let l = 0; l < candidate.length; l++) {
+    if (!candidate[l]) continue
+    for (let t = head[l]; t >= 0; t = next[t]) {
+      count[l]++
+      const sent = firstSent[t]
+      if (sent < start[l]) start[l] = sent
+      const last = lastOf(sent, lastTime[t])
+      if (last > end[l]) end[l] = last
+    }
   }
   return { count, start, end }
 }

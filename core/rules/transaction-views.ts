@@ -83,6 +83,8 @@ export interface TxFacts {
   /** Index of the qname in `names`. */
   name: Int32Array
   names: string[]
+  /** How many transactions have each name (by index in `names`). */
+  nameRows: Int32Array
   /** Index of the client in `clients`. */
   client: Int32Array
   clients: string[]
@@ -206,6 +208,8 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     client[i] = lastClientId
   }
   const { second, seconds } = numberSeconds(firstSent, n)
+  const nameRows = new Int32Array(names.size)
+  for (let i = 0; i < n; i++) nameRows[name[i]]++
   return {
     n,
     qtype,
@@ -218,6 +222,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     flags,
     name,
     names: names.text,
+    nameRows,
     client,
     clients: clients.text,
     clientFirst,
@@ -226,25 +231,71 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
 
 /**
  * factsOf, read from the store's columns: what its views' getters would say, without a call per
- * field.
+ * field. One pass over the rows: each row's rcode, second, name and client are numbered together
+ * (separate passes cost a read of every column again).
  */
 function factsOfStore(s: TxnStore): TxFacts {
   const n = s.length
   const text = s.dns.strings.text
-  const rc = s.rcode
-  const lat = s.latencyUs
+  const { rcode: rc, latencyUs: lat, firstSent, qname, client: clientCol } = s
   const rcode = new Int16Array(n)
   const flags = new Uint8Array(n)
+  const second = new Int32Array(n)
+  const seconds: number[] = []
+  const secondIds = new Map<number, number>()
+  let lastSec = NaN
+  let lastSecId = -1
+  // Names and clients are string numbers into `text`: numbered anew from 0 in order of first
+  // sight, as a StringPool would number the strings themselves (distinct numbers are distinct
+  // strings).
+  const nameOf = new Int32Array(text.length).fill(-1)
+  const name = new Int32Array(n)
+  const names: string[] = []
+  let nameRows: Int32Array = new Int32Array(64)
+  const clientOf = new Int32Array(text.length).fill(-1)
+  const client = new Int32Array(n)
+  const clients: string[] = []
+  const clientFirst: number[] = []
   for (let i = 0; i < n; i++) {
     const r = rc[i]
     if (r !== NO_RESPONSE) {
       rcode[i] = r >= 0 ? r : -1
       flags[i] = lat[i] === lat[i] ? HAS_RESPONSE | TIMED : HAS_RESPONSE
     } else rcode[i] = -1
+    // As numberSeconds numbers them.
+    const fs = firstSent[i]
+    if (!Number.isFinite(fs)) second[i] = -1
+    else {
+      const sec = Math.floor(fs / 1e6)
+      if (sec !== lastSec) {
+        let id = secondIds.get(sec)
+        if (id === undefined) {
+          secondIds.set(sec, (id = seconds.length))
+          seconds.push(sec)
+        }
+        lastSec = sec
+        lastSecId = id
+      }
+      second[i] = lastSecId
+    }
+    const q = qname[i]
+    let k = nameOf[q]
+    if (k < 0) {
+      nameOf[q] = k = names.length
+      names.push(text[q])
+      if (k === nameRows.length) nameRows = grown(nameRows)
+    }
+    name[i] = k
+    nameRows[k]++
+    const c = clientCol[i]
+    let m = clientOf[c]
+    if (m < 0) {
+      clientOf[c] = m = clients.length
+      clients.push(text[c])
+      clientFirst.push(i)
+    }
+    client[i] = m
   }
-  const { second, seconds } = numberSeconds(s.firstSent, n)
-  const names = renumbered(s.qname, n, text)
-  const clients = renumbered(s.client, n, text)
   // The store is settled (its columns no longer change): the columns that need no translation
   // are views of its own, not copies.
   return {
@@ -259,39 +310,20 @@ function factsOfStore(s: TxnStore): TxFacts {
     latencyUs: lat.subarray(0, n),
     timedNaN: false,
     flags,
-    name: names.id,
-    names: names.text,
-    client: clients.id,
-    clients: clients.text,
-    clientFirst: clients.first,
+    name,
+    names,
+    nameRows: nameRows.subarray(0, names.length),
+    client,
+    clients,
+    clientFirst,
   }
 }
 
-/**
- * The first n strings of a column of string numbers (into `text`), numbered anew from 0 in order
- * of first sight, as a StringPool would number the strings themselves (distinct numbers are
- * distinct strings); `first` is where each one is first seen.
- */
-function renumbered(
-  column: ArrayLike<number>,
-  n: number,
-  text: readonly string[],
-): { id: Int32Array; text: string[]; first: number[] } {
-  const of = new Int32Array(text.length).fill(-1)
-  const id = new Int32Array(n)
-  const out: string[] = []
-  const first: number[] = []
-  for (let i = 0; i < n; i++) {
-    const x = column[i]
-    let k = of[x]
-    if (k < 0) {
-      of[x] = k = out.length
-      out.push(text[x])
-      first.push(i)
-    }
-    id[i] = k
-  }
-  return { id, text: out, first }
+/** A copy of `a` twice as long, its first half `a`. */
+function grown(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2)
+  b.set(a)
+  return b
 }
 
 /** Lookup outcomes as numbers, for LookupFacts. */
@@ -392,6 +424,16 @@ export function bucketMedianLatencies(transactions: readonly Transaction[]): Flo
     v.medians = m
   }
   return v.medians
+}
+
+/**
+ * The latencies the per-second buckets hold, for the caller to reorder as it likes, once nothing
+ * reads them by bucket any more: after the buckets' medians are taken (kept, not taken again).
+ * Null before then, and when some may be NaN (an order-dependent percentile).
+ */
+export function spareBucketLatencies(transactions: readonly Transaction[]): Float64Array | null {
+  const v = perSecondCache.get(txFacts(transactions))
+  return v?.medians && !v.mayHoldNaN ? v.latencies : null
 }
 
 function bucketsOf(f: TxFacts): SecondView {
