@@ -138,7 +138,7 @@ class GroupedLookup implements Lookup {
 /**
  * Transactions must be sorted by firstSent. Sets each transaction's `lookup` index. `columns`,
  * when given, are these transactions already read (resolverConfig takes the same). `fast` false
- * sends every transaction down the general path (tests compare the two).
+ * sends every transaction and lookup down the general paths (tests compare the two).
  */
 export function groupLookups(
   txns: readonly Transaction[],
@@ -154,7 +154,7 @@ export function groupLookups(
   if (!store)
     for (let i = 0; i < txns.length; i++)
       if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = lookup[i]
-  return g.settle()
+  return g.settle(fast)
 }
 
 /**
@@ -443,9 +443,17 @@ class Grouper {
     return best
   }
 
-  /** Decides each lookup's outcome, answering name, waste and application name. */
-  settle(): Lookup[] {
-    const { next, flags, rcode, qname } = this
+  /**
+   * Decides each lookup's outcome, answering name, waste and application name. `fast` false
+   * sends every lookup down the general path (tests compare the two).
+   *
+   * It runs once per analysis, so most of its cost is the time before it is optimized. Most
+   * lookups ask one name once or twice (an A and AAAA pair, or one of them), and those are
+   * settled by a loop of their own: its few bytecodes cost little before it is optimized, and it
+   * is optimized early. The other lookups are collected for the general loop (settleMany).
+   */
+  settle(fast = true): Lookup[] {
+    const { next, flags, rcode, qname, head } = this
     const n = this.count
     const name = new Int32Array(n)
     const answered = new Int32Array(n)
@@ -453,7 +461,83 @@ class Grouper {
     const wasted = new Int32Array(n)
     // The application name of a lookup that asked one name, by that name's number.
     const nameOfOne = new Int32Array(this.columns.text.length).fill(-1)
+    // The lookups for the general loop.
+    const many = new Int32Array(n)
+    let manyCount = 0
     for (let o = 0; o < n; o++) {
+      const x = head[o]
+      const y = next[x]
+      if (!fast || (y >= 0 && (next[y] >= 0 || qname[y] !== qname[x]))) {
+        many[manyCount++] = o
+        continue
+      }
+      // One name asked, by x alone or x then y: it wasted nothing, and answered, if at all, with
+      // that name. The last ask of each type counts (as in settleMany): y's, and x's unless y
+      // asked the same type again.
+      const asked = qname[x]
+      const last = y < 0 ? x : y
+      if (
+        flags[last] & HAS_ADDRESS ||
+        (last !== x && flags[x] & HAS_ADDRESS && (flags[x] & IS_AAAA) !== (flags[y] & IS_AAAA))
+      ) {
+        answered[o] = asked
+        outcome[o] = ADDRESS
+      } else {
+        answered[o] = -1
+        // As settleMany's, with a lone question counted as its own pair.
+        const r = rcode[x]
+        const s = rcode[last]
+        outcome[o] =
+          r === NO_RESPONSE || s === NO_RESPONSE
+            ? TIMEOUT
+            : r === RCODE.SERVFAIL || s === RCODE.SERVFAIL
+              ? SERVFAIL
+              : r === RCODE.NOERROR || s === RCODE.NOERROR
+                ? NODATA
+                : r === RCODE.NXDOMAIN && s === RCODE.NXDOMAIN
+                  ? NXDOMAIN
+                  : OTHER
+      }
+      let b = nameOfOne[asked]
+      if (b < 0) nameOfOne[asked] = b = this.nameOfOneName(asked)
+      name[o] = b
+    }
+    this.settleMany(many, manyCount, name, answered, outcome, wasted, nameOfOne)
+    const store = new LookupStore(
+      this.columns.text,
+      this.bases.text,
+      this.columns,
+      next,
+      // Sized for the most lookups there could have been; a view of the rows used, not a copy.
+      this.head.subarray(0, n),
+      name,
+      answered,
+      outcome,
+      wasted,
+    )
+    // Views made when first read: rules and report count outcomes from the columns
+    // (lookupColumnsOf) and read only the lookups they show.
+    const lookups = lazyList<Lookup>(n, (o) => new GroupedLookup(store, o))
+    listed.set(lookups, store)
+    return lookups
+  }
+
+  /**
+   * Settles the first `count` lookups of `lookups`, of any shape, writing to the columns settle
+   * made; `nameOfOne` as there.
+   */
+  private settleMany(
+    lookups: Int32Array,
+    count: number,
+    name: Int32Array,
+    answered: Int32Array,
+    outcome: Uint8Array,
+    wasted: Int32Array,
+    nameOfOne: Int32Array,
+  ): void {
+    const { next, flags, rcode, qname } = this
+    for (let k = 0; k < count; k++) {
+      const o = lookups[k]
       const head = this.head[o]
       const asked = qname[head]
       // One pass over its transactions: whether they all asked one name, and what their answers
@@ -508,32 +592,17 @@ class Grouper {
       wasted[o] = waste
       if (oneName) {
         let b = nameOfOne[asked]
-        if (b < 0) {
-          const at = this.basesOf(asked)
-          // A name that one application name alone could have produced needs no choosing.
-          b = this.runs[at] === 1 ? this.runs[at + 1] : this.pick(this.basesArray(asked), asked)
-          nameOfOne[asked] = b
-        }
+        if (b < 0) nameOfOne[asked] = b = this.nameOfOneName(asked)
         name[o] = b
       } else name[o] = this.nameOf(o)
     }
-    const store = new LookupStore(
-      this.columns.text,
-      this.bases.text,
-      this.columns,
-      next,
-      // Sized for the most lookups there could have been; a view of the rows used, not a copy.
-      this.head.subarray(0, n),
-      name,
-      answered,
-      outcome,
-      wasted,
-    )
-    // Views made when first read: rules and report count outcomes from the columns
-    // (lookupColumnsOf) and read only the lookups they show.
-    const lookups = lazyList<Lookup>(n, (o) => new GroupedLookup(store, o))
-    listed.set(lookups, store)
-    return lookups
+  }
+
+  /** The application name of a lookup that asked `qname` alone. */
+  private nameOfOneName(qname: number): number {
+    const at = this.basesOf(qname)
+    // A name that one application name alone could have produced needs no choosing.
+    return this.runs[at] === 1 ? this.runs[at + 1] : this.pick(this.basesArray(qname), qname)
   }
 
   /** The name the application asked: the base whose first glibc candidate was sent first. */

@@ -68,17 +68,20 @@ export function inferSearchList(
   // The search list shows in the first lookups of any capture; a million more add nothing.
   const n = Math.min(txns.length, INFER_SAMPLE)
   if (columns) {
-    const names = columns.text
+    // The columns from locals, not `columns` each time round: this loop runs once per analysis,
+    // mostly before it is optimized.
+    const { text: names, client, qname, sent } = columns
     const prev = new Int32Array(names.length).fill(-1)
     const prevSent = new Float64Array(prev.length)
     for (let i = 0; i < n; i++) {
-      const c = columns.client[i]
+      const c = client[i]
       const a = prev[c]
-      const b = columns.qname[i]
+      const b = qname[i]
+      const bSent = sent[i]
       const aSent = prevSent[c]
       prev[c] = b
-      prevSent[c] = columns.sent[i]
-      if (a >= 0 && a !== b && !(Math.abs(columns.sent[i] - aSent) > 10_000_000))
+      prevSent[c] = bSent
+      if (a >= 0 && a !== b && !(Math.abs(bSent - aSent) > 10_000_000))
         vote(votes, names[a], names[b])
     }
   } else {

@@ -64,17 +64,21 @@ export class TransactionColumns {
       this.rcode = store.rcode
       this.rtime = store.responseTime
       this.lookup = store.lookup
-      this.flags = new Uint8Array(n)
+      const flags = (this.flags = new Uint8Array(n))
       const seen = new Uint8Array(this.text.length)
+      // This loop runs once per analysis, mostly before it is optimized: the columns are read
+      // from locals rather than through `store` and `this` each time round.
+      const { qtype, copies, rcode, answerAddrs, qname } = store
+      const qnames = this.qnames
       let questions = 0
       for (let i = 0; i < n; i++) {
-        const flags = flagsOf(store.qtype[i], store.copies[i], store.rcode[i], store.answerAddrs[i])
-        this.flags[i] = flags
-        if (flags & (IS_A | IS_AAAA)) questions++
-        const q = store.qname[i]
+        const f = flagsOf(qtype[i], copies[i], rcode[i], answerAddrs[i])
+        flags[i] = f
+        if (f & (IS_A | IS_AAAA)) questions++
+        const q = qname[i]
         if (seen[q] === 0) {
           seen[q] = 1
-          this.qnames.push(q)
+          qnames.push(q)
         }
       }
       this.questions = questions

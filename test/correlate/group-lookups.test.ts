@@ -144,7 +144,8 @@ function randomTransactions(seed: number, n: number): Transaction[] {
   for (let i = 0; i < n; i++) {
     t += pick([0, 10, 1_000, 100_000, 2_000_000, 12_000_000])
     const answered = next() < 0.85
-    const rcode = answered ? pick([0, 0, 0, 3, 2]) : null
+    // REFUSED for an outcome of neither kind (OTHER).
+    const rcode = answered ? pick([0, 0, 0, 3, 2, 5]) : null
     const responseTime = answered ? t + pick([100, 5_000, 3_000_000, 6_000_000]) : NaN
     txns.push({
       client: pick(['10.0.0.1', '10.0.0.1', '10.0.0.2', '10.0.0.3']),
@@ -235,7 +236,19 @@ describe('the lookup grouping fast path', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])(
     'groups random transactions as the general path (seed %i)',
     (seed) => {
-      for (const cfg of [none, kube]) sameFastAndGeneral(randomTransactions(seed, 2_000), cfg)
+      for (const cfg of [none, kube]) {
+        const txns = randomTransactions(seed, 2_000)
+        sameFastAndGeneral(txns, cfg)
+        // Both of settle's loops are compared: lookups of one name asked once or twice (its own
+        // loop) and others.
+        const shapes = new Set(
+          groupLookups(txns, cfg).map((l) => {
+            const asked = new Set(l.transactions.map((x) => txns[x].qname))
+            return l.transactions.length <= 2 && asked.size === 1
+          }),
+        )
+        expect(shapes).toEqual(new Set([true, false]))
+      }
     },
   )
 })
