@@ -20,6 +20,8 @@ export interface PairOptions {
   rank: (row: number) => number
   /** Number the transactions in order of first send (a stable sort), not of first sight. */
   byFirstSent?: boolean
+  /** Settle every transaction the general way, without finish's fast path (tests compare). */
+  noFastPath?: boolean
 }
 
 export interface PairResult {
@@ -57,13 +59,14 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
     if (
       p < 0 ||
       s.responded(p, v) > 0 ||
-      (!Number.isNaN(arrival) && arrival - s.lastQuery[p] > RETRY_WINDOW_US)
+      (!Number.isNaN(arrival) && arrival - s.lastTime[p] > RETRY_WINDOW_US)
     ) {
       const prev = p
       p = s.open(e, prev)
       open.put(p)
     }
-    if (!Number.isNaN(arrival) && arrival > s.lastQuery[p]) s.lastQuery[p] = arrival
+    // Until `finish`, lastTime is the latest arrival of a query copy.
+    if (!Number.isNaN(arrival) && arrival > s.lastTime[p]) s.lastTime[p] = arrival
     if (isLog) {
       // A CoreDNS log line is written on reply: the query arrived `duration` earlier.
       s.addQuery(p, e, LOG_Q)
@@ -270,7 +273,53 @@ function answered(s: TxnStore, latest: number, v: number): number {
 /** Settles the derived fields once every copy has been seen. */
 function finish(s: TxnStore, t: number, opts: PairOptions): void {
   const dns = s.dns
+  const head = s.head[t]
+  s.qname[t] = dns.qname[head]
+  s.client[t] = dns.srcAddr[head]
+  s.qtype[t] = dns.qtype[head]
+  if (opts.noFastPath || !finishPair(s, t, opts)) finishAny(s, t, opts)
+}
+
+/**
+ * `finish` of most transactions: one query packet and its response, at one vantage. Then the
+ * query is the first and the farthest copy and the latency's base, so the walks of `finishAny`
+ * are not needed. Returns false, having written nothing, for any other transaction.
+ */
+function finishPair(s: TxnStore, t: number, opts: PairOptions): boolean {
+  const dns = s.dns
   const { time, vantage } = dns
+  const q = s.head[t]
+  const resp = s.next[q]
+  if (resp < 0 || s.next[resp] >= 0) return false
+  // RESP (not LOG_A, not DUP) is a packet, not a log line, and as the only response row it is
+  // the transaction's response; its latency is measured, not logged.
+  if (s.code[q] !== Q || s.code[resp] !== RESP || vantage[q] !== vantage[resp]) return false
+  const r = opts.rank(q)
+  if (!(r < Infinity)) return false
+  const tq = time[q]
+  const tr = time[resp]
+  s.copies[t] = s.maxCopies(t)
+  s.firstSent[t] = tq
+  s.firstQuery[t] = q
+  // As in finishAny, where the query's arrival is its time: the latest time that is not NaN.
+  let last = -Infinity
+  if (tq > last) last = tq
+  if (tr > last) last = tr
+  s.lastTime[t] = last
+  s.rcode[t] = dns.rcode[resp]
+  s.answerAddrs[t] = dns.answerAddrs[resp]
+  s.responseTime[t] = tr
+  s.lastSeen[t] = vantage[resp]
+  // NaN if either time is (Math.max passes NaN on).
+  s.latencyUs[t] = Math.max(0, tr - tq)
+  return true
+}
+
+/** `finish` of any transaction: walks its rows for the first copy, the last time, the latency. */
+function finishAny(s: TxnStore, t: number, opts: PairOptions): void {
+  const dns = s.dns
+  const { time, vantage } = dns
+  const head = s.head[t]
   s.copies[t] = s.maxCopies(t)
   // The client-most vantage that saw a query defines when it was first sent and from where.
   let first = -1
@@ -279,7 +328,7 @@ function finish(s: TxnStore, t: number, opts: PairOptions): void {
   let farthest = -1
   let farthestRank = -Infinity
   let last = -Infinity
-  for (let q = s.head[t]; q >= 0; q = s.next[q]) {
+  for (let q = head; q >= 0; q = s.next[q]) {
     if (time[q] > last) last = time[q]
     const code = s.code[q]
     if (code > RETX && code !== LOG_Q) continue
@@ -295,37 +344,34 @@ function finish(s: TxnStore, t: number, opts: PairOptions): void {
       farthestRank = r
     }
   }
-  if (last > s.lastTime[t] || Number.isNaN(s.lastTime[t])) s.lastTime[t] = last
-  if (first >= 0) {
-    s.firstSent[t] = firstTime
-    s.firstQuery[t] = first
-  }
-  const head = s.head[t]
-  s.qname[t] = dns.qname[head]
-  s.client[t] = dns.srcAddr[head]
-  s.qtype[t] = dns.qtype[head]
+  // The head opened the transaction: its arrival counts as an event time, even when later.
+  const opened = dns.arrival(head)
+  s.lastTime[t] = last > opened || Number.isNaN(opened) ? last : opened
+  // Without a ranked query copy, the opening row stands (firstQuery is still the head).
+  s.firstSent[t] = first >= 0 ? firstTime : opened
+  if (first >= 0) s.firstQuery[t] = first
   const resp = s.response[t]
   if (resp < 0) {
     s.rcode[t] = NO_RESPONSE
     s.answerAddrs[t] = -1
     s.responseTime[t] = NaN
-  } else {
-    s.rcode[t] = dns.rcode[resp]
-    s.answerAddrs[t] = dns.answerAddrs[resp]
-    s.responseTime[t] = time[resp]
+    s.latencyUs[t] = NaN
+    s.lastSeen[t] = vantage[farthest >= 0 ? farthest : head]
+    return
   }
-  if (resp >= 0) {
-    s.lastSeen[t] = vantage[resp]
-    const d = dns.durationUs(resp)
-    if (dns.source[resp] === SOURCE.log && !Number.isNaN(d)) s.latencyUs[t] = d
-    else {
-      // Latency is measured at one vantage so clocks of different hosts never mix.
-      let sent = Infinity
-      for (let q = s.head[t]; q >= 0; q = s.next[q])
-        if (s.code[q] <= RETX && vantage[q] === vantage[resp] && time[q] < sent) sent = time[q]
-      const base = sent !== Infinity ? sent : s.firstSent[t]
-      s.latencyUs[t] =
-        Number.isNaN(base) || Number.isNaN(time[resp]) ? NaN : Math.max(0, time[resp] - base)
-    }
-  } else if (farthest >= 0) s.lastSeen[t] = vantage[farthest]
+  s.rcode[t] = dns.rcode[resp]
+  s.answerAddrs[t] = dns.answerAddrs[resp]
+  s.responseTime[t] = time[resp]
+  s.lastSeen[t] = vantage[resp]
+  const d = dns.durationUs(resp)
+  if (dns.source[resp] === SOURCE.log && !Number.isNaN(d)) s.latencyUs[t] = d
+  else {
+    // Latency is measured at one vantage so clocks of different hosts never mix.
+    let sent = Infinity
+    for (let q = head; q >= 0; q = s.next[q])
+      if (s.code[q] <= RETX && vantage[q] === vantage[resp] && time[q] < sent) sent = time[q]
+    const base = sent !== Infinity ? sent : s.firstSent[t]
+    s.latencyUs[t] =
+      Number.isNaN(base) || Number.isNaN(time[resp]) ? NaN : Math.max(0, time[resp] - base)
+  }
 }

@@ -58,16 +58,19 @@ export class TxnStore {
   /** The response delivered to the client (row), or -1. */
   response: Int32Array
   firstSent: Float64Array
+  /**
+   * While pairing, the latest arrival of a query copy (-Infinity if none is known), which the
+   * retry window is measured from; `finish` makes it the time of the transaction's last event.
+   * One column for both: each of ~21 columns costs a page fault per 4 KiB it fills.
+   */
   lastTime: Float64Array
-  lastQuery: Float64Array
   /** NaN when unanswered. */
   latencyUs: Float64Array
   /** Vantage string number of the last place the query was seen. */
   lastSeen: Uint32Array
   lookup: Int32Array
   copies: Int32Array
-  /** First vantage's string number and its query and response counts. */
-  v0: Uint32Array
+  /** Query and response counts at the first vantage (that of the `head` row). */
   c0: Int32Array
   r0: Int32Array
   /** The previous transaction with the same key (the application asked again), or -1. */
@@ -103,12 +106,10 @@ export class TxnStore {
     this.response = new Int32Array(cap)
     this.firstSent = new Float64Array(cap)
     this.lastTime = new Float64Array(cap)
-    this.lastQuery = new Float64Array(cap)
     this.latencyUs = new Float64Array(cap)
     this.lastSeen = new Uint32Array(cap)
     this.lookup = new Int32Array(cap)
     this.copies = new Int32Array(cap)
-    this.v0 = new Uint32Array(cap)
     this.c0 = new Int32Array(cap)
     this.r0 = new Int32Array(cap)
     this.prev = new Int32Array(cap)
@@ -120,29 +121,25 @@ export class TxnStore {
     this.responseTime = new Float64Array(cap)
   }
 
-  /** A new transaction started by row `e`; `prev` is the earlier one of the same key or -1. */
+  /**
+   * A new transaction started by row `e`, which the caller adds next as its first query; `prev`
+   * is the earlier one of the same key or -1. Only what pairing reads is set here: `finish`
+   * writes the rest, and the counts start at the zeros of a fresh column.
+   */
   open(e: number, prev: number): number {
     if (this.settled) throw new Error('TxnStore: no transactions can be added once settled')
     if (this.length === this.cap) this.resize(this.cap + (this.cap >> 1))
     const t = this.length++
     const d = this.dns
-    const v = d.vantage[e]
     // Read here, not passed in: a number passed to a call that is not inlined is boxed.
     const arrival = d.source[e] === SOURCE.log ? d.arrival(e) : d.time[e]
-    this.head[t] = -1
+    // The head is `e` already (`link` sets it again): the first vantage is read from it.
+    this.head[t] = e
     this.tail[t] = -1
     this.firstQuery[t] = e
     this.response[t] = -1
-    this.firstSent[t] = arrival
-    this.lastTime[t] = arrival
-    this.lastQuery[t] = Number.isNaN(arrival) ? -Infinity : arrival
-    this.latencyUs[t] = NaN
-    this.lastSeen[t] = v
+    this.lastTime[t] = Number.isNaN(arrival) ? -Infinity : arrival
     this.lookup[t] = -1
-    this.copies[t] = 0
-    this.v0[t] = v
-    this.c0[t] = 0
-    this.r0[t] = 0
     this.prev[t] = prev
     return t
   }
@@ -155,8 +152,13 @@ export class TxnStore {
     this.tail[t] = e
   }
 
+  /** The first vantage: that of the row that opened the transaction. */
+  private v0(t: number): number {
+    return this.dns.vantage[this.head[t]]
+  }
+
   private tally(t: number, v: number): Tally | null {
-    if (v === this.v0[t]) return null
+    if (v === this.v0(t)) return null
     let m = this.more.get(t)
     if (!m) this.more.set(t, (m = new Map()))
     let x = m.get(v)
@@ -192,13 +194,13 @@ export class TxnStore {
   }
 
   responded(t: number, v: number): number {
-    if (v === this.v0[t]) return this.r0[t]
+    if (v === this.v0(t)) return this.r0[t]
     return this.more.get(t)?.get(v)?.r ?? 0
   }
 
   /** Did vantage `v` see this query asked and not yet answered? */
   awaits(t: number, v: number): boolean {
-    if (v === this.v0[t]) return this.c0[t] > 0 && this.r0[t] === 0
+    if (v === this.v0(t)) return this.c0[t] > 0 && this.r0[t] === 0
     const x = this.more.get(t)?.get(v)
     return x !== undefined && x.c > 0 && x.r === 0
   }
@@ -255,8 +257,6 @@ export class TxnStore {
     this.prev = none
     this.c0 = none
     this.r0 = none
-    this.v0 = new Uint32Array(0)
-    this.lastQuery = new Float64Array(0)
     this.settled = true
   }
 
@@ -301,12 +301,10 @@ export class TxnStore {
     this.response = grow(this.response)
     this.firstSent = grow(this.firstSent)
     this.lastTime = grow(this.lastTime)
-    this.lastQuery = grow(this.lastQuery)
     this.latencyUs = grow(this.latencyUs)
     this.lastSeen = grow(this.lastSeen)
     this.lookup = grow(this.lookup)
     this.copies = grow(this.copies)
-    this.v0 = grow(this.v0)
     this.c0 = grow(this.c0)
     this.r0 = grow(this.r0)
     this.prev = grow(this.prev)
