@@ -19,6 +19,7 @@ import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
 import { lastOf } from '../correlate/transaction-columns.js'
 import { lookupColumnsOf } from '../correlate/group-lookups.js'
+import { TxnStore } from '../correlate/txn-store.js'
 import { buildFindings } from './findings.js'
 import { select } from '../metrics/select.js'
 import {
@@ -27,7 +28,6 @@ import {
   TIMED,
   lookupFacts,
   spareBucketLatencies,
-  storeOf,
   txFacts,
 } from '../rules/transaction-views.js'
 
@@ -358,7 +358,7 @@ function candidateSpans(
   lookups: readonly Lookup[],
   candidate: Uint8Array,
 ): { count: Int32Array; start: Float64Array; end: Float64Array } | null {
-  const store = storeOf(txns)
+  const store = TxnStore.of(txns)
   const chains = lookupColumnsOf(lookups)
   if (!store || !chains) return null
   const { lookup, copies, firstSent, lastTime, length } = store

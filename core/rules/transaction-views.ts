@@ -103,20 +103,11 @@ const factsCache = new WeakMap<readonly Transaction[], TxFacts>()
 export function txFacts(transactions: readonly Transaction[]): TxFacts {
   let f = factsCache.get(transactions)
   if (!f || f.n !== transactions.length) {
-    const store = storeOf(transactions)
+    const store = TxnStore.of(transactions)
     f = store ? factsOfStore(store) : factsOf(transactions)
     factsCache.set(transactions, f)
   }
   return f
-}
-
-/**
- * The TxnStore of the correlator's own list of transactions (transaction i is row i): its columns
- * can then be read by transaction index instead of through a getter per field, and no view has
- * to be made. Null for any other list.
- */
-export function storeOf(transactions: readonly Transaction[]): TxnStore | null {
-  return TxnStore.of(transactions)
 }
 
 /**
@@ -208,8 +199,6 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     client[i] = lastClientId
   }
   const { second, seconds } = numberSeconds(firstSent, n)
-  const nameRows = new Int32Array(names.size)
-  for (let i = 0; i < n; i++) nameRows[name[i]]++
   return {
     n,
     qtype,
@@ -222,7 +211,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     flags,
     name,
     names: names.text,
-    nameRows,
+    nameRows: rowsPerName(name, names.size),
     client,
     clients: clients.text,
     clientFirst,
@@ -231,8 +220,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
 
 /**
  * factsOf, read from the store's columns: what its views' getters would say, without a call per
- * field. One pass over the rows: each row's rcode, second, name and client are numbered together
- * (separate passes cost a read of every column again).
+ * field. One pass numbers each row's rcode, name and client together.
  */
 function factsOfStore(s: TxnStore): TxFacts {
   const n = s.length
@@ -240,18 +228,12 @@ function factsOfStore(s: TxnStore): TxFacts {
   const { rcode: rc, latencyUs: lat, firstSent, qname, client: clientCol } = s
   const rcode = new Int16Array(n)
   const flags = new Uint8Array(n)
-  const second = new Int32Array(n)
-  const seconds: number[] = []
-  const secondIds = new Map<number, number>()
-  let lastSec = NaN
-  let lastSecId = -1
   // Names and clients are string numbers into `text`: numbered anew from 0 in order of first
   // sight, as a StringPool would number the strings themselves (distinct numbers are distinct
   // strings).
   const nameOf = new Int32Array(text.length).fill(-1)
   const name = new Int32Array(n)
   const names: string[] = []
-  let nameRows: Int32Array = new Int32Array(64)
   const clientOf = new Int32Array(text.length).fill(-1)
   const client = new Int32Array(n)
   const clients: string[] = []
@@ -262,31 +244,13 @@ function factsOfStore(s: TxnStore): TxFacts {
       rcode[i] = r >= 0 ? r : -1
       flags[i] = lat[i] === lat[i] ? HAS_RESPONSE | TIMED : HAS_RESPONSE
     } else rcode[i] = -1
-    // As numberSeconds numbers them.
-    const fs = firstSent[i]
-    if (!Number.isFinite(fs)) second[i] = -1
-    else {
-      const sec = Math.floor(fs / 1e6)
-      if (sec !== lastSec) {
-        let id = secondIds.get(sec)
-        if (id === undefined) {
-          secondIds.set(sec, (id = seconds.length))
-          seconds.push(sec)
-        }
-        lastSec = sec
-        lastSecId = id
-      }
-      second[i] = lastSecId
-    }
     const q = qname[i]
     let k = nameOf[q]
     if (k < 0) {
       nameOf[q] = k = names.length
       names.push(text[q])
-      if (k === nameRows.length) nameRows = grown(nameRows)
     }
     name[i] = k
-    nameRows[k]++
     const c = clientCol[i]
     let m = clientOf[c]
     if (m < 0) {
@@ -296,6 +260,7 @@ function factsOfStore(s: TxnStore): TxFacts {
     }
     client[i] = m
   }
+  const { second, seconds } = numberSeconds(firstSent, n)
   // The store is settled (its columns no longer change): the columns that need no translation
   // are views of its own, not copies.
   return {
@@ -312,7 +277,7 @@ function factsOfStore(s: TxnStore): TxFacts {
     flags,
     name,
     names,
-    nameRows: nameRows.subarray(0, names.length),
+    nameRows: rowsPerName(name, names.length),
     client,
     clients,
     clientFirst,
@@ -320,10 +285,11 @@ function factsOfStore(s: TxnStore): TxFacts {
 }
 
 /** A copy of `a` twice as long, its first half `a`. */
-function grown(a: Int32Array): Int32Array {
-  const b = new Int32Array(a.length * 2)
-  b.set(a)
-  return b
+/** How many rows have each of `count` names. */
+function rowsPerName(name: Int32Array, count: number): Int32Array {
+  const rows = new Int32Array(count)
+  for (let i = 0; i < name.length; i++) rows[name[i]]++
+  return rows
 }
 
 /** Lookup outcomes as numbers, for LookupFacts. */

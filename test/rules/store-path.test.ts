@@ -9,7 +9,8 @@ import type { DnsMessageEvent } from '../../core/model/event.js'
 import { buildReport } from '../../core/report/build-report.js'
 import { runRules } from '../../core/rules/index.js'
 import type { RuleContext } from '../../core/rules/rule.js'
-import { storeOf, txFacts } from '../../core/rules/transaction-views.js'
+import { txFacts } from '../../core/rules/transaction-views.js'
+import { TxnStore } from '../../core/correlate/txn-store.js'
 import { query, response, vantages } from '../correlate/events.js'
 
 const SVC = '10.96.0.10'
@@ -117,9 +118,9 @@ describe('reading the TxnStore directly', () => {
   const fromObjects = analyze(messages, true)
 
   it('takes the store path for the correlator views only', () => {
-    expect(storeOf(fromStore.correlation.transactions)).not.toBeNull()
-    expect(storeOf(fromObjects.correlation.transactions)).toBeNull()
-    expect(storeOf(fromStore.correlation.transactions.slice(1))).toBeNull()
+    expect(TxnStore.of(fromStore.correlation.transactions)).not.toBeNull()
+    expect(TxnStore.of(fromObjects.correlation.transactions)).toBeNull()
+    expect(TxnStore.of(fromStore.correlation.transactions.slice(1))).toBeNull()
   })
 
   it('covers every case the fast paths distinguish', () => {
