@@ -134,9 +134,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
           const known = vantages.get(v.id)
           if (!known || known.type === 'unknown') vantages.set(v.id, v)
         }
-      const vid = dns.strings.id(vantage.id)
-      for (let row = firstRow; row < dns.length; row++)
-        if (placed || dns.vantage[row] === 0) dns.vantage[row] = vid
+      setVantage(dns, firstRow, dns.strings.id(vantage.id), placed)
       for (const e of result.events) {
         if (placed || !e.vantage) e.vantage = vantage.id
         if (e.kind === 'dns') dns.push(e)
@@ -188,9 +186,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
     bundle.manifest?.files.flatMap((f) => (f.vantage?.id ? [f.vantage.id] : [])),
   )
   for (const e of events) seen.add(e.vantage)
-  const vantageSeen = new Uint8Array(dns.strings.size)
-  for (let row = 0; row < dns.length; row++) vantageSeen[dns.vantage[row]] = 1
-  vantageSeen.forEach((v, s) => v && seen.add(dns.strings.text[s]))
+  addRowVantages(dns, seen)
   const vantageList = [...vantages.values()].filter((v) => seen.has(v.id))
   const ruleCtx = {
     events,
@@ -231,6 +227,24 @@ function vantageFor(path: string, entry: ManifestFile | undefined): Vantage {
     ...(v?.node ? { node: v.node } : {}),
     addresses: v?.addresses ?? [],
   }
+}
+
+// The loops over every row live in functions of their own: a loop in analyzeBundleFull would
+// have the optimizer compile all of analyzeBundleFull to run it, and drop that code again at
+// the first statement after the loop (which has not run yet, so has no type feedback).
+
+/** Gives rows from `from` on the vantage `vid`: all of them, or with `all` false those without. */
+function setVantage(dns: DnsTable, from: number, vid: number, all: boolean): void {
+  const vantage = dns.vantage
+  for (let row = from; row < dns.length; row++) if (all || vantage[row] === 0) vantage[row] = vid
+}
+
+/** Adds to `seen` the vantage of every row. */
+function addRowVantages(dns: DnsTable, seen: Set<string>): void {
+  const vantage = dns.vantage
+  const rowSeen = new Uint8Array(dns.strings.size)
+  for (let row = 0; row < dns.length; row++) rowSeen[vantage[row]] = 1
+  rowSeen.forEach((v, s) => v && seen.add(dns.strings.text[s]))
 }
 
 function internalError(e: unknown): Problem {

@@ -179,8 +179,7 @@ function natPairs(
   for (const svc of manifest?.cluster?.dnsServiceIps ?? [])
     for (const ep of manifest?.cluster?.dnsEndpoints ?? []) add(svc, ep)
   const rank = (v: string) => RANK_OF_TYPE[vantages.get(v)?.type ?? 'unknown']
-  for (let i = 0; i < store.length; i++) {
-    if (store.vantageCount(i) < 2) continue
+  for (const i of store.multiVantage()) {
     const t = new TxnView(store, i)
     const queries = t.queries
     let first: DnsMessageEvent | null = null

@@ -37,6 +37,19 @@ export interface PairResult {
 /** Pairs rows sorted by time. Linear in the number of rows (one hash probe each). */
 export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOptions): PairResult {
   const s = new TxnStore(dns, rows.length / 2)
+  // Each loop is a function of its own: code after a loop that the optimizer compiled while it
+  // ran has no type feedback, so the optimized code is dropped there, and the next loop is then
+  // compiled again together with everything around it. Apart, each compiles alone and quickly.
+  const orphanResponses = pairRows(s, rows, opts)
+  const totals = { queries: 0, responses: 0 }
+  finishAll(s, opts, totals)
+  s.settle(opts.byFirstSent ? firstSentOrder(s.firstSent, s.length) : undefined)
+  return { store: s, ...totals, orphanResponses }
+}
+
+/** Adds every row to its transaction in `s`; returns the number of orphan responses. */
+function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): number {
+  const dns = s.dns
   const open = new OpenTransactions(s, rows.length / 2)
   const { source, qr, srcAddr, dstAddr, vantage, time } = dns
   let orphanResponses = 0
@@ -73,7 +86,16 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
       s.addResponse(p, e, LOG_A, opts.rank, true)
     } else s.addQuery(p, e, Q)
   }
+  return orphanResponses
+}
 
+/** Finishes every transaction, adding up its query sends and responses into `totals`. */
+function finishAll(
+  s: TxnStore,
+  opts: PairOptions,
+  totals: { queries: number; responses: number },
+): void {
+  const vantage = s.dns.vantage
   let queries = 0
   let responses = 0
   for (let t = 0; t < s.length; t++) {
@@ -82,8 +104,8 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
     const r = s.response[t]
     if (r >= 0) responses += Math.max(1, s.responded(t, vantage[r]))
   }
-  s.settle(opts.byFirstSent ? firstSentOrder(s.firstSent, s.length) : undefined)
-  return { store: s, queries, responses, orphanResponses }
+  totals.queries = queries
+  totals.responses = responses
 }
 
 /**
@@ -116,12 +138,21 @@ class OpenTransactions {
   private readonly seen = new Int32Array(SEEN_BITS >>> 5)
   /** The hash of the row last passed to `find`, for the `put` that follows it. */
   private hash = 0
+  /**
+   * How many keys the young table holds before it is moved: a few the first time. Then every
+   * branch of the pairing loop (the move, the old table's probes) has run before the optimizer
+   * compiles the loop. Code it has not seen run has no type feedback, and reaching such code
+   * throws the optimized loop away (a deoptimization) to be compiled again: on the 1M capture
+   * twice, each time with ~15 ms of the loop run by the interpreter meanwhile.
+   */
+  private moveAt = FIRST_MOVE
 
   constructor(
     private readonly s: TxnStore,
     expected: number,
   ) {
-    this.old = new KeyTable(expected)
+    // Half full at most: `expected` keys then fit without the table growing.
+    this.old = new KeyTable(2 * expected)
   }
 
   /** The newest transaction with the key of row `e` (whose client is `client`), or -1. */
@@ -142,7 +173,10 @@ class OpenTransactions {
     const h = this.hash
     const bit = h & (SEEN_BITS - 1)
     this.seen[bit >>> 5] |= 1 << (bit & 31)
-    if (this.young.put(h, t, this.s) && this.young.full()) this.young.moveInto(this.old, this.s)
+    if (this.young.put(h, t, this.s) && this.young.size >= this.moveAt) {
+      this.young.moveInto(this.old, this.s)
+      this.moveAt = YOUNG_SLOTS / 2
+    }
   }
 
   private hashOf(e: number, client: number): number {
@@ -157,6 +191,7 @@ class OpenTransactions {
 /** 32K slots (256 KiB with their hashes) and a 512 KiB bitmap: together they fit in an L2 cache. */
 const YOUNG_SLOTS = 1 << 15
 const SEEN_BITS = 1 << 22
+const FIRST_MOVE = 64
 
 /**
  * Open addressing from a key's hash to the key's newest transaction: (transaction, hash) pairs.
@@ -169,11 +204,12 @@ class KeyTable {
   private mask: number
   /** 32 - log2(slots): a hash shifted right by it is its first slot. */
   private shift: number
-  private size = 0
+  /** Keys held: at most half the slots (the table grows then). */
+  size = 0
 
-  constructor(expected: number) {
+  constructor(slots: number) {
     let cap = 1024
-    while (cap < expected) cap *= 2
+    while (cap < slots) cap *= 2
     this.slots = new Int32Array(2 * cap).fill(-1)
     this.mask = cap - 1
     this.shift = 32 - Math.log2(cap)
@@ -200,17 +236,14 @@ class KeyTable {
         this.size++
         return true
       }
+      if (slots[2 * i + 1] !== h) continue
+      // The rows are read only when the hashes agree (where t's key was put before).
       const row = s.firstQuery[t]
-      if (slots[2 * i + 1] === h && sameKey(s, s.firstQuery[at], row, s.dns.srcAddr[row])) {
+      if (sameKey(s, s.firstQuery[at], row, s.dns.srcAddr[row])) {
         slots[2 * i] = t
         return false
       }
     }
-  }
-
-  /** Half full: time to move. */
-  full(): boolean {
-    return this.size * 2 >= this.mask + 1
   }
 
   /** Moves every entry into `to` (newer than any there of the same key) and empties this table. */

@@ -207,13 +207,20 @@ export class TxnStore {
 
   maxCopies(t: number): number {
     let max = this.c0[t]
-    const m = this.more.get(t)
+    // Most bundles have one vantage: then no transaction is in `more`, and a lookup per
+    // transaction would cost more than the rest of this.
+    const m = this.more.size > 0 ? this.more.get(t) : undefined
     if (m) for (const x of m.values()) if (x.c > max) max = x.c
     return max
   }
 
   vantageCount(t: number): number {
-    return 1 + (this.more.get(t)?.size ?? 0)
+    return this.more.size > 0 ? 1 + (this.more.get(t)?.size ?? 0) : 1
+  }
+
+  /** The transactions seen at more than one vantage, in store order. */
+  multiVantage(): number[] {
+    return [...this.more.keys()].sort((a, b) => a - b)
   }
 
   /**
