@@ -1,6 +1,6 @@
 // Builds the JSON report (schema dnsbundle.report/v1) from the analysis.
 import type { Vantage } from '../model/bundle.js'
-import { type DnsTable, SOURCE } from '../model/dns-table.js'
+import { type DnsTable, SOURCE, SOURCES } from '../model/dns-table.js'
 import type {
   Hop,
   LatencySummary,
@@ -15,7 +15,7 @@ import type { Correlation, Lookup, Transaction } from '../correlate/types.js'
 import type { CorrelationStats } from '../correlate/index.js'
 import type { FiredFinding } from '../rules/index.js'
 import type { Problem } from '../importers/importer.js'
-import { qtypeName, rcodeName, RCODE } from '../codec/dns-constants.js'
+import { qtypeName, rcodeName, QTYPE, RCODE } from '../codec/dns-constants.js'
 import { describeDns, whereOf } from './evidence.js'
 import { lastOf } from '../correlate/transaction-columns.js'
 import { lookupColumnsOf } from '../correlate/group-lookups.js'
@@ -26,6 +26,8 @@ import {
   HAS_RESPONSE,
   OUTCOME_ADDRESS,
   TIMED,
+  type LookupFacts,
+  type TxFacts,
   lookupFacts,
   spareBucketLatencies,
   txFacts,
@@ -78,19 +80,20 @@ export function buildReport(b: BuildReportInput): Report {
   })
 
   const rows = dnsRows(b.dns)
+  const reviewed = reviewLookups(lookups, txns, WORST_LOOKUPS)
   const report: Report = {
     schema: REPORT_SCHEMA,
     generator: { name: 'dnsbundle', version: b.version },
     inputs,
     vantages: b.vantages,
-    summary: summarize(rows.messages, b.correlation),
+    summary: summarize(rows.messages, b.correlation, reviewed),
     verdict,
     findings,
     alternatives,
     pattern,
     window: rows.window,
     resolver: stats.resolver,
-    worstLookups: worstLookups(lookups, txns, WORST_LOOKUPS).map((l) => ({
+    worstLookups: reviewed.worst.map((l) => ({
       ...toReportLookup(l, txns, false),
       timeline: lookupTimeline(l, txns, pathOf),
     })),
@@ -102,64 +105,72 @@ export function buildReport(b: BuildReportInput): Report {
   return report
 }
 
-function summarize(messages: number, c: Correlation & { stats: CorrelationStats }): Summary {
-  // Counted from the facts the rules read (computed once per analysis, typed arrays), by number
-  // first and named at the end: a name lookup per transaction is not free. Qtypes and rcodes are
-  // listed in order of first sight.
-  const f = txFacts(c.transactions)
-  const { n, qtype, flags, rcode, answerAddrs } = f
-  const byQtype = new Int32Array(0x10000)
-  const qtypeOrder: number[] = []
-  const byRcode = new Int32Array(0x10000)
-  const rcodeOrder: number[] = []
-  let answeredWithLatency = 0
-  let unanswered = 0
-  let aaaaQueries = 0
-  let aaaaNoData = 0
-  for (let i = 0; i < n; i++) {
-    const qt = qtype[i]
-    if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
-    if (qt === 28) aaaaQueries++
-    if (flags[i] & TIMED) answeredWithLatency++
-    if (!(flags[i] & HAS_RESPONSE)) {
-      unanswered++
-      continue
-    }
-    // The client's rcode, or -1 for a response without one (a CoreDNS log's `-`).
-    const rc = rcode[i]
-    if (byRcode[rc & 0xffff]++ === 0) rcodeOrder.push(rc)
-    if (qt === 28 && rc === RCODE.NOERROR && answerAddrs[i] === 0) aaaaNoData++
-  }
+function summarize(
+  messages: number,
+  c: Correlation & { stats: CorrelationStats },
+  lookups: LookupReview,
+): Summary {
+  const counts = countTransactions(txFacts(c.transactions))
+  // Named at the end, by number first: a name lookup per transaction is not free.
   const qtypes: Record<string, number> = {}
-  for (const qt of qtypeOrder) qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + byQtype[qt]
+  for (const qt of counts.qtypeOrder)
+    qtypes[qtypeName(qt)] = (qtypes[qtypeName(qt)] ?? 0) + counts.byQtype[qt]
   const rcodes: Record<string, number> = {}
-  for (const rc of rcodeOrder)
-    rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + byRcode[rc & 0xffff]
-  const { n: lookups, outcome, wasted } = lookupFacts(c.lookups)
-  let failedLookups = 0
-  let searchExpansionQueries = 0
-  for (let i = 0; i < lookups; i++) {
-    if (outcome[i] !== OUTCOME_ADDRESS) failedLookups++
-    searchExpansionQueries += wasted[i]
-  }
+  for (const rc of counts.rcodeOrder)
+    rcodes[rcodeName(rc)] = (rcodes[rcodeName(rc)] ?? 0) + counts.byRcode[rc & 0xffff]
   return {
     messages,
     clientQueries: c.stats.clientQueries,
-    transactions: n,
-    retransmits: c.stats.clientQueries - n,
+    transactions: counts.n,
+    retransmits: c.stats.clientQueries - counts.n,
     responses: c.stats.responses,
-    unanswered,
-    lookups,
-    failedLookups,
-    searchExpansionQueries,
-    aaaaQueries,
-    aaaaNoData,
+    unanswered: counts.unanswered,
+    lookups: c.lookups.length,
+    failedLookups: lookups.failed,
+    searchExpansionQueries: lookups.wasted,
+    aaaaQueries: counts.byQtype[QTYPE.AAAA],
+    aaaaNoData: counts.aaaaNoData,
     forwarderQueries: c.forwarder.length,
     forwarderUnanswered: c.forwarder.filter((f) => !f.response).length,
     rcodes,
     qtypes,
-    latencyMs: percentilesInPlace(answeredLatencies(c.transactions, answeredWithLatency), 1000),
+    latencyMs: percentilesInPlace(answeredLatencies(c.transactions, counts.timed), 1000),
   }
+}
+
+/**
+ * What the summary counts of the transactions, from the facts the rules read (computed once per
+ * analysis, typed arrays) in one pass: transactions by qtype, answered ones by rcode (qtypes and
+ * rcodes listed in order of first sight), the unanswered and the timed ones, and AAAA answers
+ * without an address.
+ */
+function countTransactions(f: TxFacts) {
+  const { n, qtype, flags, rcode, answerAddrs } = f
+  const { AAAA } = QTYPE
+  const { NOERROR } = RCODE
+  const byQtype = new Int32Array(0x10000)
+  const qtypeOrder: number[] = []
+  const byRcode = new Int32Array(0x10000)
+  const rcodeOrder: number[] = []
+  // Unanswered and timed ones are counted by their flags, not by a branch each: this loop runs
+  // once per analysis, and a branch first taken after it was optimized costs a deoptimization.
+  const byFlags = new Int32Array((HAS_RESPONSE | TIMED) + 1)
+  let aaaaNoData = 0
+  for (let i = 0; i < n; i++) {
+    const qt = qtype[i]
+    if (byQtype[qt]++ === 0) qtypeOrder.push(qt)
+    const fl = flags[i]
+    byFlags[fl & (HAS_RESPONSE | TIMED)]++
+    if (fl & HAS_RESPONSE) {
+      // The client's rcode, or -1 for a response without one (a CoreDNS log's `-`).
+      const rc = rcode[i]
+      if (byRcode[rc & 0xffff]++ === 0) rcodeOrder.push(rc)
+      if (rc === NOERROR && qt === AAAA && answerAddrs[i] === 0) aaaaNoData++
+    }
+  }
+  const unanswered = byFlags[0] + byFlags[TIMED]
+  const timed = byFlags[TIMED] + byFlags[HAS_RESPONSE | TIMED]
+  return { n, byQtype, qtypeOrder, byRcode, rcodeOrder, unanswered, timed, aaaaNoData }
 }
 
 /**
@@ -229,24 +240,34 @@ function dnsRows(dns: DnsTable): {
   messages: number
   window: { start: number | null; end: number | null }
 } {
-  const { source, id, time, length } = dns
-  let messages = 0
+  const { source, time, length } = dns
   // The earliest and latest time, kept in a typed array: in a local, each new one would be a boxed
-  // double while this loop still runs unoptimized. Rows come about in time order, so a time is
-  // mostly a new latest one.
+  // double while this loop still runs unoptimized. The messages are counted by source rather than
+  // tested one by one: the less this loop does, the less it costs before V8 optimizes it.
   const span = new Float64Array([Infinity, -Infinity])
+  const bySource = new Int32Array(SOURCES.length)
   for (let e = 0; e < length; e++) {
-    if (source[e] === SOURCE.capture || (source[e] === SOURCE.dnstap && id[e] >= 0)) messages++
-    if (time[e] > span[1]) {
-      span[1] = time[e]
-      if (time[e] < span[0]) span[0] = time[e]
-    } else if (time[e] < span[0]) span[0] = time[e]
+    const t = time[e]
+    if (t > span[1]) span[1] = t
+    if (t < span[0]) span[0] = t
+    bySource[source[e]]++
   }
+  const dnstap = bySource[SOURCE.dnstap]
   const [start, end] = span
   return {
-    messages,
+    messages: bySource[SOURCE.capture] + dnstap - (dnstap ? dnstapWithoutId(dns) : 0),
     window: start === Infinity ? { start: null, end: null } : { start, end },
   }
+}
+
+/** How many dnstap messages have no id (no wire bytes), read only when some message has none. */
+function dnstapWithoutId(dns: DnsTable): number {
+  const { source, id, length } = dns
+  // -1 is the id column's only negative value.
+  if (id.subarray(0, length).indexOf(-1) < 0) return 0
+  let count = 0
+  for (let e = 0; e < length; e++) if (source[e] === SOURCE.dnstap && id[e] < 0) count++
+  return count
 }
 
 function toReportTransaction(
@@ -300,88 +321,139 @@ function toReportLookup(
   }
 }
 
-/** Failed lookups first (longest first), then the slowest successful ones. */
-function worstLookups(
-  lookups: readonly Lookup[],
-  txns: readonly Transaction[],
-  n: number,
-): Lookup[] {
-  const { n: total, outcome, wasted } = lookupFacts(lookups)
-  // Worth showing: a lookup that did not go well, or one of whose queries was resent.
-  const candidate = new Uint8Array(total)
-  for (let i = 0; i < total; i++)
-    if (outcome[i] !== OUTCOME_ADDRESS || wasted[i] !== 0) candidate[i] = 1
-  const spans = candidateSpans(txns, lookups, candidate)
-  if (!spans)
-    for (let i = 0; i < total; i++)
-      if (!candidate[i] && lookups[i].transactions.some((t) => !(txns[t].copies <= 1)))
-        candidate[i] = 1
-  // Scored by index (from the columns when there are any, else through each candidate's
-  // getters); only the lookups shown are made.
-  const top: { i: number; score: number }[] = []
-  const byScore = (a: { score: number }, b: { score: number }) => b.score - a.score
-  for (let i = 0; i < total; i++) {
-    if (!candidate[i]) continue
-    let duration: number
-    let size: number
-    if (spans) {
-      duration = spans.end[i] - spans.start[i]
-      size = spans.count[i]
-    } else {
-      const l = lookups[i]
-      duration = l.end - l.start
-      size = l.transactions.length
-    }
-    // Summed in this order: the score is a double, and another order could round differently.
-    top.push({ i, score: (outcome[i] === OUTCOME_ADDRESS ? 0 : 1e15) + duration + size })
-    if (top.length > n * 4) {
-      top.sort(byScore)
-      top.length = n
-    }
-  }
-  return top
-    .sort(byScore)
-    .slice(0, n)
-    .map((x) => lookups[x.i])
+/** What the report says of the lookups. */
+interface LookupReview {
+  /** How many got no address. */
+  failed: number
+  /** Queries spent on search-list candidates before the name that answered, summed. */
+  wasted: number
+  /** The worst: failed lookups first (longest first), then the slowest successful ones. */
+  worst: Lookup[]
 }
 
 /**
- * For the correlator's lookups over its TxnStore, what Lookup's getters would say of each
- * candidate lookup: its transaction count, start (earliest first send) and end (latest of each
- * transaction's first send and last time). Marks as candidates the lookups one of whose queries was
- * resent. Read from the store's `lookup`, `copies`, `firstSent` and `lastTime` columns and the
- * lookups' chains of transactions, without making a lookup: only the candidates' own transactions
- * are walked. Null for other transactions or lookups.
+ * How many lookups failed, how many queries they wasted, and the `n` worst. Worth showing: a
+ * lookup that did not go well, or one of whose queries was resent. Only the lookups shown are
+ * made: the candidates are scored by index, from the columns when there are any.
  */
-function candidateSpans(
-  txns: readonly Transaction[],
+function reviewLookups(
   lookups: readonly Lookup[],
-  candidate: Uint8Array,
-): { count: Int32Array; start: Float64Array; end: Float64Array } | null {
+  txns: readonly Transaction[],
+  n: number,
+): LookupReview {
+  const facts = lookupFacts(lookups)
   const store = TxnStore.of(txns)
   const chains = lookupColumnsOf(lookups)
-  if (!store || !chains) return null
-  const { lookup, copies, firstSent, lastTime, length } = store
-  for (let t = 0; t < length; t++)
-    if (copies[t] > 1) {
-      const l = lookup[t]
-      if (l >= 0) candidate[l] = 1
+  const resent =
+    store && chains
+      ? resentLookups(store, facts.n)
+      : Uint8Array.from(lookups, (l) =>
+          l.transactions.some((t) => !(txns[t].copies <= 1)) ? 1 : 0,
+        )
+  const candidates = new Int32Array(facts.n)
+  const tally = tallyLookups(facts, resent, candidates)
+  const scores = new Float64Array(tally.count)
+  if (store && chains) scoreStoreCandidates(candidates, facts.outcome, store, chains, scores)
+  else
+    for (let k = 0; k < scores.length; k++) {
+      const l = lookups[candidates[k]]
+      scores[k] = lookupScore(facts.outcome[candidates[k]], l.end - l.start, l.transactions.length)
     }
-  const { head, next } = chains
-  const count = new Int32Array(candidate.length)
-  const start = new Float64Array(candidate.length).fill(Infinity)
-  const end = new Float64Array(candidate.length).fill(-Infinity)
-  for (let l = 0; l < candidate.length; l++) {
-    if (!candidate[l]) continue
-    for (let t = head[l]; t >= 0; t = next[t]) {
-      count[l]++
-      const sent = firstSent[t]
-      if (sent < start[l]) start[l] = sent
-      const last = lastOf(sent, lastTime[t])
-      if (last > end[l]) end[l] = last
-    }
+  return {
+    failed: tally.failed,
+    wasted: tally.wasted,
+    worst: highestScores(scores, n).map((k) => lookups[candidates[k]]),
   }
-  return { count, start, end }
+}
+
+/** Which of `count` lookups had a query resent (a transaction with copies > 1), by index. */
+function resentLookups(store: TxnStore, count: number): Uint8Array {
+  const { copies, lookup, length } = store
+  const resent = new Uint8Array(count)
+  for (let t = 0; t < length; t++) if (copies[t] > 1 && lookup[t] >= 0) resent[lookup[t]] = 1
+  return resent
+}
+
+/**
+ * Counts the failed lookups and sums the queries wasted, in one pass that also writes the
+ * candidates (lookups that failed, wasted queries or were resent) to the start of `candidates`,
+ * in order; `count` says how many.
+ */
+function tallyLookups(
+  facts: LookupFacts,
+  resent: Uint8Array,
+  candidates: Int32Array,
+): { failed: number; wasted: number; count: number } {
+  const { n, outcome, wasted } = facts
+  let failed = 0
+  let wastedQueries = 0
+  let count = 0
+  for (let l = 0; l < n; l++) {
+    const ok = outcome[l] === OUTCOME_ADDRESS
+    if (!ok) failed++
+    wastedQueries += wasted[l]
+    if (!ok || wasted[l] !== 0 || resent[l] !== 0) candidates[count++] = l
+  }
+  return { failed, wasted: wastedQueries, count }
+}
+
+/**
+ * A candidate's score: failed lookups above all others, then by duration, then by size. Never NaN
+ * from the store's columns (a lookup without times scores -Infinity); from other lookups a NaN
+ * counts as -Infinity too, so that the scores can be selected from.
+ */
+function lookupScore(outcome: number, duration: number, size: number): number {
+  // Summed in this order: the score is a double, and another order could round differently.
+  const score = (outcome === OUTCOME_ADDRESS ? 0 : 1e15) + duration + size
+  return Number.isNaN(score) ? -Infinity : score
+}
+
+/**
+ * Scores the first `scores.length` of `candidates`, lookups of the correlator over its TxnStore:
+ * their size, start (earliest first send) and end (latest of each transaction's first send and
+ * last time) are what Lookup's getters would say, read from the store's columns along each
+ * lookup's chain of transactions, without making it.
+ */
+function scoreStoreCandidates(
+  candidates: Int32Array,
+  outcome: Uint8Array,
+  store: TxnStore,
+  chains: { head: Int32Array; next: Int32Array },
+  scores: Float64Array,
+): void {
+  const { head, next } = chains
+  const { firstSent, lastTime } = store
+  for (let k = 0; k < scores.length; k++) {
+    const l = candidates[k]
+    let size = 0
+    let start = Infinity
+    let end = -Infinity
+    for (let t = head[l]; t >= 0; t = next[t]) {
+      size++
+      const sent = firstSent[t]
+      if (sent < start) start = sent
+      const last = lastOf(sent, lastTime[t])
+      if (last > end) end = last
+    }
+    scores[k] = lookupScore(outcome[l], end - start, size)
+  }
+}
+
+/**
+ * The indexes of the `n` highest of `scores` (no NaN), highest first, equal ones in index order:
+ * what a stable sort of all of them would put first. The n highest values are found by selection
+ * in a copy, then each one's first occurrences by indexOf, without a loop over every score.
+ */
+export function highestScores(scores: Float64Array, n: number): number[] {
+  const values = scores.slice()
+  const from = Math.max(0, values.length - Math.max(0, n))
+  if (from > 0 && from < values.length) select(values, 0, values.length - 1, from)
+  // The n highest, highest first; equal values are next to each other.
+  const top = values.subarray(from).sort().reverse()
+  const picked: number[] = []
+  for (let j = 0; j < top.length; j++)
+    picked.push(scores.indexOf(top[j], j > 0 && top[j] === top[j - 1] ? picked[j - 1] + 1 : 0))
+  return picked
 }
 
 function lookupTimeline(
