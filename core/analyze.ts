@@ -73,6 +73,8 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
   const vantages = new Map<string, Vantage>()
   const events: Event[] = []
   const dns = new DnsTable()
+  // Per string number of the pool: 1 for the vantage of some row (see setVantage).
+  let rowVantages: Uint8Array = new Uint8Array(0)
 
   for (const file of bundle.files) {
     const index = inputs.length
@@ -134,12 +136,13 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
           const known = vantages.get(v.id)
           if (!known || known.type === 'unknown') vantages.set(v.id, v)
         }
-      setVantage(dns, firstRow, dns.strings.id(vantage.id), placed)
+      const vid = dns.strings.id(vantage.id)
       for (const e of result.events) {
         if (placed || !e.vantage) e.vantage = vantage.id
         if (e.kind === 'dns') dns.push(e)
         else events.push(e)
       }
+      rowVantages = setVantage(dns, firstRow, vid, placed, rowVantages)
       input.events = result.eventCount ?? result.events.length
       input.problems.push(...result.problems)
     } catch (e) {
@@ -186,7 +189,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
     bundle.manifest?.files.flatMap((f) => (f.vantage?.id ? [f.vantage.id] : [])),
   )
   for (const e of events) seen.add(e.vantage)
-  addRowVantages(dns, seen)
+  rowVantages.forEach((v, s) => v && seen.add(dns.strings.text[s]))
   const vantageList = [...vantages.values()].filter((v) => seen.has(v.id))
   const ruleCtx = {
     events,
@@ -233,18 +236,29 @@ function vantageFor(path: string, entry: ManifestFile | undefined): Vantage {
 // have the optimizer compile all of analyzeBundleFull to run it, and drop that code again at
 // the first statement after the loop (which has not run yet, so has no type feedback).
 
-/** Gives rows from `from` on the vantage `vid`: all of them, or with `all` false those without. */
-function setVantage(dns: DnsTable, from: number, vid: number, all: boolean): void {
+/**
+ * Gives rows from `from` on the vantage `vid`: all of them, or with `all` false those without.
+ * Returns `seen` (per string number, 1 for the vantage of some row), marked for these rows and
+ * grown to the pool's size.
+ */
+function setVantage(
+  dns: DnsTable,
+  from: number,
+  vid: number,
+  all: boolean,
+  seen: Uint8Array,
+): Uint8Array {
+  if (seen.length < dns.strings.size) {
+    const grown = new Uint8Array(dns.strings.size)
+    grown.set(seen)
+    seen = grown
+  }
   const vantage = dns.vantage
-  for (let row = from; row < dns.length; row++) if (all || vantage[row] === 0) vantage[row] = vid
-}
-
-/** Adds to `seen` the vantage of every row. */
-function addRowVantages(dns: DnsTable, seen: Set<string>): void {
-  const vantage = dns.vantage
-  const rowSeen = new Uint8Array(dns.strings.size)
-  for (let row = 0; row < dns.length; row++) rowSeen[vantage[row]] = 1
-  rowSeen.forEach((v, s) => v && seen.add(dns.strings.text[s]))
+  for (let row = from; row < dns.length; row++) {
+    if (all || vantage[row] === 0) vantage[row] = vid
+    seen[vantage[row]] = 1
+  }
+  return seen
 }
 
 function internalError(e: unknown): Problem {
