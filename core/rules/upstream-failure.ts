@@ -84,11 +84,11 @@ function check(ctx: RuleContext): RuleFinding[] {
   const servfail: number[] = []
   const f = txFacts(ctx.correlation.transactions)
   const scopes = scopesOf(f, domains)
-  const { n, name, rcode, nameRows } = f
-  // External transactions counted per name (the facts count each name's rows): the loop over
-  // transactions then reads a name's scope only for a SERVFAIL.
+  const { name, rcode, nameRows } = f
+  // External transactions counted per name (the facts count each name's rows), and SERVFAILs
+  // among the failed transactions: no loop over every transaction.
   for (let k = 0; k < scopes.length; k++) if (scopes[k] === EXTERNAL) external += nameRows[k]
-  for (let i = 0; i < n; i++) {
+  for (const i of f.failed) {
     if (rcode[i] !== 2) continue
     const scope = scopes[name[i]]
     if (scope === REVERSE) continue

@@ -9,7 +9,7 @@ import type { DnsMessageEvent } from '../../core/model/event.js'
 import { buildReport } from '../../core/report/build-report.js'
 import { runRules } from '../../core/rules/index.js'
 import type { RuleContext } from '../../core/rules/rule.js'
-import { txFacts } from '../../core/rules/transaction-views.js'
+import { perSecond, txFacts } from '../../core/rules/transaction-views.js'
 import { TxnStore } from '../../core/correlate/txn-store.js'
 import { query, response, vantages } from '../correlate/events.js'
 
@@ -130,7 +130,7 @@ describe('reading the TxnStore directly', () => {
     expect(Object.keys(s.rcodes).length).toBeGreaterThanOrEqual(4)
     expect(s.failedLookups).toBeGreaterThan(0)
     expect(fromObjects.correlation.transactions.some((t) => t.copies > 1)).toBe(true)
-    expect(fromObjects.facts.seconds.length).toBeGreaterThan(5)
+    expect(perSecond(fromObjects.correlation.transactions).length).toBeGreaterThan(5)
     expect(fromObjects.report.worstLookups?.length).toBe(10)
   })
 
