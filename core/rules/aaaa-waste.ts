@@ -1,5 +1,6 @@
 // aaaa-waste: AAAA queries answered NOERROR with no AAAA record for names that only have IPv4
 // addresses. Seed talk: "Lots of DNS queries — half of them are wasted AAAA queries".
+import type { Transaction } from '../correlate/types.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import {
   evidenceList,
@@ -42,8 +43,7 @@ export const aaaaWaste: Rule = {
 function check(ctx: RuleContext): RuleFinding[] {
   const { transactions } = ctx.correlation
   const f = txFacts(transactions)
-  const { name } = f
-  const { hasV4, perName, noRecord, noRecords, aaaaQueries } = aaaaAnswers(f)
+  const { hasV4, perName, noRecords, aaaaQueries } = aaaaAnswers(f)
   // Those for a name with an IPv4 address are wasted, counted by name; the rest are counted apart.
   let count = 0
   for (let k = 0; k < perName.length; k++)
@@ -52,11 +52,6 @@ function check(ctx: RuleContext): RuleFinding[] {
   if (count === 0) return []
   const unknownV4 = noRecords - count
   const share = count / transactions.length
-  // The wasted ones' responses, in order: read from the list only as far as the evidence goes.
-  const wastedResponses: EvidenceGroup = {
-    length: noRecords,
-    at: (k) => (hasV4[name[noRecord[k]]] ? transactions[noRecord[k]].response : null),
-  }
   return [
     {
       confidence: 0.9,
@@ -70,22 +65,21 @@ function check(ctx: RuleContext): RuleFinding[] {
         shareOfAaaa: round(count / aaaaQueries, 4),
         topNames: topCountsOf(f.names, perName, 10).map(({ key, count }) => ({ name: key, count })),
       },
-      evidence: evidenceList(wastedResponses),
+      evidence: evidenceList(wastedResponses(transactions, f, hasV4, count)),
     },
   ]
 }
 
 /**
- * One pass: the names whose A query got an address, and every AAAA answered NOERROR with no
- * record (answerAddrs is -1 when the source could not count records: a CoreDNS log line), listed
- * and counted per name. Indices go in a typed array: there may be hundreds of thousands. A
- * function of its own: a cold run compiles this loop alone, not the whole check, to optimize it.
+ * One pass: the names whose A query got an address, and the AAAAs answered NOERROR with no record
+ * (answerAddrs is -1 when the source could not count records: a CoreDNS log line), counted per
+ * name. A function of its own: a cold run compiles this loop alone, not the whole check, to
+ * optimize it.
  */
 function aaaaAnswers(f: TxFacts) {
   const { n, qtype, rcode, answerAddrs, name } = f
   const hasV4 = new Uint8Array(f.names.length)
   const perName = new Int32Array(f.names.length)
-  const noRecord = new Int32Array(n)
   let noRecords = 0
   let aaaaQueries = 0
   for (let i = 0; i < n; i++) {
@@ -95,10 +89,39 @@ function aaaaAnswers(f: TxFacts) {
     } else if (q === AAAA) {
       aaaaQueries++
       if (rcode[i] === 0 && answerAddrs[i] === 0) {
-        noRecord[noRecords++] = i
+        noRecords++
         perName[name[i]]++
       }
     }
   }
-  return { hasV4, perName, noRecord, noRecords, aaaaQueries }
+  return { hasV4, perName, noRecords, aaaaQueries }
+}
+
+/**
+ * The responses of the `count` wasted AAAAs, in order, found by a scan that goes only as far as
+ * the evidence reads: no list of the hundreds of thousands there may be.
+ */
+function wastedResponses(
+  transactions: readonly Transaction[],
+  f: TxFacts,
+  hasV4: Uint8Array,
+  count: number,
+): EvidenceGroup {
+  const { n, qtype, rcode, answerAddrs, name } = f
+  const wasted: number[] = []
+  let next = 0
+  return {
+    length: count,
+    at(k) {
+      for (; wasted.length <= k && next < n; next++)
+        if (
+          qtype[next] === AAAA &&
+          rcode[next] === 0 &&
+          answerAddrs[next] === 0 &&
+          hasV4[name[next]]
+        )
+          wasted.push(next)
+      return transactions[wasted[k]]?.response
+    },
+  }
 }

@@ -141,6 +141,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   let lastClient: string | undefined
   let lastClientId = -1
   let timedNaN = false
+  let ordered = true
   for (let i = 0; i < n; i++) {
     const t = tx[i]
     const rc = t.rcode
@@ -161,6 +162,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     if (isFailed(t)) failed.push(i)
     if (rcode[i] === -1 || !(flags[i] & TIMED)) untimed.push(i)
     firstSent[i] = t.firstSent
+    if (i > 0 && !(firstSent[i] >= firstSent[i - 1])) ordered = false
     qtype[i] = t.qtype
     // Neighbours often share a name and a client: the last number is reused without a lookup.
     const q = t.qname
@@ -184,7 +186,7 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     rcode,
     answerAddrs,
     firstSent,
-    inTimeOrder: inTimeOrder(firstSent),
+    inTimeOrder: finiteAndOrdered(ordered, firstSent),
     latencyUs,
     timedNaN,
     flags,
@@ -224,7 +226,9 @@ function factsOfStore(s: TxnStore): TxFacts {
   const client = new Int32Array(n)
   const clients: string[] = []
   const clientFirst: number[] = []
+  let ordered = true
   for (let i = 0; i < n; i++) {
+    if (i > 0 && !(firstSent[i] >= firstSent[i - 1])) ordered = false
     const r = rc[i]
     let code = -1
     if (r !== NO_RESPONSE) {
@@ -261,7 +265,7 @@ function factsOfStore(s: TxnStore): TxFacts {
     // -1 without a response, as factsOf has it.
     answerAddrs: s.answerAddrs.subarray(0, n),
     firstSent,
-    inTimeOrder: inTimeOrder(firstSent),
+    inTimeOrder: finiteAndOrdered(ordered, firstSent),
     // NaN without a response, as without a latency (the correlator measures one only then).
     latencyUs: lat.subarray(0, n),
     timedNaN: false,
@@ -277,12 +281,15 @@ function factsOfStore(s: TxnStore): TxFacts {
   }
 }
 
-/** Whether every first send is a finite time, none before the previous one. */
-function inTimeOrder(firstSent: Float64Array): boolean {
+/**
+ * Whether every first send is a finite time, given whether none came before the previous one
+ * (which a NaN breaks: comparisons with it are false): then both ends are finite.
+ */
+function finiteAndOrdered(ordered: boolean, firstSent: Float64Array): boolean {
   const n = firstSent.length
-  // NaN compares false: it breaks the order. The order holds then with finite ends.
-  for (let i = 1; i < n; i++) if (!(firstSent[i] >= firstSent[i - 1])) return false
-  return n === 0 || (Number.isFinite(firstSent[0]) && Number.isFinite(firstSent[n - 1]))
+  return (
+    ordered && (n === 0 || (Number.isFinite(firstSent[0]) && Number.isFinite(firstSent[n - 1])))
+  )
 }
 
 /** How many rows have each of `count` names. */
@@ -540,10 +547,10 @@ export function medianInPlace(a: Float64Array, lo: number, hi: number, mayHoldNa
   const k = lo + (len >> 1)
   select(a, lo, hi - 1, k)
   if (len % 2) return a[k]
-  // After selection everything before k is ≤ a[k]: the largest of them is the lower middle.
-  let below = a[lo]
-  for (let i = lo + 1; i < k; i++) if (a[i] > below) below = a[i]
-  return (below + a[k]) / 2
+  // After selection everything before k is ≤ a[k]: the largest of them is the lower middle,
+  // selected there too. A loop for the largest would be a second loop for a cold run to optimize.
+  select(a, lo, k - 1, k - 1)
+  return (a[k - 1] + a[k]) / 2
 }
 
 /** Spearman rank correlation, -1..1; NaN with fewer than 3 points or no variation. */
