@@ -309,6 +309,10 @@ export interface LookupFacts {
   /** Index of the lookup's outcome in OUTCOMES. */
   outcome: Uint8Array
   wasted: Int32Array | Float64Array
+  /** How many lookups ended with each outcome (by index in OUTCOMES). */
+  outcomes: Int32Array
+  /** How many lookups wasted queries (wasted > 0). */
+  wasting: number
 }
 
 const lookupCache = new WeakMap<readonly Lookup[], LookupFacts>()
@@ -318,19 +322,29 @@ export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
   if (!f || f.n !== lookups.length) {
     const n = lookups.length
     const columns = lookupColumnsOf(lookups)
-    if (columns)
+    let outcome: Uint8Array
+    let wasted: Int32Array | Float64Array
+    if (columns) {
       // The correlator's lookups are settled: their own columns, without making a lookup object.
-      f = { n, outcome: columns.outcome.subarray(0, n), wasted: columns.wasted.subarray(0, n) }
-    else {
-      const outcome = new Uint8Array(n)
-      const wasted = new Float64Array(n)
+      outcome = columns.outcome.subarray(0, n)
+      wasted = columns.wasted.subarray(0, n)
+    } else {
+      outcome = new Uint8Array(n)
+      wasted = new Float64Array(n)
       for (let i = 0; i < n; i++) {
         const l = lookups[i]
         outcome[i] = OUTCOMES.indexOf(l.outcome)
         wasted[i] = l.wasted
       }
-      f = { n, outcome, wasted }
     }
+    // Counted once, in one pass, for the rules that ask how many (most ask no more).
+    const outcomes = new Int32Array(256)
+    let wasting = 0
+    for (let i = 0; i < n; i++) {
+      outcomes[outcome[i]]++
+      if (wasted[i] > 0) wasting++
+    }
+    f = { n, outcome, wasted, outcomes, wasting }
     lookupCache.set(lookups, f)
   }
   return f
