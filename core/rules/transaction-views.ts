@@ -230,15 +230,17 @@ function factsOfStore(s: TxnStore): TxFacts {
   for (let i = 0; i < n; i++) {
     if (i > 0 && !(firstSent[i] >= firstSent[i - 1])) ordered = false
     const r = rc[i]
+    // Read once: until this loop is optimized, every read is a call.
+    const latency = lat[i]
     let code = -1
     if (r !== NO_RESPONSE) {
       if (r >= 0) code = r
-      flags[i] = lat[i] === lat[i] ? HAS_RESPONSE | TIMED : HAS_RESPONSE
+      flags[i] = latency === latency ? HAS_RESPONSE | TIMED : HAS_RESPONSE
     }
     rcode[i] = code
     // isFailed: no rcode, SERVFAIL or REFUSED.
     if (code === -1 || code === 2 || code === 5) failed.push(i)
-    if (code === -1 || lat[i] !== lat[i]) untimed.push(i)
+    if (code === -1 || latency !== latency) untimed.push(i)
     const q = qname[i]
     let k = nameOf[q]
     if (k < 0) {

@@ -53,8 +53,8 @@ describe('medianInPlace', () => {
       const a = new Float64Array([9, ...xs, 9])
       const got = medianInPlace(a, 1, 1 + xs.length)
       expect(Object.is(got, median(xs)) || got === median(xs)).toBe(true)
-      // Reorders only its range, keeping the values.
-      expect([...a.subarray(1, 1 + xs.length)].sort()).toEqual([...xs].sort())
+      // Reorders only its range, keeping the values (a typed array's sort puts -0 before 0).
+      expect(a.slice(1, 1 + xs.length).sort()).toEqual(Float64Array.from(xs).sort())
       expect([a[0], a[a.length - 1]]).toEqual([9, 9])
     }
   })
