@@ -220,8 +220,8 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
 
 /**
  * factsOf, read from the store's columns: what its views' getters would say, without a call per
- * field. One pass numbers each row's rcode, name and client, counts the rows of each name and lists
- * the failed ones.
+ * field. One pass numbers each row's rcode, name and client, counts the rows of each name, lists
+ * the failed and untimed ones and checks the time order.
  */
 function factsOfStore(s: TxnStore): TxFacts {
   const n = s.length
@@ -356,7 +356,8 @@ export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
         wasted[i] = l.wasted
       }
     }
-    // Counted once, in one pass, for the rules that ask how many (most ask no more).
+    // Counted once, in one pass, for the rules that ask how many (most ask no more). A counter
+    // for each byte value: an outcome OUTCOMES does not know is 255 (indexOf's -1 as a byte).
     const outcomes = new Int32Array(256)
     let wasting = 0
     for (let i = 0; i < n; i++) {
