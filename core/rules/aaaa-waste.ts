@@ -1,7 +1,15 @@
 // aaaa-waste: AAAA queries answered NOERROR with no AAAA record for names that only have IPv4
 // addresses. Seed talk: "Lots of DNS queries — half of them are wasted AAAA queries".
+import type { Transaction } from '../correlate/types.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
-import { evidenceList, lazyEvents, round, topCountsOf, txFacts } from './transaction-views.js'
+import {
+  evidenceList,
+  round,
+  topCountsOf,
+  txFacts,
+  type EvidenceGroup,
+  type TxFacts,
+} from './transaction-views.js'
 
 const A = 1
 const AAAA = 28
@@ -35,12 +43,43 @@ export const aaaaWaste: Rule = {
 function check(ctx: RuleContext): RuleFinding[] {
   const { transactions } = ctx.correlation
   const f = txFacts(transactions)
+  const { hasV4, perName, noRecords, aaaaQueries } = aaaaAnswers(f)
+  // Those for a name with an IPv4 address are wasted, counted by name; the rest are counted apart.
+  let count = 0
+  for (let k = 0; k < perName.length; k++)
+    if (hasV4[k]) count += perName[k]
+    else perName[k] = 0
+  if (count === 0) return []
+  const unknownV4 = noRecords - count
+  const share = count / transactions.length
+  return [
+    {
+      confidence: 0.9,
+      severity: share >= 0.4 ? 'warning' : 'info',
+      data: {
+        aaaaQueries,
+        aaaaNoData: count,
+        aaaaNoDataWithoutA: unknownV4,
+        transactions: transactions.length,
+        shareOfQueries: round(share, 4),
+        shareOfAaaa: round(count / aaaaQueries, 4),
+        topNames: topCountsOf(f.names, perName, 10).map(({ key, count }) => ({ name: key, count })),
+      },
+      evidence: evidenceList(wastedResponses(transactions, f, hasV4, count)),
+    },
+  ]
+}
+
+/**
+ * One pass: the names whose A query got an address, and the AAAAs answered NOERROR with no record
+ * (answerAddrs is -1 when the source could not count records: a CoreDNS log line), counted per
+ * name. A function of its own: a cold run compiles this loop alone, not the whole check, to
+ * optimize it.
+ */
+function aaaaAnswers(f: TxFacts) {
   const { n, qtype, rcode, answerAddrs, name } = f
-  // One pass: the names whose A query got an address, and every AAAA answered NOERROR with no
-  // record (answerAddrs is -1 when the source could not count records: a CoreDNS log line).
-  // Indices go in a typed array: there may be hundreds of thousands.
   const hasV4 = new Uint8Array(f.names.length)
-  const noRecord = new Int32Array(n)
+  const perName = new Int32Array(f.names.length)
   let noRecords = 0
   let aaaaQueries = 0
   for (let i = 0; i < n; i++) {
@@ -49,40 +88,40 @@ function check(ctx: RuleContext): RuleFinding[] {
       if (rcode[i] === 0 && answerAddrs[i] > 0) hasV4[name[i]] = 1
     } else if (q === AAAA) {
       aaaaQueries++
-      if (rcode[i] === 0 && answerAddrs[i] === 0) noRecord[noRecords++] = i
+      if (rcode[i] === 0 && answerAddrs[i] === 0) {
+        noRecords++
+        perName[name[i]]++
+      }
     }
   }
-  // Those for a name with an IPv4 address are wasted (kept in order, in place); the rest are
-  // counted apart.
-  let count = 0
-  const perName = new Int32Array(f.names.length)
-  let unknownV4 = 0
-  for (let k = 0; k < noRecords; k++) {
-    const i = noRecord[k]
-    if (!hasV4[name[i]]) {
-      unknownV4++
-      continue
-    }
-    perName[name[i]]++
-    noRecord[count++] = i
-  }
-  if (count === 0) return []
-  const noData = noRecord.subarray(0, count)
-  const share = noData.length / transactions.length
-  return [
-    {
-      confidence: 0.9,
-      severity: share >= 0.4 ? 'warning' : 'info',
-      data: {
-        aaaaQueries,
-        aaaaNoData: noData.length,
-        aaaaNoDataWithoutA: unknownV4,
-        transactions: transactions.length,
-        shareOfQueries: round(share, 4),
-        shareOfAaaa: round(noData.length / aaaaQueries, 4),
-        topNames: topCountsOf(f.names, perName, 10).map(({ key, count }) => ({ name: key, count })),
-      },
-      evidence: evidenceList(lazyEvents(transactions, noData, (t) => t.response)),
+  return { hasV4, perName, noRecords, aaaaQueries }
+}
+
+/**
+ * The responses of the `count` wasted AAAAs, in order, found by a scan that goes only as far as
+ * the evidence reads: no list of the hundreds of thousands there may be.
+ */
+function wastedResponses(
+  transactions: readonly Transaction[],
+  f: TxFacts,
+  hasV4: Uint8Array,
+  count: number,
+): EvidenceGroup {
+  const { n, qtype, rcode, answerAddrs, name } = f
+  const wasted: number[] = []
+  let next = 0
+  return {
+    length: count,
+    at(k) {
+      for (; wasted.length <= k && next < n; next++)
+        if (
+          qtype[next] === AAAA &&
+          rcode[next] === 0 &&
+          answerAddrs[next] === 0 &&
+          hasV4[name[next]]
+        )
+          wasted.push(next)
+      return transactions[wasted[k]]?.response
     },
-  ]
+  }
 }

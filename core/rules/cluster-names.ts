@@ -37,7 +37,9 @@ export function clusterDomains(ctx: RuleContext): string[] {
 export function nameScope(qname: string, domains: readonly string[]): NameScope {
   const q = fqdn(qname)
   if (q.endsWith('.in-addr.arpa.') || q.endsWith('.ip6.arpa.')) return 'reverse'
-  for (const d of domains) if (q === d || q.endsWith('.' + d)) return 'cluster'
+  for (const d of domains)
+    if (q.endsWith(d) && (q.length === d.length || q[q.length - d.length - 1] === '.'))
+      return 'cluster'
   return 'external'
 }
 

@@ -63,9 +63,13 @@ function check(ctx: RuleContext): RuleFinding[] {
   let method: 'lookups' | 'qname-pattern'
   if (lookups.length) {
     method = 'lookups'
-    const { n, outcome, wasted: waste } = lookupFacts(lookups)
-    for (let i = 0; i < n; i++) {
-      if (outcome[i] !== OUTCOME_ADDRESS || waste[i] <= 0) continue
+    const { n, outcome, wasted: waste, wasting } = lookupFacts(lookups)
+    // Only the lookups that wasted queries matter: the loop ends with the last of them (at once
+    // when none did).
+    for (let i = 0, left = wasting; left > 0 && i < n; i++) {
+      if (waste[i] <= 0) continue
+      left--
+      if (outcome[i] !== OUTCOME_ADDRESS) continue
       const l = lookups[i]
       wasted += l.wasted
       lookupsWithWaste++

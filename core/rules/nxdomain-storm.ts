@@ -55,10 +55,9 @@ function check(ctx: RuleContext): RuleFinding[] {
   if (lookups.length) {
     unit = 'lookups'
     total = lookups.length
-    // Count first, from the outcomes alone; read the lookups only when the rule fires.
-    const { n, outcome } = lookupFacts(lookups)
-    let nx = 0
-    for (let i = 0; i < n; i++) if (outcome[i] === OUTCOME_NXDOMAIN) nx++
+    // Counted first, from the outcomes alone; the lookups are read only when the rule fires.
+    const { n, outcome, outcomes } = lookupFacts(lookups)
+    const nx = outcomes[OUTCOME_NXDOMAIN]
     if (nx < MIN_COUNT || nx / total < MIN_SHARE) return []
     for (let i = 0; i < n; i++) {
       if (outcome[i] !== OUTCOME_NXDOMAIN) continue

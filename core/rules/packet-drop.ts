@@ -77,7 +77,8 @@ function check(ctx: RuleContext): RuleFinding[] {
   const f = txFacts(transactions)
   const { n, flags } = f
   const lost: Transaction[] = []
-  for (let i = 0; i < n; i++) {
+  // A transaction without a response failed: only the failed ones can be lost.
+  for (const i of f.failed) {
     if (flags[i] & HAS_RESPONSE) continue
     const t = transactions[i]
     if (

@@ -2,7 +2,7 @@
 // did it fail, did it reach the DNS server; and the per-second view that relates failures to load.
 import type { VantageType } from '../model/bundle.js'
 import type { DropEvent, Event } from '../model/event.js'
-import type { Lookup, LookupOutcome, Transaction } from '../correlate/types.js'
+import type { Lookup, Transaction } from '../correlate/types.js'
 import { OUTCOMES, lookupColumnsOf } from '../correlate/group-lookups.js'
 import type { RuleContext } from './rule.js'
 import { select } from '../metrics/select.js'
@@ -68,12 +68,13 @@ export interface TxFacts {
   rcode: Int16Array
   /** The response's answerAddrs (-1 without a response). */
   answerAddrs: Int32Array
+  /** When the first query was sent (µs). */
+  firstSent: Float64Array
   /**
-   * The second (of its first send) each transaction falls in, as an index in `seconds` (first
-   * seen first); -1 when its first send is not a finite time.
+   * Whether every first send is a time and none comes before the previous one (the correlator
+   * sorts its transactions so): each second's transactions are then a run of rows.
    */
-  second: Int32Array
-  seconds: number[]
+  inTimeOrder: boolean
   /** latencyUs where flags has TIMED, NaN elsewhere. */
   latencyUs: Float64Array
   /** Whether some TIMED latency is NaN (never from the store: it has TIMED only for numbers). */
@@ -81,15 +82,42 @@ export interface TxFacts {
   /** HAS_RESPONSE, and TIMED when it also has a latency (TIMED is left unset without a response). */
   flags: Uint8Array
   /** Index of the qname in `names`. */
-  name: Int32Array
+  name: Indices
   names: string[]
   /** How many transactions have each name (by index in `names`). */
   nameRows: Int32Array
   /** Index of the client in `clients`. */
-  client: Int32Array
+  client: Indices
   clients: string[]
   /** Index of each client's first transaction. */
   clientFirst: number[]
+  /**
+   * The transactions that failed (isFailed: no rcode, SERVFAIL or REFUSED), in order: few, so the
+   * rules that look at failures loop over them rather than over every transaction.
+   */
+  failed: number[]
+  /**
+   * The transactions whose latency no per-second median counts (no response, no rcode or no
+   * latency), in order: few, so the latencies between them are copied a run at a time.
+   */
+  untimed: number[]
+}
+
+/**
+ * Indices into a list, one per transaction, in the narrowest array that holds them all: up to
+ * 65536 entries (names and clients mostly number in the thousands), two bytes each rather than
+ * four, half the memory the pass that fills them and the loops that read them go through.
+ */
+export type Indices = Uint16Array | Int32Array
+
+/** A column of n indices into a list of up to `most` entries. */
+function indices(n: number, most: number): Indices {
+  return most <= 0x10000 ? new Uint16Array(n) : new Int32Array(n)
+}
+
+/** `a`, narrowed when its indices are into a list of `count` entries after all. */
+function narrowed(a: Indices, count: number): Indices {
+  return a instanceof Int32Array && count <= 0x10000 ? Uint16Array.from(a) : a
 }
 
 /** flags: the transaction has a response (maybe without an rcode: a CoreDNS log's `-`). */
@@ -110,41 +138,6 @@ export function txFacts(transactions: readonly Transaction[]): TxFacts {
   return f
 }
 
-/**
- * The second each of the first n first sends (µs) falls in, numbered in order of first sight (-1
- * when it is not a finite time), and the seconds by number. Transactions come in time order, so
- * the last second's number is reused without a lookup.
- */
-function numberSeconds(
-  firstSent: Float64Array,
-  n: number,
-): { second: Int32Array; seconds: number[] } {
-  const second = new Int32Array(n)
-  const seconds: number[] = []
-  const ids = new Map<number, number>()
-  let last = NaN
-  let lastId = -1
-  for (let i = 0; i < n; i++) {
-    const fs = firstSent[i]
-    if (!Number.isFinite(fs)) {
-      second[i] = -1
-      continue
-    }
-    const sec = Math.floor(fs / 1e6)
-    if (sec !== last) {
-      let id = ids.get(sec)
-      if (id === undefined) {
-        ids.set(sec, (id = seconds.length))
-        seconds.push(sec)
-      }
-      last = sec
-      lastId = id
-    }
-    second[i] = lastId
-  }
-  return { second, seconds }
-}
-
 function factsOf(tx: readonly Transaction[]): TxFacts {
   const n = tx.length
   const qtype = new Uint16Array(n)
@@ -158,11 +151,14 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
   const names = new StringPool()
   const clients = new StringPool()
   const clientFirst: number[] = []
+  const failed: number[] = []
+  const untimed: number[] = []
   let lastName: string | undefined
   let lastNameId = -1
   let lastClient: string | undefined
   let lastClientId = -1
   let timedNaN = false
+  let ordered = true
   for (let i = 0; i < n; i++) {
     const t = tx[i]
     const rc = t.rcode
@@ -180,7 +176,10 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
       rcode[i] = -1
       answerAddrs[i] = -1
     }
+    if (isFailed(t)) failed.push(i)
+    if (rcode[i] === -1 || !(flags[i] & TIMED)) untimed.push(i)
     firstSent[i] = t.firstSent
+    if (i > 0 && !(firstSent[i] >= firstSent[i - 1])) ordered = false
     qtype[i] = t.qtype
     // Neighbours often share a name and a client: the last number is reused without a lookup.
     const q = t.qname
@@ -198,52 +197,67 @@ function factsOf(tx: readonly Transaction[]): TxFacts {
     }
     client[i] = lastClientId
   }
-  const { second, seconds } = numberSeconds(firstSent, n)
   return {
     n,
     qtype,
     rcode,
     answerAddrs,
-    second,
-    seconds,
+    firstSent,
+    inTimeOrder: finiteAndOrdered(ordered, firstSent),
     latencyUs,
     timedNaN,
     flags,
-    name,
+    name: narrowed(name, names.size),
     names: names.text,
     nameRows: rowsPerName(name, names.size),
-    client,
+    client: narrowed(client, clients.size),
     clients: clients.text,
     clientFirst,
+    failed,
+    untimed,
   }
 }
 
 /**
  * factsOf, read from the store's columns: what its views' getters would say, without a call per
- * field. One pass numbers each row's rcode, name and client together.
+ * field. One pass numbers each row's rcode, name and client, counts the rows of each name, lists
+ * the failed and untimed ones and checks the time order.
  */
 function factsOfStore(s: TxnStore): TxFacts {
   const n = s.length
   const text = s.dns.strings.text
-  const { rcode: rc, latencyUs: lat, firstSent, qname, client: clientCol } = s
+  const { rcode: rc, latencyUs: lat, qname, client: clientCol } = s
+  const firstSent = s.firstSent.subarray(0, n)
   const rcode = new Int16Array(n)
   const flags = new Uint8Array(n)
+  const failed: number[] = []
+  const untimed: number[] = []
   // Names and clients are string numbers into `text`: numbered anew from 0 in order of first
   // sight, as a StringPool would number the strings themselves (distinct numbers are distinct
-  // strings).
+  // strings). There are no more names than strings: rows are counted per name as they come.
   const nameOf = new Int32Array(text.length).fill(-1)
-  const name = new Int32Array(n)
+  const name = indices(n, text.length)
   const names: string[] = []
+  const nameRows = new Int32Array(text.length)
   const clientOf = new Int32Array(text.length).fill(-1)
-  const client = new Int32Array(n)
+  const client = indices(n, text.length)
   const clients: string[] = []
   const clientFirst: number[] = []
+  let ordered = true
   for (let i = 0; i < n; i++) {
+    if (i > 0 && !(firstSent[i] >= firstSent[i - 1])) ordered = false
     const r = rc[i]
+    // Read once: until this loop is optimized, every read is a call.
+    const latency = lat[i]
+    let code = -1
     if (r !== NO_RESPONSE) {
-      rcode[i] = r >= 0 ? r : -1
-      flags[i] = lat[i] === lat[i] ? HAS_RESPONSE | TIMED : HAS_RESPONSE
-    } else rcode[i] = -1
+      if (r >= 0) code = r
+      flags[i] = latency === latency ? HAS_RESPONSE | TIMED : HAS_RESPONSE
+    }
+    rcode[i] = code
+    // isFailed: no rcode, SERVFAIL or REFUSED.
+    if (code === -1 || code === 2 || code === 5) failed.push(i)
+    if (code === -1 || latency !== latency) untimed.push(i)
     const q = qname[i]
     let k = nameOf[q]
     if (k < 0) {
@@ -251,6 +265,7 @@ function factsOfStore(s: TxnStore): TxFacts {
       names.push(text[q])
     }
     name[i] = k
+    nameRows[k]++
     const c = clientCol[i]
     let m = clientOf[c]
     if (m < 0) {
@@ -260,7 +275,6 @@ function factsOfStore(s: TxnStore): TxFacts {
     }
     client[i] = m
   }
-  const { second, seconds } = numberSeconds(firstSent, n)
   // The store is settled (its columns no longer change): the columns that need no translation
   // are views of its own, not copies.
   return {
@@ -269,39 +283,55 @@ function factsOfStore(s: TxnStore): TxFacts {
     rcode,
     // -1 without a response, as factsOf has it.
     answerAddrs: s.answerAddrs.subarray(0, n),
-    second,
-    seconds,
+    firstSent,
+    inTimeOrder: finiteAndOrdered(ordered, firstSent),
     // NaN without a response, as without a latency (the correlator measures one only then).
     latencyUs: lat.subarray(0, n),
     timedNaN: false,
     flags,
-    name,
+    name: narrowed(name, names.length),
     names,
-    nameRows: rowsPerName(name, names.length),
-    client,
+    nameRows: nameRows.subarray(0, names.length),
+    client: narrowed(client, clients.length),
     clients,
     clientFirst,
+    failed,
+    untimed,
   }
 }
 
-/** A copy of `a` twice as long, its first half `a`. */
+/**
+ * Whether every first send is a finite time, given whether none came before the previous one
+ * (which a NaN breaks: comparisons with it are false): then both ends are finite.
+ */
+function finiteAndOrdered(ordered: boolean, firstSent: Float64Array): boolean {
+  const n = firstSent.length
+  return (
+    ordered && (n === 0 || (Number.isFinite(firstSent[0]) && Number.isFinite(firstSent[n - 1])))
+  )
+}
+
 /** How many rows have each of `count` names. */
-function rowsPerName(name: Int32Array, count: number): Int32Array {
+function rowsPerName(name: Indices, count: number): Int32Array {
   const rows = new Int32Array(count)
   for (let i = 0; i < name.length; i++) rows[name[i]]++
   return rows
 }
 
-/** Lookup outcomes as numbers, for LookupFacts. */
-export const OUTCOME_OTHER = 0
-export const OUTCOME_ADDRESS = 1
-export const OUTCOME_NXDOMAIN = 2
+/** LookupFacts outcomes: indices in the correlator's OUTCOMES. */
+export const OUTCOME_ADDRESS = OUTCOMES.indexOf('address')
+export const OUTCOME_NXDOMAIN = OUTCOMES.indexOf('nxdomain')
 
-/** What the rules ask of every lookup, read in one pass. */
+/** What the rules ask of every lookup. */
 export interface LookupFacts {
   n: number
+  /** Index of the lookup's outcome in OUTCOMES. */
   outcome: Uint8Array
-  wasted: Float64Array
+  wasted: Int32Array | Float64Array
+  /** How many lookups ended with each outcome (by index in OUTCOMES). */
+  outcomes: Int32Array
+  /** How many lookups wasted queries (wasted > 0). */
+  wasting: number
 }
 
 const lookupCache = new WeakMap<readonly Lookup[], LookupFacts>()
@@ -310,29 +340,34 @@ export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
   let f = lookupCache.get(lookups)
   if (!f || f.n !== lookups.length) {
     const n = lookups.length
-    const outcome = new Uint8Array(n)
-    const wasted = new Float64Array(n)
     const columns = lookupColumnsOf(lookups)
+    let outcome: Uint8Array
+    let wasted: Int32Array | Float64Array
     if (columns) {
-      // The correlator's lookups: read from their columns, without making a lookup object.
-      const code = OUTCOMES.map(outcomeCode)
-      for (let i = 0; i < n; i++) {
-        outcome[i] = code[columns.outcome[i]]
-        wasted[i] = columns.wasted[i]
-      }
-    } else
+      // The correlator's lookups are settled: their own columns, without making a lookup object.
+      outcome = columns.outcome.subarray(0, n)
+      wasted = columns.wasted.subarray(0, n)
+    } else {
+      outcome = new Uint8Array(n)
+      wasted = new Float64Array(n)
       for (let i = 0; i < n; i++) {
         const l = lookups[i]
-        outcome[i] = outcomeCode(l.outcome)
+        outcome[i] = OUTCOMES.indexOf(l.outcome)
         wasted[i] = l.wasted
       }
-    lookupCache.set(lookups, (f = { n, outcome, wasted }))
+    }
+    // Counted once, in one pass, for the rules that ask how many (most ask no more). A counter
+    // for each byte value: an outcome OUTCOMES does not know is 255 (indexOf's -1 as a byte).
+    const outcomes = new Int32Array(256)
+    let wasting = 0
+    for (let i = 0; i < n; i++) {
+      outcomes[outcome[i]]++
+      if (wasted[i] > 0) wasting++
+    }
+    f = { n, outcome, wasted, outcomes, wasting }
+    lookupCache.set(lookups, f)
   }
   return f
-}
-
-function outcomeCode(o: LookupOutcome): number {
-  return o === 'address' ? OUTCOME_ADDRESS : o === 'nxdomain' ? OUTCOME_NXDOMAIN : OUTCOME_OTHER
 }
 
 /** Per numbered name, memoized: `fn(name)` for the facts' names, computed on first ask. */
@@ -403,58 +438,115 @@ export function spareBucketLatencies(transactions: readonly Transaction[]): Floa
 }
 
 function bucketsOf(f: TxFacts): SecondView {
-  const { n, second, flags, rcode, latencyUs, seconds } = f
-  // Counted by second number, then put in time order.
-  const nb = seconds.length
-  const load = new Int32Array(nb)
-  const failed = new Int32Array(nb)
-  const timed = new Int32Array(nb)
-  // The latencies in transaction order. When each second's transactions are contiguous (second
-  // numbers never go back) and the seconds come in time order, as with the correlator's
-  // transactions sorted by first send, that is already grouped by bucket in bucket order.
-  // They are copied a run of consecutive rows at a time: copying one by one would box each double
-  // while this loop still runs unoptimized, and most rows are timed.
-  const inOrder = new Float64Array(n)
-  let timedTotal = 0
-  let run = -1
-  let contiguous = true
-  let last = -1
+  return f.inTimeOrder ? bucketsInTimeOrder(f) : bucketsByNumber(f)
+}
+
+/**
+ * bucketsOf for transactions in time order: each second's transactions are a run of rows, found
+ * by a search and counted from the lists of failed and untimed ones; no pass over every row.
+ */
+function bucketsInTimeOrder(f: TxFacts): SecondView {
+  const { n, firstSent, latencyUs, failed, untimed } = f
+  // The latencies between untimed rows, grouped by bucket in bucket order as the rows are.
+  const latencies = new Float64Array(n - untimed.length)
+  let copied = 0
+  let from = 0
+  for (const u of untimed) {
+    latencies.set(latencyUs.subarray(from, u), copied)
+    copied += u - from
+    from = u + 1
+  }
+  latencies.set(latencyUs.subarray(from, n), copied)
+  const buckets: SecondBucket[] = []
+  const start = [0]
+  let failedBefore = 0
+  let untimedBefore = 0
+  for (let lo = 0; lo < n;) {
+    const second = Math.floor(firstSent[lo] / 1e6)
+    const hi = endOfSecond(firstSent, lo, second)
+    const failedFrom = failedBefore
+    while (failedBefore < failed.length && failed[failedBefore] < hi) failedBefore++
+    const untimedFrom = untimedBefore
+    while (untimedBefore < untimed.length && untimed[untimedBefore] < hi) untimedBefore++
+    const timed = hi - lo - (untimedBefore - untimedFrom)
+    buckets.push({ second, load: hi - lo, failed: failedBefore - failedFrom, timed })
+    start.push(start[start.length - 1] + timed)
+    lo = hi
+  }
+  return {
+    buckets,
+    latencies,
+    start: Int32Array.from(start),
+    mayHoldNaN: f.timedNaN,
+    medians: null,
+  }
+}
+
+/**
+ * The row after the run of `second`'s rows that starts at `lo` (rows in time order). The run is
+ * crossed in steps that double, then halve: many short seconds cost no more than one pass.
+ */
+function endOfSecond(firstSent: Float64Array, lo: number, second: number): number {
+  const n = firstSent.length
+  let inside = lo
+  let step = 1
+  while (inside + step < n && Math.floor(firstSent[inside + step] / 1e6) === second) {
+    inside += step
+    step *= 2
+  }
+  let past = Math.min(inside + step, n)
+  while (past - inside > 1) {
+    const mid = (inside + past) >>> 1
+    if (Math.floor(firstSent[mid] / 1e6) === second) inside = mid
+    else past = mid
+  }
+  return past
+}
+
+/**
+ * bucketsOf in any order: seconds numbered in order of first sight and counted by number, then
+ * put in time order, and the latencies grouped by bucket.
+ */
+function bucketsByNumber(f: TxFacts): SecondView {
+  const { n, firstSent, flags, rcode, latencyUs } = f
+  const ids = new Map<number, number>()
+  const seconds: number[] = []
+  const load: number[] = []
+  const failed: number[] = []
+  const timed: number[] = []
+  // Each row's second by number; -1 when its first send is not a finite time.
+  const second = new Int32Array(n).fill(-1)
   for (let i = 0; i < n; i++) {
-    const s = second[i]
+    const fs = firstSent[i]
+    if (!Number.isFinite(fs)) continue
+    const sec = Math.floor(fs / 1e6)
+    let s = ids.get(sec)
+    if (s === undefined) {
+      ids.set(sec, (s = seconds.length))
+      seconds.push(sec)
+      load.push(0)
+      failed.push(0)
+      timed.push(0)
+    }
+    second[i] = s
     const rc = rcode[i]
-    if (s >= 0 && flags[i] & TIMED && rc !== -1) {
-      if (run < 0) run = i
-    } else if (run >= 0) {
-      inOrder.set(latencyUs.subarray(run, i), timedTotal)
-      timedTotal += i - run
-      run = -1
-    }
-    if (s < 0) continue
-    if (s !== last) {
-      if (s < last) contiguous = false
-      last = s
-    }
     load[s]++
     if (rc === -1 || rc === 2 || rc === 5) failed[s]++
     if (flags[i] & TIMED && rc !== -1) timed[s]++
   }
-  if (run >= 0) {
-    inOrder.set(latencyUs.subarray(run, n), timedTotal)
-    timedTotal += n - run
-  }
-  const order = seconds.map((_, i) => i).sort((a, b) => seconds[a] - seconds[b])
+  const nb = seconds.length
+  const order = seconds.map((_, s) => s).sort((a, b) => seconds[a] - seconds[b])
   const start = new Int32Array(nb + 1)
-  for (let b = 0; b < nb; b++) start[b + 1] = start[b] + timed[order[b]]
-  let latencies = inOrder.subarray(0, timedTotal)
-  if (!contiguous || order.some((s, b) => s !== b)) {
-    // Grouped anew: where the next latency of each second number goes.
-    const at = new Int32Array(nb)
-    for (let b = 0; b < nb; b++) at[order[b]] = start[b]
-    latencies = new Float64Array(timedTotal)
-    for (let i = 0; i < n; i++) {
-      const s = second[i]
-      if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[s]++] = latencyUs[i]
-    }
+  // Where the next latency of each second number goes.
+  const at = new Int32Array(nb)
+  for (let b = 0; b < nb; b++) {
+    at[order[b]] = start[b]
+    start[b + 1] = start[b] + timed[order[b]]
+  }
+  const latencies = new Float64Array(start[nb])
+  for (let i = 0; i < n; i++) {
+    const s = second[i]
+    if (s >= 0 && flags[i] & TIMED && rcode[i] !== -1) latencies[at[s]++] = latencyUs[i]
   }
   const buckets: SecondBucket[] = order.map((s) => ({
     second: seconds[s],
@@ -489,10 +581,10 @@ export function medianInPlace(a: Float64Array, lo: number, hi: number, mayHoldNa
   const k = lo + (len >> 1)
   select(a, lo, hi - 1, k)
   if (len % 2) return a[k]
-  // After selection everything before k is ≤ a[k]: the largest of them is the lower middle.
-  let below = a[lo]
-  for (let i = lo + 1; i < k; i++) if (a[i] > below) below = a[i]
-  return (below + a[k]) / 2
+  // After selection everything before k is ≤ a[k]: the largest of them is the lower middle,
+  // selected there too. A loop for the largest would be a second loop for a cold run to optimize.
+  select(a, lo, k - 1, k - 1)
+  return (a[k - 1] + a[k]) / 2
 }
 
 /** Spearman rank correlation, -1..1; NaN with fewer than 3 points or no variation. */

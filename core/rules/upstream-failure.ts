@@ -80,16 +80,16 @@ function check(ctx: RuleContext): RuleFinding[] {
 
   let externalServfail = 0
   let clusterServfail = 0
-  let external = 0
   const servfail: number[] = []
   const f = txFacts(ctx.correlation.transactions)
-  const scopes = scopesOf(f, domains)
-  const { n, name, rcode, nameRows } = f
-  // External transactions counted per name (the facts count each name's rows): the loop over
-  // transactions then reads a name's scope only for a SERVFAIL.
-  for (let k = 0; k < scopes.length; k++) if (scopes[k] === EXTERNAL) external += nameRows[k]
-  for (let i = 0; i < n; i++) {
+  const { name, rcode, nameRows } = f
+  // The scope of every name is thousands of string tests: worked out only once a SERVFAIL or a
+  // finding needs it.
+  let scopes: Uint8Array | null = null
+  // SERVFAILs among the failed transactions: no loop over every transaction.
+  for (const i of f.failed) {
     if (rcode[i] !== 2) continue
+    scopes ??= scopesOf(f, domains)
     const scope = scopes[name[i]]
     if (scope === REVERSE) continue
     if (scope === EXTERNAL) {
@@ -113,6 +113,10 @@ function check(ctx: RuleContext): RuleFinding[] {
     healthcheck: healthcheckFailures > 0,
   }
   if (!Object.values(signals).some(Boolean)) return []
+  // External transactions counted per name (the facts count each name's rows).
+  scopes ??= scopesOf(f, domains)
+  let external = 0
+  for (let k = 0; k < scopes.length; k++) if (scopes[k] === EXTERNAL) external += nameRows[k]
 
   const fwdShare = fwd.length ? fwdUnanswered.length / fwd.length : 0
   const base = Math.max(

@@ -119,18 +119,10 @@ export function failurePattern(
 ): FailurePattern {
   const tx = correlation.transactions
   const facts = txFacts(tx)
-  // The failed transactions (isFailed: no rcode, SERVFAIL or REFUSED), and which clients had one,
-  // in one pass.
-  let failures = 0
+  // The failed transactions (isFailed: no rcode, SERVFAIL or REFUSED), and which clients had one.
+  const failures = facts.failed.length
   const failingClient = new Uint8Array(facts.clients.length)
-  const { n, rcode, client } = facts
-  for (let i = 0; i < n; i++) {
-    const rc = rcode[i]
-    if (rc === -1 || rc === 2 || rc === 5) {
-      failures++
-      failingClient[client[i]] = 1
-    }
-  }
+  for (const i of facts.failed) failingClient[facts.client[i]] = 1
   const buckets = perSecond(tx)
   const failing = buckets.filter((b) => b.failed > 0).length
   const rho = spearman(

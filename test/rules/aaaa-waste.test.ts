@@ -31,6 +31,18 @@ const aaaa = (at = 86, answerAddrs = 0) =>
     answerAddrs,
   })
 
+/**
+ * 60 names asked A (answered) then AAAA (NODATA); every other one after an AAAA NODATA for a name
+ * never asked A, which is not wasted.
+ */
+const mixed = Array.from({ length: 60 }, (_, i) => [
+  tx({ qname: `n${i}.example.com.`, qtype: 1, at: i * 1000, answerAddrs: 1 }),
+  ...(i % 2
+    ? [tx({ qname: `no-a${i}.example.com.`, qtype: 28, at: i * 1000 + 5, answerAddrs: 0 })]
+    : []),
+  tx({ qname: `n${i}.example.com.`, qtype: 28, at: i * 1000 + 10, answerAddrs: 0 }),
+]).flat()
+
 ruleTable(aaaaWaste, {
   fires: [
     {
@@ -63,6 +75,15 @@ ruleTable(aaaaWaste, {
       expect: (f) => {
         expect(f.severity).toBe('info')
         expect(f.data.shareOfQueries).toBe(0.1)
+      },
+    },
+    {
+      name: 'evidence: the wasted AAAAs in order, not those for names without an A answer',
+      ctx: () => ctx({ transactions: mixed }),
+      expect: (f) => {
+        expect(f.data).toMatchObject({ aaaaNoData: 60, aaaaNoDataWithoutA: 30 })
+        const wasted = mixed.filter((t) => t.qtype === 28 && !t.qname.startsWith('no-a'))
+        expect(f.evidence).toEqual(wasted.slice(0, 50).map((t) => t.response))
       },
     },
   ],

@@ -57,6 +57,9 @@ describe('search suffixes', () => {
     expect(nameScope('db.default.svc.cluster.local.', domains)).toBe('cluster')
     expect(nameScope('10.0.96.10.in-addr.arpa.', domains)).toBe('reverse')
     expect(nameScope('example.com.', domains)).toBe('external')
+    // The domain itself is the cluster's; a name that only ends in its letters is not.
+    expect(nameScope('cluster.local', domains)).toBe('cluster')
+    expect(nameScope('mycluster.local.', domains)).toBe('external')
   })
 })
 

@@ -9,7 +9,7 @@ import type { DnsMessageEvent } from '../../core/model/event.js'
 import { buildReport } from '../../core/report/build-report.js'
 import { runRules } from '../../core/rules/index.js'
 import type { RuleContext } from '../../core/rules/rule.js'
-import { txFacts } from '../../core/rules/transaction-views.js'
+import { perSecond, txFacts } from '../../core/rules/transaction-views.js'
 import { TxnStore } from '../../core/correlate/txn-store.js'
 import { query, response, vantages } from '../correlate/events.js'
 
@@ -130,7 +130,7 @@ describe('reading the TxnStore directly', () => {
     expect(Object.keys(s.rcodes).length).toBeGreaterThanOrEqual(4)
     expect(s.failedLookups).toBeGreaterThan(0)
     expect(fromObjects.correlation.transactions.some((t) => t.copies > 1)).toBe(true)
-    expect(fromObjects.facts.seconds.length).toBeGreaterThan(5)
+    expect(perSecond(fromObjects.correlation.transactions).length).toBeGreaterThan(5)
     expect(fromObjects.report.worstLookups?.length).toBe(10)
   })
 
@@ -151,5 +151,40 @@ describe('reading the TxnStore directly', () => {
     expect(resent.length).toBeGreaterThan(5)
     expect(resent.every((l) => l.queries > l.transactionCount)).toBe(true)
     expect(JSON.stringify(a)).toBe(JSON.stringify(b))
+  })
+})
+
+describe('the facts index names and clients', () => {
+  /** Unanswered queries for two names, from `clients` client addresses. */
+  function transactions(clients: number): readonly Transaction[] {
+    const dns = new DnsTable()
+    for (let k = 0; k < clients; k++) {
+      const from = `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}:40000`
+      dns.push(query({ t: k, from, to: `${SVC}:53`, id: k & 0xffff, q: NAMES[k % 2] }))
+    }
+    return correlate({ dns, drops: [], facts: [], vantages: vantages(['pod', 'pod']) }).transactions
+  }
+  /** What txFacts reads of a transaction, as a plain object. */
+  const fields = (t: Transaction) => {
+    const { client, qname, qtype, rcode, answerAddrs, firstSent, latencyUs, response } = t
+    return { client, qname, qtype, rcode, answerAddrs, firstSent, latencyUs, response }
+  }
+
+  it('in two bytes each up to 65536 of them, in four beyond, as the store and objects alike', () => {
+    const few = txFacts(transactions(100))
+    expect(few.name).toBeInstanceOf(Uint16Array)
+    expect(few.client).toBeInstanceOf(Uint16Array)
+    // Over 65536 strings: the clients need four bytes, the two names still two.
+    const tx = transactions(0x10001)
+    const many = txFacts(tx)
+    expect(many.clients.length).toBe(0x10001)
+    expect(many.name).toBeInstanceOf(Uint16Array)
+    expect(many.client).toBeInstanceOf(Int32Array)
+    for (const i of [0, 1, 0x10000])
+      expect([many.names[many.name[i]], many.clients[many.client[i]]]).toEqual([
+        tx[i].qname,
+        tx[i].client,
+      ])
+    expect(txFacts(tx.map((t) => fields(t) as Transaction))).toEqual(many)
   })
 })

@@ -53,8 +53,8 @@ describe('medianInPlace', () => {
       const a = new Float64Array([9, ...xs, 9])
       const got = medianInPlace(a, 1, 1 + xs.length)
       expect(Object.is(got, median(xs)) || got === median(xs)).toBe(true)
-      // Reorders only its range, keeping the values.
-      expect([...a.subarray(1, 1 + xs.length)].sort()).toEqual([...xs].sort())
+      // Reorders only its range, keeping the values (a typed array's sort puts -0 before 0).
+      expect(a.slice(1, 1 + xs.length).sort()).toEqual(Float64Array.from(xs).sort())
       expect([a[0], a[a.length - 1]]).toEqual([9, 9])
     }
   })
@@ -99,9 +99,11 @@ describe('txFacts and perSecond', () => {
       // Out of time order, over 8 seconds.
       at: Math.floor(rnd() * 8e6),
       latencyMs: rnd() < 0.2 ? null : Math.floor(rnd() * 50),
-      rcode: [0, 0, 0, 2, 3, 5][Math.floor(rnd() * 6)],
+      // -1: a response without an rcode (a CoreDNS log's `-`).
+      rcode: [0, 0, 0, 2, 3, 5, -1][Math.floor(rnd() * 7)],
     }),
   )
+  const inOrder = [...transactions].sort((a, b) => a.firstSent - b.firstSent)
   it('reads what the Transaction says', () => {
     const f = txFacts(transactions)
     expect(f.n).toBe(transactions.length)
@@ -110,6 +112,7 @@ describe('txFacts and perSecond', () => {
       expect(f.clients[f.client[i]]).toBe(t.client)
       expect(f.qtype[i]).toBe(t.qtype)
       expect(f.rcode[i]).toBe(clientRcode(t) ?? -1)
+      expect(f.firstSent[i]).toBe(t.firstSent)
       expect(Boolean(f.flags[i] & HAS_RESPONSE)).toBe(t.response !== null)
       expect(Boolean(f.flags[i] & TIMED)).toBe(t.response !== null && t.latencyUs !== null)
     })
@@ -117,17 +120,36 @@ describe('txFacts and perSecond', () => {
     f.clientFirst.forEach((i, c) =>
       expect(transactions.findIndex((t) => t.client === f.clients[c])).toBe(i),
     )
+    const rows = (keep: (t: Transaction) => boolean) =>
+      transactions.flatMap((t, i) => (keep(t) ? [i] : []))
+    expect(f.failed).toEqual(rows(isFailed))
+    expect(f.untimed).toEqual(rows((t) => t.latencyUs === null || clientRcode(t) === null))
+    expect(f.inTimeOrder).toBe(false)
+    expect(txFacts(inOrder).inTimeOrder).toBe(true)
   })
-  // Out of time order: grouped anew; in time order, as the correlator's: read in one pass.
+  // Out of time order: numbered per row; in time order, as the correlator's: runs of rows.
   it('buckets per second as a Map of arrays and a sort would', () =>
     bucketsAsReference(transactions))
-  it('buckets per second in one pass for transactions in time order', () =>
-    bucketsAsReference([...transactions].sort((a, b) => a.firstSent - b.firstSent)))
+  it('buckets per second by search for transactions in time order', () =>
+    bucketsAsReference(inOrder))
+  it('buckets seconds of one transaction and long seconds alike', () => {
+    // A second of its own for each of the first 100, then 300 in three seconds.
+    const spread = inOrder.map((t, i) =>
+      tx({ qname: t.qname, at: i < 100 ? i * 1e6 : 100e6 + (i % 3) * 1e6, rcode: t.rcode ?? 0 }),
+    )
+    bucketsAsReference(spread.sort((a, b) => a.firstSent - b.firstSent))
+  })
+  it('leaves out transactions without a time', () => {
+    const untimed = inOrder.map((t, i) => (i % 50 === 7 ? tx({ qname: t.qname, at: NaN }) : t))
+    expect(txFacts(untimed).inTimeOrder).toBe(false)
+    bucketsAsReference(untimed)
+  })
 })
 
 function bucketsAsReference(transactions: Transaction[]): void {
   const ref = new Map<number, { load: number; failed: number; lat: number[] }>()
   for (const t of transactions) {
+    if (!Number.isFinite(t.firstSent)) continue
     const s = Math.floor(t.firstSent / 1e6)
     const b = ref.get(s) ?? { load: 0, failed: 0, lat: [] }
     ref.set(s, b)
