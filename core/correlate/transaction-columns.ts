@@ -16,6 +16,7 @@ export const IS_A = 1
 export const IS_AAAA = 2
 export const HAS_ADDRESS = 4
 export const RESENT = 8
+export const FINAL = 16
 export { NO_RESPONSE }
 
 export class TransactionColumns {
@@ -29,7 +30,10 @@ export class TransactionColumns {
   readonly sent: Float64Array
   /** The last thing seen of it (µs), as Transaction.lastTime: see `lastOf`. */
   readonly lastTime: Float64Array
-  /** IS_A, IS_AAAA, HAS_ADDRESS (a final answer with an address), RESENT (copies > 1). */
+  /**
+   * IS_A, IS_AAAA, HAS_ADDRESS (a final answer with an address), RESENT (copies > 1), FINAL
+   * (answered NOERROR or NXDOMAIN: the resolver asks no more).
+   */
   readonly flags: Uint8Array
   /** The response's rcode, or NO_RESPONSE. */
   readonly rcode: Int32Array
@@ -137,6 +141,7 @@ export class TransactionColumns {
 function flagsOf(qtype: number, copies: number, rcode: number, addrs: number): number {
   let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
   if (copies > 1) flags |= RESENT
+  if (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN) flags |= FINAL
   // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
   if (rcode === RCODE.NOERROR && (addrs > 0 || (addrs < 0 && qtype === A))) flags |= HAS_ADDRESS
   return flags
