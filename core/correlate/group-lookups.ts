@@ -35,6 +35,10 @@ export const OUTCOMES: readonly LookupOutcome[] = [
 const [ADDRESS, NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, OTHER] = [0, 1, 2, 3, 4, 5]
 /** The outcome of a lookup left to settleMany, until it is settled. */
 const UNSETTLED = 255
+/** Grouper.oneBase of a qname not seen yet. */
+const NOT_MADE = -2
+/** A bit of a lookup's summary besides the types it asked: see Grouper.summary. */
+const UNSURE = 4
 
 /**
  * The settled lookups, one column per field; `next` links each lookup's transactions. A lookup's
@@ -51,9 +55,15 @@ class LookupStore {
     readonly txns: TransactionColumns,
     readonly next: Int32Array,
     readonly head: Int32Array,
+    /**
+     * Per lookup that settleMany settled: 1 + its application name's number, and the qname
+     * number that answered (read for the outcome ADDRESS). A lookup settled as it grew (0 here)
+     * asked one name: its name is its first qname's one base, and that qname answered, if any.
+     */
     readonly name: Int32Array,
-    /** The qname number that answered, read only for the outcome ADDRESS. */
     readonly answered: Int32Array,
+    /** Per qname number: its one base (see Grouper). */
+    readonly oneBase: Int32Array,
     readonly outcome: Uint8Array,
     readonly wasted: Int32Array,
   ) {}
@@ -97,7 +107,9 @@ class GroupedLookup implements Lookup {
     return this.store.text[this.store.txns.client[this.store.head[this.index]]]
   }
   get name(): string {
-    return this.store.nameText(this.store.name[this.index])
+    const { name, oneBase, txns, head, nameText } = this.store
+    const n = name[this.index]
+    return nameText(n > 0 ? n - 1 : oneBase[txns.qname[head[this.index]]])
   }
   get transactions(): number[] {
     const out: number[] = []
@@ -130,8 +142,9 @@ class GroupedLookup implements Lookup {
     return end
   }
   get answeredName(): string | null {
-    const { outcome, answered, text } = this.store
-    return outcome[this.index] === ADDRESS ? text[answered[this.index]] : null
+    const { outcome, name, answered, txns, head, text } = this.store
+    if (outcome[this.index] !== ADDRESS) return null
+    return text[name[this.index] > 0 ? answered[this.index] : txns.qname[head[this.index]]]
   }
   toJSON(): Lookup {
     const { client, name, transactions, outcome, wasted, start, end, answeredName } = this
@@ -171,20 +184,22 @@ export function groupLookups(
 class Grouper {
   // A lookup goes quiet for at most one full retry round between candidates.
   private readonly gapUs: number
-  /**
-   * The application names, numbered in a pool; null when each qname's number is its one name's
-   * (see the constructor).
-   */
+  /** The application names, numbered in a pool; null without a search list (see constructor). */
   private readonly bases: StringPool | null
   /** The text of an application-name number. */
   private readonly baseText: (id: number) => string
-  // Starts at 1: a run's start of 0 means "none" in run.
+  // Starts at 1: a run's start of 0 means "none" in qnameRun and run.
   private runs = new Int32Array(1024)
   private runsEnd = 1
-  /** Per qname number: the start of its bases' run. */
+  /** Per qname number: the start of its bases' run, 0 until made. */
   private readonly qnameRun: Int32Array
-  /** Per qname number: its one base, or -1 when a search list gives it several. */
+  /**
+   * Per qname number: its one base, -1 when a search list gives it several, NOT_MADE until
+   * worked out.
+   */
   private readonly oneBase: Int32Array
+  /** The numbers of the strings of `text` that end in the root dot, once needed. */
+  private dotted: Map<string, number> | null = null
   // Per transaction (the first ones are the columns').
   private readonly qname: Uint32Array
   private readonly flags: Uint8Array
@@ -199,12 +214,19 @@ class Grouper {
   private readonly tail: Int32Array
   private readonly lastActivity: Float64Array
   private readonly run: Int32Array
-  // Per lookup, what settling it decides: its application name, the name that answered, its
-  // outcome (UNSETTLED: left to settleMany, listed in `unsettled`) and waste.
+  // Per lookup, what settling it decides: its application name and the name that answered (as
+  // LookupStore's: written by settleMany only), its outcome (UNSETTLED: left to settleMany,
+  // listed in `unsettled`) and waste.
   private readonly name: Int32Array
   private readonly answered: Int32Array
   private readonly outcome: Uint8Array
   private readonly wasted: Int32Array
+  /**
+   * Per lookup settled as it grows (see addAll): the question types it asked (IS_A, IS_AAAA),
+   * and UNSURE once an ask of it was not finally answered, was resent, or was answered after
+   * the last time seen of it. What accepts would find walking it, in the common cases.
+   */
+  private readonly summary: Uint8Array
   private readonly unsettled: Int32Array
   private unsettledCount = 0
   /** The open lookup of each (client, possible application name): lookups are found by name. */
@@ -220,25 +242,24 @@ class Grouper {
     this.flags = columns.flags
     this.rcode = columns.rcode
     this.rtime = columns.rtime
-    this.qnameRun = new Int32Array(columns.text.length)
-    this.oneBase = new Int32Array(columns.text.length)
-    // Without a search list a qname's one name is itself without the root dot. When every qname
-    // has that dot, no two share a name: the qname's number serves as its name's, whose text is
-    // made only when read (few are: the lookups a report shows). Otherwise the names are made,
-    // and numbered in a pool.
     const text = columns.text
-    if (cfg.search.length === 0 && columns.qnames.every((q) => text[q].endsWith('.'))) {
+    this.qnameRun = new Int32Array(text.length)
+    this.oneBase = new Int32Array(text.length).fill(NOT_MADE)
+    if (cfg.search.length === 0) {
+      // Without a search list a qname's one base is itself without the root dot. It is numbered
+      // as that name with the dot is in `text` ("a." and "a" share one), and its text is made
+      // only when read (few are: the lookups a report shows).
       this.bases = null
       this.baseText = (id) => withoutRoot(text[id])
     } else {
       const names = (this.bases = new StringPool()).text
       this.baseText = (id) => names[id]
-    }
-    // Each distinct qname's bases, before the transactions: the loops over them then find them
-    // made, and leave the making out of their optimized code.
-    for (const q of columns.qnames) {
-      const at = (this.qnameRun[q] = this.makeBases(q))
-      this.oneBase[q] = this.runs[at] === 1 ? this.runs[at + 1] : -1
+      // Each distinct qname's bases, before the transactions: addAll then finds them made, and
+      // leaves the making (strings, the pool's Map) out of its optimized code.
+      for (const q of columns.qnames) {
+        const at = this.basesOf(q)
+        this.oneBase[q] = this.runs[at] === 1 ? this.runs[at + 1] : -1
+      }
     }
     this.open = new OpenLookups(this.bases ? this.bases.size : text.length)
     this.next = new Int32Array(n)
@@ -252,6 +273,7 @@ class Grouper {
     this.answered = new Int32Array(most)
     this.outcome = new Uint8Array(most)
     this.wasted = new Int32Array(most)
+    this.summary = new Uint8Array(most)
     this.unsettled = new Int32Array(most)
   }
 
@@ -271,14 +293,17 @@ class Grouper {
    * stays out of this loop's optimized code until a transaction needs it.
    */
   addAll(lookup: Int32Array): void {
-    const { qname, flags, oneBase, next, head, tail, lastActivity, open, gapUs } = this
-    const { name, answered, outcome } = this
+    const { qname, flags, rtime, oneBase, next, head, tail, lastActivity, open, gapUs } = this
+    const { outcome, summary } = this
     const { client, sent, lastTime } = this.columns
     for (let i = 0; i < flags.length; i++) {
-      const aaaa = flags[i] & IS_AAAA
-      if (!(flags[i] & IS_A) && !aaaa) continue
+      const f = flags[i]
+      const type = f & (IS_A | IS_AAAA)
+      if (!type) continue
+      const aaaa = f & IS_AAAA
       const q = qname[i]
-      const base = oneBase[q]
+      let base = oneBase[q]
+      if (base === NOT_MADE) base = this.ownBase(q)
       if (base < 0) {
         lookup[i] = this.add(i)
         continue
@@ -291,7 +316,20 @@ class Grouper {
           lookup[i] = this.add(i)
           continue
         }
-        if (this.accepts(target, q, aaaa, i)) {
+        // A lookup settled as it grows asked this name alone: its summary tells the common cases
+        // without walking it. A first question of this type (the sibling of a pair) joins it;
+        // this question again once every ask was finally answered is a new call. (All read
+        // before branching, as in accepts: the first question asked again comes after this loop
+        // is optimized.)
+        const settled = outcome[target] !== UNSETTLED
+        const asked = summary[target] & type
+        const sure = !(summary[target] & UNSURE)
+        const quiet = lastActivity[target] <= firstSent
+        let joins: boolean
+        if (settled && !asked) joins = true
+        else if (settled && sure && quiet) joins = false
+        else joins = this.accepts(target, q, aaaa, i)
+        if (joins) {
           next[tail[target]] = i
           tail[target] = i
         } else target = -1
@@ -300,8 +338,6 @@ class Grouper {
         target = this.count++
         head[target] = tail[target] = i
         lastActivity[target] = firstSent
-        name[target] = base
-        answered[target] = q
         open.set(c, base, target)
       }
       next[i] = -1
@@ -310,7 +346,9 @@ class Grouper {
       if (outcome[target] !== UNSETTLED && (x === i || next[x] === i))
         outcome[target] = this.outcomeOfOne(x, i)
       else this.unsettle(target)
-      lastActivity[target] = Math.max(lastActivity[target], lastOf(firstSent, lastTime[i]))
+      const last = lastOf(firstSent, lastTime[i])
+      lastActivity[target] = Math.max(lastActivity[target], last)
+      summary[target] |= type | (!(f & FINAL) || f & RESENT || rtime[i] > last ? UNSURE : 0)
       lookup[i] = target
     }
   }
@@ -355,7 +393,7 @@ class Grouper {
     const client = columns.client[i]
     const firstSent = columns.sent[i]
     const aaaa = this.flags[i] & IS_AAAA
-    const from = this.qnameRun[qname]
+    const from = this.basesOf(qname)
     const to = from + 1 + this.runs[from]
     const { runs, run, lastActivity } = this
     let target = -1
@@ -398,18 +436,36 @@ class Grouper {
     return target
   }
 
-  /** Adds the run of bases of `qname`, and returns its start. */
-  private makeBases(qname: number): number {
+  /** Where the run of bases of `qname` starts (made on first ask). */
+  private basesOf(qname: number): number {
+    let at = this.qnameRun[qname]
+    if (at !== 0) return at
     const bases = this.bases
     if (!bases) {
-      const at = this.reserve(1)
-      this.runs[at + 1] = qname
-      return at
+      at = this.reserve(1)
+      const base = this.oneBase[qname]
+      this.runs[at + 1] = base === NOT_MADE ? this.ownBase(qname) : base
+    } else {
+      const names = possibleBases(this.columns.text[qname], this.cfg.search)
+      at = this.reserve(names.length)
+      for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = bases.id(names[k])
     }
-    const names = possibleBases(this.columns.text[qname], this.cfg.search)
-    const at = this.reserve(names.length)
-    for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = bases.id(names[k])
-    return at
+    return (this.qnameRun[qname] = at)
+  }
+
+  /** The one base of `qname` without a search list: the number of its name with the root dot. */
+  private ownBase(qname: number): number {
+    const name = this.columns.text[qname]
+    let base = qname
+    if (!name.endsWith('.')) {
+      if (!this.dotted) {
+        this.dotted = new Map()
+        const text = this.columns.text
+        for (let k = 0; k < text.length; k++) if (text[k].endsWith('.')) this.dotted.set(text[k], k)
+      }
+      base = this.dotted.get(name + '.') ?? qname
+    }
+    return (this.oneBase[qname] = base)
   }
 
   /**
@@ -417,7 +473,7 @@ class Grouper {
    * its first qname's.
    */
   private basesOfLookup(o: number): number {
-    return this.run[o] || this.qnameRun[this.qname[this.head[o]]]
+    return this.run[o] || this.basesOf(this.qname[this.head[o]])
   }
 
   /** Room for a run of `length` names at the end of `runs`: returns its start, length set. */
@@ -435,7 +491,7 @@ class Grouper {
 
   /** The bases of `qname` as an array. */
   private basesArray(qname: number): number[] {
-    const at = this.qnameRun[qname]
+    const at = this.basesOf(qname)
     return Array.from(this.runs.subarray(at + 1, at + 1 + this.runs[at]))
   }
 
@@ -550,6 +606,7 @@ class Grouper {
       this.head.subarray(0, n),
       this.name.subarray(0, n),
       this.answered.subarray(0, n),
+      this.oneBase,
       this.outcome.subarray(0, n),
       this.wasted.subarray(0, n),
     )
@@ -618,12 +675,14 @@ class Grouper {
                 : OTHER
       }
       wasted[o] = waste
-      if (!oneName) name[o] = this.nameOf(o)
-      else if (oneBase[asked] >= 0) name[o] = oneBase[asked]
+      let b: number
+      if (!oneName) b = this.nameOf(o)
+      else if (oneBase[asked] >= 0) b = oneBase[asked]
       else {
         if (picked[asked] < 0) picked[asked] = this.pick(this.basesArray(asked), asked)
-        name[o] = picked[asked]
+        b = picked[asked]
       }
+      name[o] = 1 + b
     }
   }
 
@@ -635,7 +694,7 @@ class Grouper {
     let bases = this.basesArray(first)
     for (let x = head; x >= 0; x = next[x]) {
       if (qname[x] === first) continue
-      const from = this.qnameRun[qname[x]]
+      const from = this.basesOf(qname[x])
       const common = bases.filter((y) => has(this.runs, from, y))
       if (common.length) bases = common
     }

@@ -117,8 +117,10 @@ export function inferSearchList(
   // search domain by itself: the application asked for a cluster name with fewer than ndots dots.
   // Each distinct name is read once, in order of first sight.
   if (columns) {
+    // Most captures have no cluster name at all: then the distinct qnames need not be listed.
     const names = columns.text
-    for (const id of columns.qnames) expandedOnce(votes, clusterDomains, names[id])
+    if (names.some((name) => name.indexOf('.svc.', 1) >= 0))
+      for (const id of columns.qnames) expandedOnce(votes, clusterDomains, names[id])
   } else {
     const seen = new Set<string>()
     for (let i = 0; i < txns.length; i++) {

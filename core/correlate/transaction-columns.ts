@@ -46,8 +46,7 @@ export class TransactionColumns {
   readonly lookup: Int32Array
   /** How many transactions ask A or AAAA. */
   readonly questions: number
-  /** The distinct qnames' numbers, in order of first sight. */
-  readonly qnames: number[] = []
+  private firstSeen: number[] | null = null
 
   /**
    * `store`, when given, is where `txns` come from: they are its views, all of them in its order
@@ -69,21 +68,14 @@ export class TransactionColumns {
       this.rtime = store.responseTime
       this.lookup = store.lookup
       const flags = (this.flags = new Uint8Array(n))
-      const seen = new Uint8Array(this.text.length)
       // This loop runs once per analysis, mostly before it is optimized: the columns are read
       // from locals rather than through `store` and `this` each time round.
-      const { qtype, copies, rcode, answerAddrs, qname } = store
-      const qnames = this.qnames
+      const { qtype, copies, rcode, answerAddrs } = store
       let questions = 0
       for (let i = 0; i < n; i++) {
         const f = flagsOf(qtype[i], copies[i], rcode[i], answerAddrs[i])
         flags[i] = f
         if (f & (IS_A | IS_AAAA)) questions++
-        const q = qname[i]
-        if (seen[q] === 0) {
-          seen[q] = 1
-          qnames.push(q)
-        }
       }
       this.questions = questions
       return
@@ -103,8 +95,6 @@ export class TransactionColumns {
     let lastQname: string | null = null
     let lastName = -1
     let questions = 0
-    // Each transaction numbers two strings at most.
-    const seen = new Uint8Array(2 * n)
     for (let i = 0; i < n; i++) {
       const t = txns[i]
       const qname = t.qname
@@ -112,10 +102,6 @@ export class TransactionColumns {
       if (qname !== lastQname) {
         lastQname = qname
         lastName = pool.id(qname)
-        if (seen[lastName] === 0) {
-          seen[lastName] = 1
-          this.qnames.push(lastName)
-        }
       }
       if (clientName !== lastClientName) {
         lastClientName = clientName
@@ -134,6 +120,26 @@ export class TransactionColumns {
       if (flags & (IS_A | IS_AAAA)) questions++
     }
     this.questions = questions
+  }
+
+  /**
+   * The distinct qnames' numbers, in order of first sight: worked out when first read, as few
+   * analyses need them (a search list, or inferring one from cluster names).
+   */
+  get qnames(): readonly number[] {
+    if (!this.firstSeen) {
+      const seen = new Uint8Array(this.text.length)
+      const qnames: number[] = (this.firstSeen = [])
+      const qname = this.qname
+      for (let i = 0; i < this.txns.length; i++) {
+        const q = qname[i]
+        if (seen[q] === 0) {
+          seen[q] = 1
+          qnames.push(q)
+        }
+      }
+    }
+    return this.firstSeen
   }
 }
 
