@@ -729,12 +729,15 @@ function has(runs: Int32Array, at: number, id: number): boolean {
 
 /**
  * From (client id, name id) to a lookup index. Most names are asked by one client only (all of a
- * load generator's by the same one), so the first client of each name has its entry in arrays by
- * name; the other clients' entries are in a hash table, by open addressing in flat typed arrays.
+ * load generator's by the same one), so the first client of each name has its entry in an array
+ * by name; the other clients' entries are in a hash table, by open addressing in flat typed
+ * arrays.
  */
 class OpenLookups {
-  /** Per name id: 1 + the id of its first client (0: none yet), and that client's entry. */
-  private readonly firstClient: Int32Array
+  /**
+   * Per name id, side by side (one cache line): 1 + the id of its first client (0: none yet),
+   * and that client's entry.
+   */
   private readonly first: Int32Array
   private keys = new Int32Array(2 * 1024)
   private vals = new Int32Array(1024).fill(-1)
@@ -743,13 +746,12 @@ class OpenLookups {
 
   /** `names`: how many name ids there are (0 to names - 1). */
   constructor(names: number) {
-    this.firstClient = new Int32Array(names)
-    this.first = new Int32Array(names)
+    this.first = new Int32Array(2 * names)
   }
 
   get(client: number, name: number): number {
-    const c = this.firstClient[name]
-    if (c === client + 1) return this.first[name]
+    const c = this.first[2 * name]
+    if (c === client + 1) return this.first[2 * name + 1]
     // A name nobody has asked has no entry for another client either.
     return c === 0 ? -1 : this.other(client, name)
   }
@@ -765,12 +767,12 @@ class OpenLookups {
   }
 
   set(client: number, name: number, value: number): void {
-    const c = this.firstClient[name]
+    const c = this.first[2 * name]
     // The first client's test first: it is the one that runs from the first call, and optimized
     // code then finds it has run (a test first run after would throw that code away).
     if (c === client + 1 || c === 0) {
-      this.firstClient[name] = client + 1
-      this.first[name] = value
+      this.first[2 * name] = client + 1
+      this.first[2 * name + 1] = value
     } else this.put(client, name, value)
   }
 

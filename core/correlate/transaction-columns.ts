@@ -67,17 +67,9 @@ export class TransactionColumns {
       this.rcode = store.rcode
       this.rtime = store.responseTime
       this.lookup = store.lookup
-      const flags = (this.flags = new Uint8Array(n))
-      // This loop runs once per analysis, mostly before it is optimized: the columns are read
-      // from locals rather than through `store` and `this` each time round.
+      this.flags = new Uint8Array(n)
       const { qtype, copies, rcode, answerAddrs } = store
-      let questions = 0
-      for (let i = 0; i < n; i++) {
-        const f = flagsOf(qtype[i], copies[i], rcode[i], answerAddrs[i])
-        flags[i] = f
-        if (f & (IS_A | IS_AAAA)) questions++
-      }
-      this.questions = questions
+      this.questions = fillFlags(this.flags, n, qtype, copies, rcode, answerAddrs)
       return
     }
     this.qname = new Uint32Array(n)
@@ -94,7 +86,9 @@ export class TransactionColumns {
     let lastClient = -1
     let lastQname: string | null = null
     let lastName = -1
-    let questions = 0
+    const qtype = new Uint16Array(n)
+    const copies = new Int32Array(n)
+    const addrs = new Int32Array(n)
     for (let i = 0; i < n; i++) {
       const t = txns[i]
       const qname = t.qname
@@ -115,11 +109,11 @@ export class TransactionColumns {
       const answered = !Number.isNaN(rc)
       this.rcode[i] = answered ? rc : NO_RESPONSE
       if (answered) this.rtime[i] = t.responseTime
-      const flags = flagsOf(t.qtype, t.copies, this.rcode[i], answered ? t.answerAddrs : -1)
-      this.flags[i] = flags
-      if (flags & (IS_A | IS_AAAA)) questions++
+      qtype[i] = t.qtype
+      copies[i] = t.copies
+      addrs[i] = answered ? t.answerAddrs : -1
     }
-    this.questions = questions
+    this.questions = fillFlags(this.flags, n, qtype, copies, this.rcode, addrs)
   }
 
   /**
@@ -143,14 +137,33 @@ export class TransactionColumns {
   }
 }
 
-/** One transaction's flags; `rcode` NO_RESPONSE: no response (`addrs` is then not read). */
-function flagsOf(qtype: number, copies: number, rcode: number, addrs: number): number {
-  let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
-  if (copies > 1) flags |= RESENT
-  if (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN) flags |= FINAL
-  // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-  if (rcode === RCODE.NOERROR && (addrs > 0 || (addrs < 0 && qtype === A))) flags |= HAS_ADDRESS
-  return flags
+/**
+ * Sets the flags of transactions 0 to n - 1 from their question types, copies, rcodes
+ * (NO_RESPONSE: no response, and `addrs` is not read) and answer addresses; returns how many ask
+ * A or AAAA. It runs once per analysis, mostly before it is optimized: one loop with no call in
+ * it, reading typed arrays.
+ */
+function fillFlags(
+  flags: Uint8Array,
+  n: number,
+  qtype: Uint16Array,
+  copies: Int32Array,
+  rcode: Int32Array,
+  addrs: Int32Array,
+): number {
+  let questions = 0
+  for (let i = 0; i < n; i++) {
+    const type = qtype[i]
+    const rc = rcode[i]
+    let f = type === A ? IS_A : type === AAAA ? IS_AAAA : 0
+    if (copies[i] > 1) f |= RESENT
+    if (rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN) f |= FINAL
+    // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
+    if (rc === RCODE.NOERROR && (addrs[i] > 0 || (addrs[i] < 0 && type === A))) f |= HAS_ADDRESS
+    flags[i] = f
+    if (f & (IS_A | IS_AAAA)) questions++
+  }
+  return questions
 }
 
 /** The last thing seen of a transaction (µs): its first send when nothing later is known. */
