@@ -489,12 +489,6 @@ class Grouper {
     return at
   }
 
-  /** The bases of `qname` as an array. */
-  private basesArray(qname: number): number[] {
-    const at = this.basesOf(qname)
-    return Array.from(this.runs.subarray(at + 1, at + 1 + this.runs[at]))
-  }
-
   /**
    * Is the question (qname, aaaa) of transaction `i` the next one of lookup `o`, or a new call?
    * (Its index rather than its send time: a double argument is boxed when this is not inlined.)
@@ -679,45 +673,75 @@ class Grouper {
       if (!oneName) b = this.nameOf(o)
       else if (oneBase[asked] >= 0) b = oneBase[asked]
       else {
-        if (picked[asked] < 0) picked[asked] = this.pick(this.basesArray(asked), asked)
+        if (picked[asked] < 0) {
+          const at = this.basesOf(asked)
+          picked[asked] = this.pick(this.runs, at + 1, at + 1 + this.runs[at], asked)
+        }
         b = picked[asked]
       }
       name[o] = 1 + b
     }
   }
 
+  /** nameOf's scratch: the bases a lookup's questions have in common so far. */
+  private common = new Int32Array(16)
+
   /** The name the application asked: the base whose first glibc candidate was sent first. */
   private nameOf(o: number): number {
     const { next, qname } = this
     const head = this.head[o]
     const first = qname[head]
-    let bases = this.basesArray(first)
+    const at = this.basesOf(first)
+    let count = this.runs[at]
+    if (this.common.length < count) this.common = new Int32Array(count)
+    const common = this.common
+    for (let k = 0; k < count; k++) common[k] = this.runs[at + 1 + k]
     for (let x = head; x >= 0; x = next[x]) {
       if (qname[x] === first) continue
+      // Keep the bases this question has too, unless it has none of them.
       const from = this.basesOf(qname[x])
-      const common = bases.filter((y) => has(this.runs, from, y))
-      if (common.length) bases = common
+      let kept = 0
+      for (let k = 0; k < count; k++) if (has(this.runs, from, common[k])) kept++
+      if (kept === 0) continue
+      for (let k = 0, j = 0; k < count; k++)
+        if (has(this.runs, from, common[k])) common[j++] = common[k]
+      count = kept
     }
-    return this.pick(bases, first)
+    return this.pick(common, 0, count, first)
   }
 
-  private readonly firstCandidates: string[] = []
+  /**
+   * Per base, its first glibc candidate once worked out. Filled with undefined up front: an
+   * array given strings at scattered indexes would change its elements kind (and so its map)
+   * as it fills, throwing the code reading it away.
+   */
+  private firstCandidates: (string | undefined)[] | null = null
 
-  /** Of `bases`, the one whose first candidate is the qname `first`, else the shortest. */
-  private pick(bases: readonly number[], first: number): number {
-    const length = (b: number) => this.baseText(b).length
+  /**
+   * Of the bases ids[from, to), the one whose first candidate is the qname `first` (the
+   * shortest if several), else the shortest.
+   */
+  private pick(ids: Int32Array, from: number, to: number, first: number): number {
     const asked = this.columns.text[first]
     let best = -1
-    for (const b of bases) {
-      let c = this.firstCandidates[b]
-      if (c === undefined) this.firstCandidates[b] = c = candidatesOf(this.baseText(b), this.cfg)[0]
-      if (c === asked && (best < 0 || length(b) < length(best))) best = b
+    for (let k = from; k < to; k++) {
+      const b = ids[k]
+      const firsts = (this.firstCandidates ??= new Array<undefined>(this.open.names).fill(
+        undefined,
+      ))
+      let c = firsts[b]
+      if (c === undefined) firsts[b] = c = candidatesOf(this.baseText(b), this.cfg)[0]
+      if (c === asked && (best < 0 || this.baseLength(b) < this.baseLength(best))) best = b
     }
     if (best >= 0) return best
-    let shortest = bases[0]
-    for (let k = 1; k < bases.length; k++)
-      if (length(bases[k]) < length(shortest)) shortest = bases[k]
+    let shortest = ids[from]
+    for (let k = from + 1; k < to; k++)
+      if (this.baseLength(ids[k]) < this.baseLength(shortest)) shortest = ids[k]
     return shortest
+  }
+
+  private baseLength(id: number): number {
+    return this.baseText(id).length
   }
 }
 
@@ -745,7 +769,7 @@ class OpenLookups {
   private size = 0
 
   /** `names`: how many name ids there are (0 to names - 1). */
-  constructor(names: number) {
+  constructor(readonly names: number) {
     this.first = new Int32Array(2 * names)
   }
 

@@ -73,6 +73,9 @@ export function inferSearchList(
   // The previous query of each client: its name and send time, by client number.
   const prev = new Int32Array(names.length).fill(-1)
   const prevSent = new Float64Array(prev.length)
+  // The pairs of names that voted (a * names.length + b): a pair votes the same each time, and
+  // a capture asks the same names in turn over and over.
+  const voted = new Set<number>()
   for (let i = 0; i < n; i++) {
     const c = client[i]
     const a = prev[c]
@@ -93,7 +96,10 @@ export function inferSearchList(
       if (ch !== y.charCodeAt(k)) break
       if (ch === 46 && k > 0 && x.charCodeAt(k - 1) !== 92) cut = k
     }
-    if (cut > 0) vote(votes, x, y, cut)
+    if (cut > 0 && !voted.has(a * names.length + b)) {
+      voted.add(a * names.length + b)
+      vote(votes, x, y, cut)
+    }
   }
   const clusterDomains = new Set<string>()
   for (const s of votes.keys()) {

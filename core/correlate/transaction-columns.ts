@@ -124,8 +124,10 @@ export class TransactionColumns {
     if (!this.firstSeen) {
       const seen = new Uint8Array(this.text.length)
       const qnames: number[] = (this.firstSeen = [])
-      const qname = this.qname
-      for (let i = 0; i < this.txns.length; i++) {
+      // The length read once: the correlator's transactions are a lazy list, a proxy.
+      const { qname, txns } = this
+      const n = txns.length
+      for (let i = 0; i < n; i++) {
         const q = qname[i]
         if (seen[q] === 0) {
           seen[q] = 1
