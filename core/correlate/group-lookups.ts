@@ -12,6 +12,7 @@ import type { Lookup, LookupOutcome, Transaction } from './types.js'
 import { RCODE } from '../codec/dns-constants.js'
 import { type ResolverConfig, candidatesOf, possibleBases, withoutRoot } from './search-list.js'
 import {
+  FINAL,
   HAS_ADDRESS,
   IS_A,
   IS_AAAA,
@@ -20,7 +21,7 @@ import {
   TransactionColumns,
   lastOf,
 } from './transaction-columns.js'
-import { StringPool, resized } from '../model/dns-table.js'
+import { StringPool } from '../model/dns-table.js'
 import { lazyList } from '../model/lazy-list.js'
 
 export const OUTCOMES: readonly LookupOutcome[] = [
@@ -32,6 +33,12 @@ export const OUTCOMES: readonly LookupOutcome[] = [
   'other',
 ]
 const [ADDRESS, NXDOMAIN, NODATA, SERVFAIL, TIMEOUT, OTHER] = [0, 1, 2, 3, 4, 5]
+/** The outcome of a lookup left to settleMany, until it is settled. */
+const UNSETTLED = 255
+/** Grouper.oneBase of a qname not seen yet. */
+const NOT_MADE = -2
+/** A bit of a lookup's summary besides the types it asked: see Grouper.summary. */
+const UNSURE = 4
 
 /**
  * The settled lookups, one column per field; `next` links each lookup's transactions. A lookup's
@@ -42,14 +49,21 @@ class LookupStore {
   constructor(
     /** The strings of the client and answered-name numbers (the transaction columns'). */
     readonly text: readonly string[],
-    /** The strings of the application-name numbers. */
-    readonly names: readonly string[],
+    /** The text of an application-name number. */
+    readonly nameText: (id: number) => string,
     /** Per transaction: the transaction columns, and the next transaction of its lookup. */
     readonly txns: TransactionColumns,
     readonly next: Int32Array,
     readonly head: Int32Array,
+    /**
+     * Per lookup that settleMany settled: 1 + its application name's number, and the qname
+     * number that answered (read for the outcome ADDRESS). A lookup settled as it grew (0 here)
+     * asked one name: its name is its first qname's one base, and that qname answered, if any.
+     */
     readonly name: Int32Array,
     readonly answered: Int32Array,
+    /** Per qname number: its one base (see Grouper). */
+    readonly oneBase: Int32Array,
     readonly outcome: Uint8Array,
     readonly wasted: Int32Array,
   ) {}
@@ -93,7 +107,9 @@ class GroupedLookup implements Lookup {
     return this.store.text[this.store.txns.client[this.store.head[this.index]]]
   }
   get name(): string {
-    return this.store.names[this.store.name[this.index]]
+    const { name, oneBase, txns, head, nameText } = this.store
+    const n = name[this.index]
+    return nameText(n > 0 ? n - 1 : oneBase[txns.qname[head[this.index]]])
   }
   get transactions(): number[] {
     const out: number[] = []
@@ -126,8 +142,9 @@ class GroupedLookup implements Lookup {
     return end
   }
   get answeredName(): string | null {
-    const a = this.store.answered[this.index]
-    return a < 0 ? null : this.store.text[a]
+    const { outcome, name, answered, txns, head, text } = this.store
+    if (outcome[this.index] !== ADDRESS) return null
+    return text[name[this.index] > 0 ? answered[this.index] : txns.qname[head[this.index]]]
   }
   toJSON(): Lookup {
     const { client, name, transactions, outcome, wasted, start, end, answeredName } = this
@@ -154,31 +171,41 @@ export function groupLookups(
   if (!store)
     for (let i = 0; i < txns.length; i++)
       if (flags[i] & (IS_A | IS_AAAA)) txns[i].lookup = lookup[i]
-  return g.settle(fast)
+  return g.settle()
 }
 
 /**
  * The grouping state: per-transaction and per-lookup columns, and the open lookups by name.
  *
  * Sets of possible application names ("bases") are runs in `runs`, each its length followed by
- * the names' numbers: each qname's, appended at its first sight, and those of lookups that a
- * question narrowed. A lookup's set is its first qname's until then.
+ * the names' numbers: each qname's, and those of lookups that a question narrowed. A lookup's
+ * set is its first qname's until then.
  */
 class Grouper {
   // A lookup goes quiet for at most one full retry round between candidates.
   private readonly gapUs: number
-  /** The application names, numbered. */
-  private readonly bases = new StringPool()
+  /** The application names, numbered in a pool; null without a search list (see constructor). */
+  private readonly bases: StringPool | null
+  /** The text of an application-name number. */
+  private readonly baseText: (id: number) => string
   // Starts at 1: a run's start of 0 means "none" in qnameRun and run.
   private runs = new Int32Array(1024)
   private runsEnd = 1
-  /** Per qname number: the start of its bases' run, 0 until first seen. */
+  /** Per qname number: the start of its bases' run, 0 until made. */
   private readonly qnameRun: Int32Array
+  /**
+   * Per qname number: its one base, -1 when a search list gives it several, NOT_MADE until
+   * worked out.
+   */
+  private readonly oneBase: Int32Array
+  /** The numbers of the strings of `text` that end in the root dot, once needed. */
+  private dotted: Map<string, number> | null = null
   // Per transaction (the first ones are the columns').
   private readonly qname: Uint32Array
   private readonly flags: Uint8Array
   private readonly rcode: Int32Array
   private readonly rtime: Float64Array
+  /** The next transaction of its lookup, -1 for the last (set as each joins one). */
   private readonly next: Int32Array
   // Per lookup: its first and last transaction, when it was last busy, and the start of its
   // narrowed bases' run (0: its first qname's bases). Its client is its transactions'.
@@ -187,6 +214,21 @@ class Grouper {
   private readonly tail: Int32Array
   private readonly lastActivity: Float64Array
   private readonly run: Int32Array
+  // Per lookup, what settling it decides: its application name and the name that answered (as
+  // LookupStore's: written by settleMany only), its outcome (UNSETTLED: left to settleMany,
+  // listed in `unsettled`) and waste.
+  private readonly name: Int32Array
+  private readonly answered: Int32Array
+  private readonly outcome: Uint8Array
+  private readonly wasted: Int32Array
+  /**
+   * Per lookup settled as it grows (see addAll): the question types it asked (IS_A, IS_AAAA),
+   * and UNSURE once an ask of it was not finally answered, was resent, or was answered after
+   * the last time seen of it. What accepts would find walking it, in the common cases.
+   */
+  private readonly summary: Uint8Array
+  private readonly unsettled: Int32Array
+  private unsettledCount = 0
   /** The open lookup of each (client, possible application name): lookups are found by name. */
   private readonly open: OpenLookups
 
@@ -200,52 +242,94 @@ class Grouper {
     this.flags = columns.flags
     this.rcode = columns.rcode
     this.rtime = columns.rtime
-    this.qnameRun = new Int32Array(columns.text.length)
-    // Each qname has a base of its own unless a search list maps several to one.
-    this.open = new OpenLookups(columns.qnames.length)
-    this.next = new Int32Array(n).fill(-1)
+    const text = columns.text
+    this.qnameRun = new Int32Array(text.length)
+    this.oneBase = new Int32Array(text.length).fill(NOT_MADE)
+    if (cfg.search.length === 0) {
+      // Without a search list a qname's one base is itself without the root dot. It is numbered
+      // as that name with the dot is in `text` ("a." and "a" share one), and its text is made
+      // only when read (few are: the lookups a report shows).
+      this.bases = null
+      this.baseText = (id) => withoutRoot(text[id])
+    } else {
+      const names = (this.bases = new StringPool()).text
+      this.baseText = (id) => names[id]
+      // Each distinct qname's bases, before the transactions: addAll then finds them made, and
+      // leaves the making (strings, the pool's Map) out of its optimized code.
+      for (const q of columns.qnames) {
+        const at = this.basesOf(q)
+        this.oneBase[q] = this.runs[at] === 1 ? this.runs[at + 1] : -1
+      }
+    }
+    this.open = new OpenLookups(this.bases ? this.bases.size : text.length)
+    this.next = new Int32Array(n)
     // At most one lookup per A or AAAA question.
     const most = columns.questions
     this.head = new Int32Array(most)
     this.tail = new Int32Array(most)
     this.lastActivity = new Float64Array(most)
     this.run = new Int32Array(most)
+    this.name = new Int32Array(most)
+    this.answered = new Int32Array(most)
+    this.outcome = new Uint8Array(most)
+    this.wasted = new Int32Array(most)
+    this.summary = new Uint8Array(most)
+    this.unsettled = new Int32Array(most)
   }
 
   /**
    * Adds every A/AAAA transaction, in order, and writes its lookup's index to `lookup`: as `add`
    * does, with the common shape worked out here. That shape is a qname that only one application
    * name can produce (always so without a search list), whose open lookup, if any, was opened by
-   * a question of the same qname and never narrowed: it is the only candidate, and joining it
-   * leaves its names as they are. Anything else goes to `add`.
+   * a question of the same qname: it is the only candidate, and joining it leaves its names as
+   * they are (a lookup opened under one name is found by that name alone, so no question that
+   * finds it can narrow it). Anything else goes to `add`.
+   *
+   * A lookup made here and joined here at most once asks one name, once or twice (an A and AAAA
+   * pair, or one of them): it is settled as it grows. Any other is left to settleMany.
    *
    * It runs once per analysis, so most of its cost is the time before it is optimized: the
    * common shape takes none of add's loops over bases and its narrowing, and the general path
    * stays out of this loop's optimized code until a transaction needs it.
    */
   addAll(lookup: Int32Array): void {
-    const { qname, flags, qnameRun, next, head, tail, lastActivity, run, open, gapUs } = this
+    const { qname, flags, rtime, oneBase, next, head, tail, lastActivity, open, gapUs } = this
+    const { outcome, summary } = this
     const { client, sent, lastTime } = this.columns
     for (let i = 0; i < flags.length; i++) {
-      const aaaa = flags[i] & IS_AAAA
-      if (!(flags[i] & IS_A) && !aaaa) continue
+      const f = flags[i]
+      const type = f & (IS_A | IS_AAAA)
+      if (!type) continue
+      const aaaa = f & IS_AAAA
       const q = qname[i]
-      const from = qnameRun[q] || this.basesOf(q)
-      // `runs` grows (is replaced) when a run is added: read it after basesOf.
-      if (this.runs[from] !== 1) {
+      let base = oneBase[q]
+      if (base === NOT_MADE) base = this.ownBase(q)
+      if (base < 0) {
         lookup[i] = this.add(i)
         continue
       }
-      const base = this.runs[from + 1]
       const c = client[i]
       const firstSent = sent[i]
       let target = open.get(c, base)
       if (target >= 0 && !(firstSent - lastActivity[target] > gapUs)) {
-        if (run[target] !== 0 || qname[head[target]] !== q) {
+        if (qname[head[target]] !== q) {
           lookup[i] = this.add(i)
           continue
         }
-        if (this.accepts(target, q, aaaa, i)) {
+        // A lookup settled as it grows asked this name alone: its summary tells the common cases
+        // without walking it. A first question of this type (the sibling of a pair) joins it;
+        // this question again once every ask was finally answered is a new call. (All read
+        // before branching, as in accepts: the first question asked again comes after this loop
+        // is optimized.)
+        const settled = outcome[target] !== UNSETTLED
+        const asked = summary[target] & type
+        const sure = !(summary[target] & UNSURE)
+        const quiet = lastActivity[target] <= firstSent
+        let joins: boolean
+        if (settled && !asked) joins = true
+        else if (settled && sure && quiet) joins = false
+        else joins = this.accepts(target, q, aaaa, i)
+        if (joins) {
           next[tail[target]] = i
           tail[target] = i
         } else target = -1
@@ -256,9 +340,50 @@ class Grouper {
         lastActivity[target] = firstSent
         open.set(c, base, target)
       }
-      lastActivity[target] = Math.max(lastActivity[target], lastOf(firstSent, lastTime[i]))
+      next[i] = -1
+      // Settled as it grows while it is one question (x = i) or a pair (x then i).
+      const x = head[target]
+      if (outcome[target] !== UNSETTLED && (x === i || next[x] === i))
+        outcome[target] = this.outcomeOfOne(x, i)
+      else this.unsettle(target)
+      const last = lastOf(firstSent, lastTime[i])
+      lastActivity[target] = Math.max(lastActivity[target], last)
+      summary[target] |= type | (!(f & FINAL) || f & RESENT || rtime[i] > last ? UNSURE : 0)
       lookup[i] = target
     }
+  }
+
+  /**
+   * The outcome of a lookup of one name asked by `x` alone (`last` = x) or by x then `last`: it
+   * answered, if at all, with that name. The last ask of each type counts (as in settleMany):
+   * last's, and x's unless last asked the same type again.
+   */
+  private outcomeOfOne(x: number, last: number): number {
+    const { flags, rcode } = this
+    if (
+      flags[last] & HAS_ADDRESS ||
+      (flags[x] & HAS_ADDRESS && (flags[x] & IS_AAAA) !== (flags[last] & IS_AAAA))
+    )
+      return ADDRESS
+    // As settleMany's, with a lone question counted as its own pair.
+    const r = rcode[x]
+    const s = rcode[last]
+    return r === NO_RESPONSE || s === NO_RESPONSE
+      ? TIMEOUT
+      : r === RCODE.SERVFAIL || s === RCODE.SERVFAIL
+        ? SERVFAIL
+        : r === RCODE.NOERROR || s === RCODE.NOERROR
+          ? NODATA
+          : r === RCODE.NXDOMAIN && s === RCODE.NXDOMAIN
+            ? NXDOMAIN
+            : OTHER
+  }
+
+  /** Leaves lookup `o` to settleMany. */
+  private unsettle(o: number): void {
+    if (this.outcome[o] === UNSETTLED) return
+    this.outcome[o] = UNSETTLED
+    this.unsettled[this.unsettledCount++] = o
   }
 
   /** Adds A/AAAA transaction `i` to its lookup and returns the lookup's index. */
@@ -285,10 +410,12 @@ class Grouper {
     if (target < 0) {
       target = this.count++
       this.head[target] = this.tail[target] = i
+      this.next[i] = -1
       lastActivity[target] = firstSent
       for (let k = from + 1; k < to; k++) this.open.set(client, runs[k], target)
     } else {
       this.next[this.tail[target]] = i
+      this.next[i] = -1
       this.tail[target] = i
       const own = this.basesOfLookup(target)
       if (own !== from) {
@@ -305,27 +432,40 @@ class Grouper {
       }
     }
     lastActivity[target] = Math.max(lastActivity[target], lastOf(firstSent, columns.lastTime[i]))
+    this.unsettle(target)
     return target
   }
 
-  /** Where the run of bases of `qname` starts. */
+  /** Where the run of bases of `qname` starts (made on first ask). */
   private basesOf(qname: number): number {
     let at = this.qnameRun[qname]
-    if (at === 0) {
-      const text = this.columns.text[qname]
-      if (this.cfg.search.length === 0) {
-        // Every distinct qname comes here once, most of them before this code is optimized:
-        // without a search list its one base is made directly (no array), as possibleBases would.
-        at = this.reserve(1)
-        this.runs[at + 1] = this.bases.id(withoutRoot(text))
-      } else {
-        const names = possibleBases(text, this.cfg.search)
-        at = this.reserve(names.length)
-        for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = this.bases.id(names[k])
-      }
-      this.qnameRun[qname] = at
+    if (at !== 0) return at
+    const bases = this.bases
+    if (!bases) {
+      at = this.reserve(1)
+      const base = this.oneBase[qname]
+      this.runs[at + 1] = base === NOT_MADE ? this.ownBase(qname) : base
+    } else {
+      const names = possibleBases(this.columns.text[qname], this.cfg.search)
+      at = this.reserve(names.length)
+      for (let k = 0; k < names.length; k++) this.runs[at + 1 + k] = bases.id(names[k])
     }
-    return at
+    return (this.qnameRun[qname] = at)
+  }
+
+  /** The one base of `qname` without a search list: the number of its name with the root dot. */
+  private ownBase(qname: number): number {
+    const name = this.columns.text[qname]
+    let base = qname
+    if (!name.endsWith('.')) {
+      if (!this.dotted) {
+        this.dotted = new Map()
+        const text = this.columns.text
+        for (let k = 0; k < text.length; k++) if (text[k].endsWith('.')) this.dotted.set(text[k], k)
+      }
+      base = this.dotted.get(name + '.') ?? qname
+    }
+    return (this.oneBase[qname] = base)
   }
 
   /**
@@ -333,7 +473,7 @@ class Grouper {
    * its first qname's.
    */
   private basesOfLookup(o: number): number {
-    return this.run[o] || this.qnameRun[this.qname[this.head[o]]]
+    return this.run[o] || this.basesOf(this.qname[this.head[o]])
   }
 
   /** Room for a run of `length` names at the end of `runs`: returns its start, length set. */
@@ -349,12 +489,6 @@ class Grouper {
     return at
   }
 
-  /** The bases of `qname` as an array. */
-  private basesArray(qname: number): number[] {
-    const at = this.basesOf(qname)
-    return Array.from(this.runs.subarray(at + 1, at + 1 + this.runs[at]))
-  }
-
   /**
    * Is the question (qname, aaaa) of transaction `i` the next one of lookup `o`, or a new call?
    * (Its index rather than its send time: a double argument is boxed when this is not inlined.)
@@ -362,37 +496,45 @@ class Grouper {
   private accepts(o: number, qname: number, aaaa: number, i: number): boolean {
     const { next, flags, rcode, rtime } = this
     const sent = this.columns.sent[i]
+    // One walk: the last ask of this question (`prev`) and whether it was finally answered by
+    // `sent`, whether any other ask was still unanswered then (`othersBusy`), whether one of the
+    // sibling question was resent, and whether the lookup asked another name. Each ask's values
+    // are read whichever branch it takes: the loop calling this is optimized before any question
+    // is asked again, and a read first made after that would throw its optimized code away.
     let prev = -1
+    let prevBusy = false
+    let prevFinal = 0
+    let othersBusy = false
     let resend = false
-    // Whether the lookup asked another name: if not, only this name can have completed it, and
-    // mayFollow would say yes.
     let other = false
     for (let x = this.head[o]; x >= 0; x = next[x]) {
+      const f = flags[x]
+      const busy = rcode[x] === NO_RESPONSE || rtime[x] > sent
+      const final = f & FINAL
       if (this.qname[x] !== qname) {
         other = true
-        continue
+        if (busy) othersBusy = true
+      } else if ((f & IS_AAAA) === aaaa) {
+        if (prevBusy) othersBusy = true
+        prev = x
+        prevBusy = busy
+        prevFinal = final
+      } else {
+        if (busy) othersBusy = true
+        if (f & RESENT) resend = true
       }
-      if ((flags[x] & IS_AAAA) === aaaa) prev = x
-      else if (flags[x] & RESENT) resend = true
     }
-    if (prev < 0) {
-      // A new question. After the address arrived only the sibling question of the answering
-      // name may follow (single-request sends AAAA after A's answer).
-      return !other || this.mayFollow(o, qname, i)
-    }
-    // The same question again. After a final answer (NOERROR, NXDOMAIN) that is the application
-    // asking again, unless the resolver is still busy with this lookup: another of its questions
-    // is unanswered (glibc re-sends the pair when one half timed out), or the sibling question
-    // timed out (after a timeout glibc falls back to single-request and asks both again, the
-    // answered one included, with the same ids). After SERVFAIL or REFUSED the resolver itself
+    // A new question (after the address arrived only the sibling question of the answering name
+    // may follow: single-request sends AAAA after A's answer), or the same question again before
+    // a final answer (NOERROR, NXDOMAIN) to it: after SERVFAIL or REFUSED the resolver itself
     // retries.
-    const rc = rcode[prev]
-    if (rc === NO_RESPONSE || rtime[prev] > sent || !isFinal(rc))
-      return !other || this.mayFollow(o, qname, i)
-    if (resend) return true
-    for (let x = this.head[o]; x >= 0; x = next[x])
-      if (x !== prev && (rcode[x] === NO_RESPONSE || rtime[x] > sent)) return true
-    return false
+    if (prev < 0 || prevBusy || !prevFinal) return !other || this.mayFollow(o, qname, i)
+    // The same question after a final answer: the application asking again, unless the
+    // resolver is still busy with this lookup: another of its questions is unanswered (glibc
+    // re-sends the pair when one half timed out), or the sibling question timed out (after a
+    // timeout glibc falls back to single-request and asks both again, the answered one
+    // included, with the same ids).
+    return resend || othersBusy
   }
 
   /**
@@ -412,7 +554,7 @@ class Grouper {
    * still out, and if the AAAA times out it moves on to the next candidate.
    */
   private completion(o: number, i: number): number {
-    const { next, flags, rcode, rtime, qname } = this
+    const { next, flags, rtime, qname } = this
     const at = this.columns.sent[i]
     const head = this.head[o]
     let best = -1
@@ -431,8 +573,7 @@ class Grouper {
         for (let v = next[u]; v >= 0 && !later; v = next[v])
           later = qname[v] === name && (flags[v] & IS_AAAA) === type
         if (later) continue
-        const rc = rcode[u]
-        if (rc === NO_RESPONSE || rtime[u] > at || !isFinal(rc)) complete = false
+        if (!(flags[u] & FINAL) || rtime[u] > at) complete = false
         else if (rtime[u] > time) time = rtime[u]
       }
       if (complete && (best < 0 || time < bestTime)) {
@@ -444,76 +585,24 @@ class Grouper {
   }
 
   /**
-   * Decides each lookup's outcome, answering name, waste and application name. `fast` false
-   * sends every lookup down the general path (tests compare the two).
-   *
-   * It runs once per analysis, so most of its cost is the time before it is optimized. Most
-   * lookups ask one name once or twice (an A and AAAA pair, or one of them), and those are
-   * settled by a loop of their own: its few bytecodes cost little before it is optimized, and it
-   * is optimized early. The other lookups are collected for the general loop (settleMany).
+   * Settles the lookups addAll left unsettled (their outcome, answering name, waste and
+   * application name) and hands out the lookups.
    */
-  settle(fast = true): Lookup[] {
-    const { next, flags, rcode, qname, head } = this
+  settle(): Lookup[] {
     const n = this.count
-    const name = new Int32Array(n)
-    const answered = new Int32Array(n)
-    const outcome = new Uint8Array(n)
-    const wasted = new Int32Array(n)
-    // The application name of a lookup that asked one name, by that name's number.
-    const nameOfOne = new Int32Array(this.columns.text.length).fill(-1)
-    // The lookups for the general loop.
-    const many = new Int32Array(n)
-    let manyCount = 0
-    for (let o = 0; o < n; o++) {
-      const x = head[o]
-      const y = next[x]
-      if (!fast || (y >= 0 && (next[y] >= 0 || qname[y] !== qname[x]))) {
-        many[manyCount++] = o
-        continue
-      }
-      // One name asked, by x alone or x then y: it wasted nothing, and answered, if at all, with
-      // that name. The last ask of each type counts (as in settleMany): y's, and x's unless y
-      // asked the same type again.
-      const asked = qname[x]
-      const last = y < 0 ? x : y
-      if (
-        flags[last] & HAS_ADDRESS ||
-        (last !== x && flags[x] & HAS_ADDRESS && (flags[x] & IS_AAAA) !== (flags[y] & IS_AAAA))
-      ) {
-        answered[o] = asked
-        outcome[o] = ADDRESS
-      } else {
-        answered[o] = -1
-        // As settleMany's, with a lone question counted as its own pair.
-        const r = rcode[x]
-        const s = rcode[last]
-        outcome[o] =
-          r === NO_RESPONSE || s === NO_RESPONSE
-            ? TIMEOUT
-            : r === RCODE.SERVFAIL || s === RCODE.SERVFAIL
-              ? SERVFAIL
-              : r === RCODE.NOERROR || s === RCODE.NOERROR
-                ? NODATA
-                : r === RCODE.NXDOMAIN && s === RCODE.NXDOMAIN
-                  ? NXDOMAIN
-                  : OTHER
-      }
-      let b = nameOfOne[asked]
-      if (b < 0) nameOfOne[asked] = b = this.nameOfOneName(asked)
-      name[o] = b
-    }
-    this.settleMany(many, manyCount, name, answered, outcome, wasted, nameOfOne)
+    this.settleMany()
+    // Each column is sized for the most lookups there could have been: views of the rows used.
     const store = new LookupStore(
       this.columns.text,
-      this.bases.text,
+      this.baseText,
       this.columns,
-      next,
-      // Sized for the most lookups there could have been; a view of the rows used, not a copy.
+      this.next,
       this.head.subarray(0, n),
-      name,
-      answered,
-      outcome,
-      wasted,
+      this.name.subarray(0, n),
+      this.answered.subarray(0, n),
+      this.oneBase,
+      this.outcome.subarray(0, n),
+      this.wasted.subarray(0, n),
     )
     // Views made when first read: rules and report count outcomes from the columns
     // (lookupColumnsOf) and read only the lookups they show.
@@ -522,22 +611,13 @@ class Grouper {
     return lookups
   }
 
-  /**
-   * Settles the first `count` lookups of `lookups`, of any shape, writing to the columns settle
-   * made; `nameOfOne` as there.
-   */
-  private settleMany(
-    lookups: Int32Array,
-    count: number,
-    name: Int32Array,
-    answered: Int32Array,
-    outcome: Uint8Array,
-    wasted: Int32Array,
-    nameOfOne: Int32Array,
-  ): void {
-    const { next, flags, rcode, qname } = this
-    for (let k = 0; k < count; k++) {
-      const o = lookups[k]
+  /** Settles the unsettled lookups, of any shape. */
+  private settleMany(): void {
+    const { next, flags, rcode, qname, oneBase, name, answered, outcome, wasted } = this
+    // Per qname a search list maps to several names: the name of a lookup that asked it alone.
+    const picked = new Int32Array(this.unsettledCount > 0 ? this.columns.text.length : 0).fill(-1)
+    for (let k = 0; k < this.unsettledCount; k++) {
+      const o = this.unsettled[k]
       const head = this.head[o]
       const asked = qname[head]
       // One pass over its transactions: whether they all asked one name, and what their answers
@@ -576,7 +656,6 @@ class Grouper {
         // The questions of other names than the answering one; none when it asked one name.
         if (!oneName) for (let x = head; x >= 0; x = next[x]) if (qname[x] !== answer) waste++
       } else {
-        answered[o] = -1
         // A question that was never answered ends the resolver's patience first: glibc stops
         // the search list there (EAI_AGAIN) or, after its last candidate, reports what it has.
         outcome[o] = timeout
@@ -590,53 +669,79 @@ class Grouper {
                 : OTHER
       }
       wasted[o] = waste
-      if (oneName) {
-        let b = nameOfOne[asked]
-        if (b < 0) nameOfOne[asked] = b = this.nameOfOneName(asked)
-        name[o] = b
-      } else name[o] = this.nameOf(o)
+      let b: number
+      if (!oneName) b = this.nameOf(o)
+      else if (oneBase[asked] >= 0) b = oneBase[asked]
+      else {
+        if (picked[asked] < 0) {
+          const at = this.basesOf(asked)
+          picked[asked] = this.pick(this.runs, at + 1, at + 1 + this.runs[at], asked)
+        }
+        b = picked[asked]
+      }
+      name[o] = 1 + b
     }
   }
 
-  /** The application name of a lookup that asked `qname` alone. */
-  private nameOfOneName(qname: number): number {
-    const at = this.basesOf(qname)
-    // A name that one application name alone could have produced needs no choosing.
-    return this.runs[at] === 1 ? this.runs[at + 1] : this.pick(this.basesArray(qname), qname)
-  }
+  /** nameOf's scratch: the bases a lookup's questions have in common so far. */
+  private common = new Int32Array(16)
 
   /** The name the application asked: the base whose first glibc candidate was sent first. */
   private nameOf(o: number): number {
     const { next, qname } = this
     const head = this.head[o]
     const first = qname[head]
-    let bases = this.basesArray(first)
+    const at = this.basesOf(first)
+    let count = this.runs[at]
+    if (this.common.length < count) this.common = new Int32Array(count)
+    const common = this.common
+    for (let k = 0; k < count; k++) common[k] = this.runs[at + 1 + k]
     for (let x = head; x >= 0; x = next[x]) {
       if (qname[x] === first) continue
+      // Keep the bases this question has too, unless it has none of them.
       const from = this.basesOf(qname[x])
-      const common = bases.filter((y) => has(this.runs, from, y))
-      if (common.length) bases = common
+      let kept = 0
+      for (let k = 0; k < count; k++) if (has(this.runs, from, common[k])) kept++
+      if (kept === 0) continue
+      for (let k = 0, j = 0; k < count; k++)
+        if (has(this.runs, from, common[k])) common[j++] = common[k]
+      count = kept
     }
-    return this.pick(bases, first)
+    return this.pick(common, 0, count, first)
   }
 
-  private readonly firstCandidates: string[] = []
+  /**
+   * Per base, its first glibc candidate once worked out. Filled with undefined up front: an
+   * array given strings at scattered indexes would change its elements kind (and so its map)
+   * as it fills, throwing the code reading it away.
+   */
+  private firstCandidates: (string | undefined)[] | null = null
 
-  /** Of `bases`, the one whose first candidate is the qname `first`, else the shortest. */
-  private pick(bases: readonly number[], first: number): number {
-    const strings = this.bases.text
+  /**
+   * Of the bases ids[from, to), the one whose first candidate is the qname `first` (the
+   * shortest if several), else the shortest.
+   */
+  private pick(ids: Int32Array, from: number, to: number, first: number): number {
     const asked = this.columns.text[first]
     let best = -1
-    for (const b of bases) {
-      let c = this.firstCandidates[b]
-      if (c === undefined) this.firstCandidates[b] = c = candidatesOf(strings[b], this.cfg)[0]
-      if (c === asked && (best < 0 || strings[b].length < strings[best].length)) best = b
+    for (let k = from; k < to; k++) {
+      const b = ids[k]
+      const firsts = (this.firstCandidates ??= new Array<undefined>(this.open.names).fill(
+        undefined,
+      ))
+      let c = firsts[b]
+      if (c === undefined) firsts[b] = c = candidatesOf(this.baseText(b), this.cfg)[0]
+      if (c === asked && (best < 0 || this.baseLength(b) < this.baseLength(best))) best = b
     }
     if (best >= 0) return best
-    let shortest = bases[0]
-    for (let k = 1; k < bases.length; k++)
-      if (strings[bases[k]].length < strings[shortest].length) shortest = bases[k]
+    let shortest = ids[from]
+    for (let k = from + 1; k < to; k++)
+      if (this.baseLength(ids[k]) < this.baseLength(shortest)) shortest = ids[k]
     return shortest
+  }
+
+  private baseLength(id: number): number {
+    return this.baseText(id).length
   }
 }
 
@@ -646,39 +751,37 @@ function has(runs: Int32Array, at: number, id: number): boolean {
   return false
 }
 
-function isFinal(rcode: number): boolean {
-  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN
-}
-
 /**
  * From (client id, name id) to a lookup index. Most names are asked by one client only (all of a
- * load generator's by the same one), so the first client of each name has its entry in arrays by
- * name; the other clients' entries are in a hash table, by open addressing in flat typed arrays.
+ * load generator's by the same one), so the first client of each name has its entry in an array
+ * by name; the other clients' entries are in a hash table, by open addressing in flat typed
+ * arrays.
  */
 class OpenLookups {
-  /** Per name id: 1 + the id of its first client (0: none yet), and that client's entry. */
-  private firstClient: Int32Array
-  private first: Int32Array
+  /**
+   * Per name id, side by side (one cache line): 1 + the id of its first client (0: none yet),
+   * and that client's entry.
+   */
+  private readonly first: Int32Array
   private keys = new Int32Array(2 * 1024)
   private vals = new Int32Array(1024).fill(-1)
   private mask = 1023
   private size = 0
 
-  /**
-   * `names`: how many name ids to make room for at first (growing later is rare, and set's
-   * growing code is then not yet run when set is optimized).
-   */
-  constructor(names: number) {
-    this.firstClient = new Int32Array(Math.max(names, 1024))
-    this.first = new Int32Array(this.firstClient.length)
+  /** `names`: how many name ids there are (0 to names - 1). */
+  constructor(readonly names: number) {
+    this.first = new Int32Array(2 * names)
   }
 
   get(client: number, name: number): number {
-    if (name >= this.firstClient.length) return -1
-    const c = this.firstClient[name]
-    if (c === client + 1) return this.first[name]
+    const c = this.first[2 * name]
+    if (c === client + 1) return this.first[2 * name + 1]
     // A name nobody has asked has no entry for another client either.
-    if (c === 0) return -1
+    return c === 0 ? -1 : this.other(client, name)
+  }
+
+  /** The hash table's entry (get's, kept apart so that get is small enough to inline). */
+  private other(client: number, name: number): number {
     const { keys, vals, mask } = this
     for (let s = slot(client, name) & mask; ; s = (s + 1) & mask) {
       const v = vals[s]
@@ -688,15 +791,13 @@ class OpenLookups {
   }
 
   set(client: number, name: number, value: number): void {
-    if (name >= this.firstClient.length) {
-      const cap = Math.max(2 * this.firstClient.length, name + 1)
-      this.firstClient = resized(this.firstClient, this.firstClient.length, cap)
-      this.first = resized(this.first, this.first.length, cap)
-    }
-    const c = this.firstClient[name]
-    if (c === 0) this.firstClient[name] = client + 1
-    if (c === 0 || c === client + 1) this.first[name] = value
-    else this.put(client, name, value)
+    const c = this.first[2 * name]
+    // The first client's test first: it is the one that runs from the first call, and optimized
+    // code then finds it has run (a test first run after would throw that code away).
+    if (c === client + 1 || c === 0) {
+      this.first[2 * name] = client + 1
+      this.first[2 * name + 1] = value
+    } else this.put(client, name, value)
   }
 
   /** Sets the hash table's entry. */

@@ -3,7 +3,7 @@
 // the suffix (www.aliyun.com.default.svc.cluster.local. then www.aliyun.com.svc.cluster.local.).
 import type { FactEvent } from '../model/event.js'
 import type { Transaction } from './types.js'
-import type { TransactionColumns } from './transaction-columns.js'
+import { TransactionColumns } from './transaction-columns.js'
 
 export interface ResolverConfig {
   /** Search domains, lower-case with trailing dot, in resolv.conf order. */
@@ -57,55 +57,48 @@ function addDomain(list: string[], domain: string): void {
 /**
  * Votes for suffixes that differ between consecutive queries of one client which share their
  * leading labels. A Kubernetes-shaped suffix (ns.svc.D, svc.D, D) needs one vote; any other
- * needs two different names behind it. `columns`, when given, are the same transactions already
- * read (the lookup grouping reads them too), and spare a second pass over them.
+ * needs two different names behind it. `columns`: the transactions already read (the lookup
+ * grouping reads them too).
  */
 export function inferSearchList(
   txns: readonly Transaction[],
-  columns?: TransactionColumns,
+  columns = new TransactionColumns(txns),
 ): string[] {
   const votes = new Map<string, Set<string>>()
   // The search list shows in the first lookups of any capture; a million more add nothing.
   const n = Math.min(txns.length, INFER_SAMPLE)
-  if (columns) {
-    // The columns from locals, not `columns` each time round: this loop runs once per analysis,
-    // mostly before it is optimized.
-    const { text: names, client, qname, sent } = columns
-    const prev = new Int32Array(names.length).fill(-1)
-    const prevSent = new Float64Array(prev.length)
-    for (let i = 0; i < n; i++) {
-      const c = client[i]
-      const a = prev[c]
-      const b = qname[i]
-      const bSent = sent[i]
-      const aSent = prevSent[c]
-      prev[c] = b
-      prevSent[c] = bSent
-      if (a >= 0 && a !== b && !(Math.abs(bSent - aSent) > 10_000_000))
-        vote(votes, names[a], names[b])
+  // The columns from locals, not `columns` each time round: this loop runs once per analysis,
+  // mostly before it is optimized.
+  const { text: names, client, qname, sent } = columns
+  // The previous query of each client: its name and send time, by client number.
+  const prev = new Int32Array(names.length).fill(-1)
+  const prevSent = new Float64Array(prev.length)
+  // The pairs of names that voted (a * names.length + b): a pair votes the same each time, and
+  // a capture asks the same names in turn over and over.
+  const voted = new Set<number>()
+  for (let i = 0; i < n; i++) {
+    const c = client[i]
+    const a = prev[c]
+    const b = qname[i]
+    const bSent = sent[i]
+    const aSent = prevSent[c]
+    prev[c] = b
+    prevSent[c] = bSent
+    if (a < 0 || a === b || Math.abs(bSent - aSent) > 10_000_000) continue
+    // The leading labels both names share, compared in place, here rather than in a call: most
+    // consecutive names (a load generator's) share none, and this loop runs for most queries.
+    const x = names[a]
+    const y = names[b]
+    const length = Math.min(x.length, y.length)
+    let cut = -1
+    for (let k = 0; k < length; k++) {
+      const ch = x.charCodeAt(k)
+      if (ch !== y.charCodeAt(k)) break
+      if (ch === 46 && k > 0 && x.charCodeAt(k - 1) !== 92) cut = k
     }
-  } else {
-    // The previous query of each client: its name and send time, by client number.
-    const clientIds = new Map<string, number>()
-    const prevName: string[] = []
-    const prevSent: number[] = []
-    for (let i = 0; i < n; i++) {
-      const t = txns[i]
-      const b = t.qname
-      const sent = t.firstSent
-      const client = t.client
-      let c = clientIds.get(client)
-      if (c === undefined) {
-        clientIds.set(client, (c = prevName.length))
-        prevName.push(b)
-        prevSent.push(sent)
-        continue
-      }
-      const a = prevName[c]
-      const aSent = prevSent[c]
-      prevName[c] = b
-      prevSent[c] = sent
-      if (a !== b && !(Math.abs(sent - aSent) > 10_000_000)) vote(votes, a, b)
+    if (cut > 0 && !voted.has(a * names.length + b)) {
+      voted.add(a * names.length + b)
+      vote(votes, x, y, cut)
     }
   }
   const clusterDomains = new Set<string>()
@@ -115,19 +108,10 @@ export function inferSearchList(
   }
   // A cluster name expanded once more (svc-a.ns.svc.cluster.local.svc.cluster.local.) shows a
   // search domain by itself: the application asked for a cluster name with fewer than ndots dots.
-  // Each distinct name is read once, in order of first sight.
-  if (columns) {
-    const names = columns.text
+  // Each distinct name is read once, in order of first sight; most captures have no cluster
+  // name at all, and then the distinct names need not be listed.
+  if (names.some((name) => name.indexOf('.svc.', 1) >= 0))
     for (const id of columns.qnames) expandedOnce(votes, clusterDomains, names[id])
-  } else {
-    const seen = new Set<string>()
-    for (let i = 0; i < txns.length; i++) {
-      const qname = txns[i].qname
-      if (qname.indexOf('.svc.', 1) < 0 || seen.has(qname)) continue
-      seen.add(qname)
-      expandedOnce(votes, clusterDomains, qname)
-    }
-  }
   const accepted: { suffix: string; order: number }[] = []
   for (const [suffix, bases] of votes) {
     const m = /^(?:([^.]+)\.)?svc\.(.+)$/.exec(suffix)
@@ -138,13 +122,11 @@ export function inferSearchList(
   return accepted.sort((x, y) => x.order - y.order).map((a) => a.suffix)
 }
 
-/** One client asked `a`, then `b`: a vote for each one's suffix after the labels they share. */
-function vote(votes: Map<string, Set<string>>, a: string, b: string): void {
-  // The leading labels both names share (compared in place: this runs for every query).
-  let cut = -1
-  for (let i = 0; i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i); i++)
-    if (a.charCodeAt(i) === 46 && a.charCodeAt(i - 1) !== 92) cut = i
-  if (cut <= 0) return
+/**
+ * One client asked `a`, then `b`, which share their labels up to `cut` (a dot): a vote for each
+ * one's suffix after them.
+ */
+function vote(votes: Map<string, Set<string>>, a: string, b: string, cut: number): void {
   const base = a.slice(0, cut)
   for (const name of [a, b]) {
     const suffix = name.slice(cut + 1)

@@ -16,6 +16,7 @@ export const IS_A = 1
 export const IS_AAAA = 2
 export const HAS_ADDRESS = 4
 export const RESENT = 8
+export const FINAL = 16
 export { NO_RESPONSE }
 
 export class TransactionColumns {
@@ -29,7 +30,10 @@ export class TransactionColumns {
   readonly sent: Float64Array
   /** The last thing seen of it (µs), as Transaction.lastTime: see `lastOf`. */
   readonly lastTime: Float64Array
-  /** IS_A, IS_AAAA, HAS_ADDRESS (a final answer with an address), RESENT (copies > 1). */
+  /**
+   * IS_A, IS_AAAA, HAS_ADDRESS (a final answer with an address), RESENT (copies > 1), FINAL
+   * (answered NOERROR or NXDOMAIN: the resolver asks no more).
+   */
   readonly flags: Uint8Array
   /** The response's rcode, or NO_RESPONSE. */
   readonly rcode: Int32Array
@@ -42,8 +46,7 @@ export class TransactionColumns {
   readonly lookup: Int32Array
   /** How many transactions ask A or AAAA. */
   readonly questions: number
-  /** The distinct qnames' numbers, in order of first sight. */
-  readonly qnames: number[] = []
+  private firstSeen: number[] | null = null
 
   /**
    * `store`, when given, is where `txns` come from: they are its views, all of them in its order
@@ -64,24 +67,9 @@ export class TransactionColumns {
       this.rcode = store.rcode
       this.rtime = store.responseTime
       this.lookup = store.lookup
-      const flags = (this.flags = new Uint8Array(n))
-      const seen = new Uint8Array(this.text.length)
-      // This loop runs once per analysis, mostly before it is optimized: the columns are read
-      // from locals rather than through `store` and `this` each time round.
-      const { qtype, copies, rcode, answerAddrs, qname } = store
-      const qnames = this.qnames
-      let questions = 0
-      for (let i = 0; i < n; i++) {
-        const f = flagsOf(qtype[i], copies[i], rcode[i], answerAddrs[i])
-        flags[i] = f
-        if (f & (IS_A | IS_AAAA)) questions++
-        const q = qname[i]
-        if (seen[q] === 0) {
-          seen[q] = 1
-          qnames.push(q)
-        }
-      }
-      this.questions = questions
+      this.flags = new Uint8Array(n)
+      const { qtype, copies, rcode, answerAddrs } = store
+      this.questions = fillFlags(this.flags, n, qtype, copies, rcode, answerAddrs)
       return
     }
     this.qname = new Uint32Array(n)
@@ -98,9 +86,9 @@ export class TransactionColumns {
     let lastClient = -1
     let lastQname: string | null = null
     let lastName = -1
-    let questions = 0
-    // Each transaction numbers two strings at most.
-    const seen = new Uint8Array(2 * n)
+    const qtype = new Uint16Array(n)
+    const copies = new Int32Array(n)
+    const addrs = new Int32Array(n)
     for (let i = 0; i < n; i++) {
       const t = txns[i]
       const qname = t.qname
@@ -108,10 +96,6 @@ export class TransactionColumns {
       if (qname !== lastQname) {
         lastQname = qname
         lastName = pool.id(qname)
-        if (seen[lastName] === 0) {
-          seen[lastName] = 1
-          this.qnames.push(lastName)
-        }
       }
       if (clientName !== lastClientName) {
         lastClientName = clientName
@@ -125,21 +109,63 @@ export class TransactionColumns {
       const answered = !Number.isNaN(rc)
       this.rcode[i] = answered ? rc : NO_RESPONSE
       if (answered) this.rtime[i] = t.responseTime
-      const flags = flagsOf(t.qtype, t.copies, this.rcode[i], answered ? t.answerAddrs : -1)
-      this.flags[i] = flags
-      if (flags & (IS_A | IS_AAAA)) questions++
+      qtype[i] = t.qtype
+      copies[i] = t.copies
+      addrs[i] = answered ? t.answerAddrs : -1
     }
-    this.questions = questions
+    this.questions = fillFlags(this.flags, n, qtype, copies, this.rcode, addrs)
+  }
+
+  /**
+   * The distinct qnames' numbers, in order of first sight: worked out when first read, as few
+   * analyses need them (a search list, or inferring one from cluster names).
+   */
+  get qnames(): readonly number[] {
+    if (!this.firstSeen) {
+      const seen = new Uint8Array(this.text.length)
+      const qnames: number[] = (this.firstSeen = [])
+      // The length read once: the correlator's transactions are a lazy list, a proxy.
+      const { qname, txns } = this
+      const n = txns.length
+      for (let i = 0; i < n; i++) {
+        const q = qname[i]
+        if (seen[q] === 0) {
+          seen[q] = 1
+          qnames.push(q)
+        }
+      }
+    }
+    return this.firstSeen
   }
 }
 
-/** One transaction's flags; `rcode` NO_RESPONSE: no response (`addrs` is then not read). */
-function flagsOf(qtype: number, copies: number, rcode: number, addrs: number): number {
-  let flags = qtype === A ? IS_A : qtype === AAAA ? IS_AAAA : 0
-  if (copies > 1) flags |= RESENT
-  // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
-  if (rcode === RCODE.NOERROR && (addrs > 0 || (addrs < 0 && qtype === A))) flags |= HAS_ADDRESS
-  return flags
+/**
+ * Sets the flags of transactions 0 to n - 1 from their question types, copies, rcodes
+ * (NO_RESPONSE: no response, and `addrs` is not read) and answer addresses; returns how many ask
+ * A or AAAA. It runs once per analysis, mostly before it is optimized: one loop with no call in
+ * it, reading typed arrays.
+ */
+function fillFlags(
+  flags: Uint8Array,
+  n: number,
+  qtype: Uint16Array,
+  copies: Int32Array,
+  rcode: Int32Array,
+  addrs: Int32Array,
+): number {
+  let questions = 0
+  for (let i = 0; i < n; i++) {
+    const type = qtype[i]
+    const rc = rcode[i]
+    let f = type === A ? IS_A : type === AAAA ? IS_AAAA : 0
+    if (copies[i] > 1) f |= RESENT
+    if (rc === RCODE.NOERROR || rc === RCODE.NXDOMAIN) f |= FINAL
+    // A CoreDNS log line does not say how many records it answered: NOERROR to A counts.
+    if (rc === RCODE.NOERROR && (addrs[i] > 0 || (addrs[i] < 0 && type === A))) f |= HAS_ADDRESS
+    flags[i] = f
+    if (f & (IS_A | IS_AAAA)) questions++
+  }
+  return questions
 }
 
 /** The last thing seen of a transaction (µs): its first send when nothing later is known. */
