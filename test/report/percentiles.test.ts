@@ -44,12 +44,22 @@ describe('percentiles', () => {
   })
 
   it('select puts the k-th smallest at k, smaller before, larger after', () => {
-    const v = Float64Array.from(numbers(42, 1001, 50))
-    const k = 500
-    select(v, 0, v.length - 1, k)
-    const x = v[k]
-    expect(x).toBe(Float64Array.from(v).sort()[k])
-    for (let i = 0; i < k; i++) expect(v[i]).toBeLessThanOrEqual(x)
-    for (let i = k + 1; i < v.length; i++) expect(v[i]).toBeGreaterThanOrEqual(x)
+    // Sizes either side of 600, where the selection first narrows the range on a sample; a
+    // subrange (left > 0) and both ends for k.
+    for (const [n, spread, left] of [
+      [1001, 50, 0],
+      [599, 1e9, 0],
+      [5000, 3, 17],
+      [20_000, 1e6, 1000],
+    ])
+      for (const k of [left, left + 1, (left + n - 1) >> 1, n - 2, n - 1]) {
+        const v = Float64Array.from(numbers(42 + n + k, n, spread))
+        const sorted = v.subarray(left).slice().sort()
+        select(v, left, n - 1, k)
+        const x = v[k]
+        expect(x).toBe(sorted[k - left])
+        for (let i = left; i < k; i++) expect(v[i]).toBeLessThanOrEqual(x)
+        for (let i = k + 1; i < n; i++) expect(v[i]).toBeGreaterThanOrEqual(x)
+      }
   })
 })
