@@ -1,8 +1,10 @@
 // conntrack-race: A and AAAA sent in parallel from one socket, one of the pair lost, on a node whose
 // conntrack counts insert_failed or whose kernel predates the fixes. Seed talk: "Conntrack drops UDP
 // packets when source port conflicts" (kubernetes#56903, kernel 4.19+).
-import type { Event, FactEvent } from '../model/event.js'
+import type { FactEvent } from '../model/event.js'
 import type { Transaction } from '../correlate/types.js'
+import { TxnStore } from '../correlate/txn-store.js'
+import { StringPool } from '../model/dns-table.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { kernelFacts, kernelOlderThan } from './kernel-version.js'
 import { evidenceList, round } from './transaction-views.js'
@@ -54,10 +56,6 @@ export const conntrackRace: Rule = {
   },
 }
 
-function suffered(t: Transaction): boolean {
-  return !t.answered || t.copies > 1
-}
-
 function check(ctx: RuleContext): RuleFinding[] {
   const stats = insertFailedStats(ctx.facts)
   const kernels = kernelFacts(ctx).map((k) => ({
@@ -69,11 +67,22 @@ function check(ctx: RuleContext): RuleFinding[] {
   }))
   const kernelVulnerable = kernels.length ? kernels.some((k) => k.olderThan50 === true) : null
   const insertFailed = stats.latest > 0
-  const noDnsData = ctx.correlation.transactions.length === 0
+  const transactions = ctx.correlation.transactions
+  const noDnsData = transactions.length === 0
   if (!(insertFailed || kernelVulnerable)) return []
   // Only now look for the pairs: without a vulnerable kernel or failed inserts there is no race.
-  const pairs = parallelPairs(ctx.correlation.transactions)
-  const broken = pairs.filter(([a, b]) => suffered(a) !== suffered(b))
+  const sockets = socketColumns(transactions)
+  const pairs = parallelPairs(sockets)
+  // The pairs that lost exactly one query, as [lost, other] transaction numbers, and the client
+  // (as numbered) of each.
+  const broken: number[] = []
+  const clients = new Set<number>()
+  for (let i = 0; i < pairs.length; i += 2) {
+    const [a, b] = [pairs[i], pairs[i + 1]]
+    if (sockets.suffered[a] === sockets.suffered[b]) continue
+    broken.push(...(sockets.suffered[a] ? [a, b] : [b, a]))
+    clients.add(sockets.client[a])
+  }
   if (broken.length === 0 && !(noDnsData && insertFailed)) return []
 
   let confidence: number
@@ -82,16 +91,16 @@ function check(ctx: RuleContext): RuleFinding[] {
   else if (insertFailed) confidence = kernelVulnerable ? 0.8 : 0.75
   else confidence = 0.6
 
-  const lostOf = (p: [Transaction, Transaction]) => (suffered(p[0]) ? p[0] : p[1])
+  const lost = broken.filter((_, i) => i % 2 === 0)
   const data = {
-    pairs: pairs.length,
-    pairsWithOneLost: broken.length,
-    pairLossShare: pairs.length ? round(broken.length / pairs.length, 4) : 0,
+    pairs: pairs.length / 2,
+    pairsWithOneLost: lost.length,
+    pairLossShare: pairs.length ? round(lost.length / (pairs.length / 2), 4) : 0,
     lostType: {
-      A: broken.filter((p) => lostOf(p).qtype === 1).length,
-      AAAA: broken.filter((p) => lostOf(p).qtype === 28).length,
+      A: lost.filter((t) => sockets.qtype[t] === 1).length,
+      AAAA: lost.filter((t) => sockets.qtype[t] === 28).length,
     },
-    clients: new Set(broken.map((p) => p[0].client)).size,
+    clients: clients.size,
     insertFailed: stats.latest,
     insertFailedIncrease: stats.increase,
     conntrackDrop: stats.drop,
@@ -108,13 +117,15 @@ function check(ctx: RuleContext): RuleFinding[] {
     })),
     kernelVulnerable,
   }
-  const pairEvidence: Event[] = []
-  for (const p of broken)
-    pairEvidence.push(lostOf(p).queries[0], (lostOf(p) === p[0] ? p[1] : p[0]).queries[0])
+  // The lost query and its partner, pair by pair: views made only for the few shown.
+  const pairEvidence = {
+    length: broken.length,
+    at: (i: number) => transactions[broken[i]].queries[0],
+  }
   return [
     {
       confidence,
-      severity: broken.length ? 'critical' : 'warning',
+      severity: lost.length ? 'critical' : 'warning',
       data,
       evidence: evidenceList(
         stats.events,
@@ -125,33 +136,117 @@ function check(ctx: RuleContext): RuleFinding[] {
   ]
 }
 
-/** A and AAAA for the same name from the same client socket, sent within PAIR_WINDOW_US. */
-function parallelPairs(transactions: readonly Transaction[]): [Transaction, Transaction][] {
-  const bySocket = new Map<string, Transaction[]>()
-  for (const t of transactions) {
-    if (t.qtype !== 1 && t.qtype !== 28) continue
-    const k = `${t.client}|${t.clientPort}|${t.qname}`
-    const arr = bySocket.get(k)
-    if (arr) arr.push(t)
-    else bySocket.set(k, [t])
+/**
+ * What the pairing reads of each transaction, by transaction number: the correlator's columns
+ * when the transactions are its views (half a million views and key strings took as long as the
+ * rest of the analysis), numbered strings otherwise.
+ */
+interface SocketColumns {
+  length: number
+  qtype: ArrayLike<number>
+  /** Client address and qname as numbers: equal strings, equal numbers. */
+  client: ArrayLike<number>
+  qname: ArrayLike<number>
+  clientPort: (t: number) => number
+  firstSent: ArrayLike<number>
+  /** 1: unanswered or resent. */
+  suffered: Uint8Array
+}
+
+function socketColumns(transactions: readonly Transaction[]): SocketColumns {
+  const n = transactions.length
+  const suffered = new Uint8Array(n)
+  const store = TxnStore.of(transactions)
+  if (store) {
+    const { response, copies, firstQuery } = store
+    for (let t = 0; t < n; t++) suffered[t] = response[t] < 0 || copies[t] > 1 ? 1 : 0
+    const port = store.dns.srcPort
+    return {
+      length: n,
+      qtype: store.qtype,
+      client: store.client,
+      qname: store.qname,
+      clientPort: (t) => port[firstQuery[t]],
+      firstSent: store.firstSent,
+      suffered,
+    }
   }
-  const out: [Transaction, Transaction][] = []
-  for (const group of bySocket.values()) {
-    if (group.length < 2) continue
-    group.sort((a, b) => a.firstSent - b.firstSent)
-    const used = new Set<Transaction>()
+  const pool = new StringPool()
+  const cols = {
+    length: n,
+    qtype: new Uint16Array(n),
+    client: new Uint32Array(n),
+    qname: new Uint32Array(n),
+    port: new Uint16Array(n),
+    firstSent: new Float64Array(n),
+  }
+  transactions.forEach((t, i) => {
+    cols.qtype[i] = t.qtype
+    cols.client[i] = pool.id(t.client)
+    cols.qname[i] = pool.id(t.qname)
+    cols.port[i] = t.clientPort
+    cols.firstSent[i] = t.firstSent
+    suffered[i] = !t.answered || t.copies > 1 ? 1 : 0
+  })
+  return { ...cols, clientPort: (t) => cols.port[t], suffered }
+}
+
+/**
+ * A and AAAA for the same name from the same client socket, sent within PAIR_WINDOW_US, as
+ * transaction numbers [a, b, a, b, …]: sockets in order of first sight, each one's questions
+ * in order of send, each paired with the next of the other type.
+ */
+function parallelPairs(c: SocketColumns): number[] {
+  // Sockets by (client, port, qname) in an open-addressing table of socket numbers; each
+  // socket's questions linked in transaction order.
+  let cap = 1024
+  while (cap < 2 * c.length) cap *= 2
+  const slots = new Int32Array(cap).fill(-1)
+  const first: number[] = []
+  const last: number[] = []
+  const next = new Int32Array(c.length).fill(-1)
+  for (let t = 0; t < c.length; t++) {
+    if (c.qtype[t] !== 1 && c.qtype[t] !== 28) continue
+    const port = c.clientPort(t)
+    let h = Math.imul(c.qname[t] ^ (port << 16), 0x9e3779b1)
+    h = Math.imul(h ^ c.client[t], 0x85ebca6b)
+    for (let i = (h ^ (h >>> 15)) & (cap - 1); ; i = (i + 1) & (cap - 1)) {
+      const g = slots[i]
+      if (g < 0) {
+        slots[i] = first.length
+        first.push(t)
+        last.push(t)
+        break
+      }
+      const f = first[g]
+      if (c.qname[f] === c.qname[t] && c.client[f] === c.client[t] && c.clientPort(f) === port) {
+        next[last[g]] = t
+        last[g] = t
+        break
+      }
+    }
+  }
+  const out: number[] = []
+  const used = new Uint8Array(c.length)
+  const sent = c.firstSent
+  for (let g = 0; g < first.length; g++) {
+    if (first[g] === last[g]) continue
+    const group: number[] = []
+    let ordered = true
+    for (let t = first[g]; t >= 0; t = next[t]) {
+      // In order of send already unless a time is NaN or earlier than the one before.
+      if (group.length && !(sent[t] >= sent[group[group.length - 1]])) ordered = false
+      group.push(t)
+    }
+    if (!ordered) group.sort((a, b) => sent[a] - sent[b])
     for (let i = 0; i < group.length; i++) {
       const a = group[i]
-      if (used.has(a)) continue
-      for (
-        let j = i + 1;
-        j < group.length && group[j].firstSent - a.firstSent <= PAIR_WINDOW_US;
-        j++
-      ) {
+      if (used[a]) continue
+      for (let j = i + 1; j < group.length && sent[group[j]] - sent[a] <= PAIR_WINDOW_US; j++) {
         const b = group[j]
-        if (used.has(b) || b.qtype === a.qtype) continue
-        used.add(a).add(b)
-        out.push([a, b])
+        if (used[b] || c.qtype[b] === c.qtype[a]) continue
+        used[a] = used[b] = 1
+        out.push(a, b)
         break
       }
     }

@@ -12,6 +12,7 @@ import type { RuleContext } from '../../core/rules/rule.js'
 import { perSecond, txFacts } from '../../core/rules/transaction-views.js'
 import { TxnStore } from '../../core/correlate/txn-store.js'
 import { query, response, vantages } from '../correlate/events.js'
+import { fact } from './context.js'
 
 const SVC = '10.96.0.10'
 const NAMES = ['api.default.svc.cluster.local', 'db.prod.svc.cluster.local', 'example.com']
@@ -71,9 +72,15 @@ function plainLookup(l: Lookup): Lookup {
   return { client, name, transactions, outcome, wasted, start, end, answeredName }
 }
 
-// Built once: the builders number the messages they make (`ref`) as they go.
+// Built once: the builders number the messages and facts they make (`ref`) as they go.
 const messages = capture(true)
 const answered = capture(false)
+/** Failed conntrack inserts: conntrack-race then pairs each A with its AAAA. */
+const insertFailed = fact({
+  type: 'conntrack-stats',
+  perCpu: [],
+  totals: { insert_failed: 7, drop: 7 },
+})
 
 function analyze(messages: DnsMessageEvent[], plain: boolean) {
   const dns = new DnsTable()
@@ -92,7 +99,7 @@ function analyze(messages: DnsMessageEvent[], plain: boolean) {
     inputs: [{ path: 'pod.pcap', kind: 'pcap', vantage: 'pod' }],
     vantages: [...vs.values()],
     correlation,
-    facts: [],
+    facts: [insertFailed],
     metrics: [],
     drops: [],
     logs: [],
@@ -140,6 +147,8 @@ describe('reading the TxnStore directly', () => {
 
   it('gives the same findings and report', () => {
     expect(fromStore.report.findings.length).toBeGreaterThan(0)
+    const race = fromStore.report.findings.find((f) => f.id === 'conntrack-race')
+    expect(race?.data.pairsWithOneLost).toBeGreaterThan(0)
     expect(JSON.stringify(fromStore.report)).toBe(JSON.stringify(fromObjects.report))
   })
 
