@@ -1,7 +1,7 @@
 // The `dnsbundle` command line: analyze, pack, collect, serve.
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { analyzeBundle } from '../core/analyze.js'
-import { renderReport, type ReportFormat } from '../core/report/render.js'
+import { renderReportChunks, type ReportFormat } from '../core/report/render.js'
 import { readInputs } from './read-inputs.js'
 import { VERSION } from './version.js'
 import { ProgressBar } from './progress.js'
@@ -196,10 +196,15 @@ async function analyzeCommand(argv: string[]): Promise<number> {
   })
   bar?.finish()
   const readable = report.inputs.some((i) => !i.skipped && i.events > 0)
-  const out = renderReport(report, format)
   const outPath = args.flags.get('out')?.at(-1) ?? args.flags.get('o')?.at(-1)
-  if (outPath) writeFileSync(outPath, out)
-  else process.stdout.write(out)
+  const fd = outPath ? openSync(outPath, 'w') : null
+  try {
+    writeInPieces(renderReportChunks(report, format), (s) =>
+      fd === null ? process.stdout.write(s) : writeSync(fd, s),
+    )
+  } finally {
+    if (fd !== null) closeSync(fd)
+  }
   const shareUrl = args.flags.get('share')?.at(-1)
   if (shareUrl && readable) {
     const created = await shareReport(report, shareUrl)
@@ -218,6 +223,19 @@ async function analyzeCommand(argv: string[]): Promise<number> {
 }
 
 // `dnsbundle analyze … | head` closes the pipe early: that is the reader's choice, not an error.
+/** Writes `chunks` in pieces of about a megabyte: a --detail report can exceed a string's limit. */
+function writeInPieces(chunks: Iterable<string>, write: (s: string) => unknown): void {
+  let piece = ''
+  for (const c of chunks) {
+    piece += c
+    if (piece.length >= 1 << 20) {
+      write(piece)
+      piece = ''
+    }
+  }
+  if (piece) write(piece)
+}
+
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
   throw e
