@@ -4,7 +4,10 @@
 import type { Event, FactEvent, NodeFact } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { kernelFacts, kernelOlderThan } from './kernel-version.js'
-import { dnsAddresses, evidenceList, round } from './transaction-views.js'
+import { dnsAddresses, evidenceList, lazyEvents, round } from './transaction-views.js'
+import type { Transaction } from '../correlate/types.js'
+import { TxnStore } from '../correlate/txn-store.js'
+import { StringPool } from '../model/dns-table.js'
 
 type IpvsService = Extract<NodeFact, { type: 'ipvs-service' }>
 type IpvsConnection = Extract<NodeFact, { type: 'ipvs-connection' }>
@@ -67,7 +70,9 @@ function check(ctx: RuleContext): RuleFinding[] {
 
   // DNS services: port 53, the manifest's DNS Service IPs, or an address clients sent DNS to.
   const dnsAddrs = dnsAddresses(ctx)
-  for (const t of ctx.correlation.transactions) dnsAddrs.add(t.server)
+  const transactions = ctx.correlation.transactions
+  const servers = serverColumn(transactions)
+  for (const a of servers.distinct()) dnsAddrs.add(a)
   const dnsServices = services.filter(
     (s) =>
       s.fact.protocol.toUpperCase() === 'UDP' && (s.fact.port === 53 || dnsAddrs.has(s.fact.vip)),
@@ -101,7 +106,7 @@ function check(ctx: RuleContext): RuleFinding[] {
   for (const d of ipvsDrops) vips.add(d.dstAddr)
   if (stale.length === 0 && ipvsDrops.length === 0) return []
 
-  const unanswered = ctx.correlation.transactions.filter((t) => !t.answered && vips.has(t.server))
+  const unanswered = servers.unansweredTo(vips)
   const confidence = round(
     Math.min(
       0.95,
@@ -121,9 +126,7 @@ function check(ctx: RuleContext): RuleFinding[] {
     drainedServices: drained.length,
     ipvsDrops: ipvsDrops.length,
     unansweredToService: unanswered.length,
-    unansweredShare: ctx.correlation.transactions.length
-      ? round(unanswered.length / ctx.correlation.transactions.length, 4)
-      : 0,
+    unansweredShare: transactions.length ? round(unanswered.length / transactions.length, 4) : 0,
     kernel: kernels.map((k) => k.release).join(', ') || null,
     kernelOlderThan59: kernels.length ? kernelOld : null,
     kubeProxyMode: 'ipvs',
@@ -138,8 +141,54 @@ function check(ctx: RuleContext): RuleFinding[] {
         drained,
         kernels.filter((_, i) => old[i]).map((k) => k.event),
         modeFacts,
-        unanswered.map((t) => t.queries[0]),
+        lazyEvents(transactions, unanswered, (t) => t.queries[0]),
       ),
     },
   ]
+}
+
+/**
+ * Each transaction's server address as a number: from the correlator's columns when the
+ * transactions are its views (a view per transaction cost as much as the rest of the analysis),
+ * numbered strings otherwise.
+ */
+function serverColumn(transactions: readonly Transaction[]): {
+  /** The server addresses, each once. */
+  distinct: () => string[]
+  /** The transactions without a response sent to one of `addrs`, in order. */
+  unansweredTo: (addrs: ReadonlySet<string>) => number[]
+} {
+  const n = transactions.length
+  const server = new Int32Array(n)
+  const answered = new Uint8Array(n)
+  let text: readonly string[]
+  const store = TxnStore.of(transactions)
+  if (store) {
+    const { firstQuery, head, response } = store
+    const dst = store.dns.dstAddr
+    text = store.dns.strings.text
+    // As TxnView.server: the first query's destination, or the first row's.
+    for (let t = 0; t < n; t++) {
+      server[t] = dst[firstQuery[t]] !== 0 ? dst[firstQuery[t]] : dst[head[t]]
+      answered[t] = response[t] >= 0 ? 1 : 0
+    }
+  } else {
+    const pool = new StringPool()
+    text = pool.text
+    transactions.forEach((t, i) => {
+      server[i] = pool.id(t.server)
+      answered[i] = t.answered ? 1 : 0
+    })
+  }
+  const seen = new Uint8Array(text.length)
+  for (let t = 0; t < n; t++) seen[server[t]] = 1
+  return {
+    distinct: () => text.filter((_, id) => seen[id] === 1),
+    unansweredTo: (addrs) => {
+      const to = Uint8Array.from(text, (a, id) => (seen[id] === 1 && addrs.has(a) ? 1 : 0))
+      const out: number[] = []
+      for (let t = 0; t < n; t++) if (answered[t] === 0 && to[server[t]] === 1) out.push(t)
+      return out
+    },
+  }
 }

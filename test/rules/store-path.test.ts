@@ -75,12 +75,35 @@ function plainLookup(l: Lookup): Lookup {
 // Built once: the builders number the messages and facts they make (`ref`) as they go.
 const messages = capture(true)
 const answered = capture(false)
-/** Failed conntrack inserts: conntrack-race then pairs each A with its AAAA. */
-const insertFailed = fact({
-  type: 'conntrack-stats',
-  perCpu: [],
-  totals: { insert_failed: 7, drop: 7 },
-})
+/**
+ * Node facts that make the rules read every transaction: failed conntrack inserts (conntrack-race
+ * pairs each A with its AAAA), and IPVS with a connection to a drained DNS endpoint
+ * (ipvs-port-reuse lists the servers and the unanswered queries to the Service).
+ */
+const nodeFacts = [
+  fact({ type: 'conntrack-stats', perCpu: [], totals: { insert_failed: 7, drop: 7 } }),
+  fact({ type: 'kube-proxy-mode', mode: 'ipvs' }),
+  fact({
+    type: 'ipvs-service',
+    protocol: 'UDP',
+    vip: SVC,
+    port: 53,
+    scheduler: 'rr',
+    realServers: [
+      { addr: '10.244.9.2', port: 53, weight: 1, activeConn: 0, inactConn: 1 },
+      { addr: '10.244.9.3', port: 53, weight: 0, activeConn: 0, inactConn: 1 },
+    ],
+  }),
+  fact({
+    type: 'ipvs-connection',
+    protocol: 'UDP',
+    expireSec: 200,
+    state: 'UDP',
+    source: '10.244.1.2:40001',
+    virtual: `${SVC}:53`,
+    destination: '10.244.9.3:53',
+  }),
+]
 
 function analyze(messages: DnsMessageEvent[], plain: boolean) {
   const dns = new DnsTable()
@@ -99,7 +122,7 @@ function analyze(messages: DnsMessageEvent[], plain: boolean) {
     inputs: [{ path: 'pod.pcap', kind: 'pcap', vantage: 'pod' }],
     vantages: [...vs.values()],
     correlation,
-    facts: [insertFailed],
+    facts: nodeFacts,
     metrics: [],
     drops: [],
     logs: [],
@@ -149,6 +172,8 @@ describe('reading the TxnStore directly', () => {
     expect(fromStore.report.findings.length).toBeGreaterThan(0)
     const race = fromStore.report.findings.find((f) => f.id === 'conntrack-race')
     expect(race?.data.pairsWithOneLost).toBeGreaterThan(0)
+    const ipvs = fromStore.report.findings.find((f) => f.id === 'ipvs-port-reuse')
+    expect(ipvs?.data.unansweredToService).toBeGreaterThan(0)
     expect(JSON.stringify(fromStore.report)).toBe(JSON.stringify(fromObjects.report))
   })
 
