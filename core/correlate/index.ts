@@ -90,7 +90,7 @@ function tableOf(events: readonly DnsMessageEvent[]): DnsTable {
  * all before them (see rowsByRole). `logRows` says whether CoreDNS log rows are among them:
  * only theirs were sent before their time.
  */
-function sortByArrival(
+export function sortByArrival(
   dns: DnsTable,
   rows: Int32Array,
   logRows: boolean,
@@ -104,19 +104,85 @@ function sortByArrival(
   // without regard to time) gives up after a budget and takes the general stable sort. Both are
   // stable, so the order is the same either way.
   const budget = 8 * rows.length + 1024
+  // Files of several inputs one after another (a pod's capture, then a node's), each in time
+  // order on its own: insertion sort would give up at the second, so sort each input's rows
+  // and merge them instead, in linear time.
+  const inputs = to - from > MANY_UNSORTED ? inputRuns(dns.input, rows) : null
+  if (inputs) {
+    const keys = arrivalKeys(dns, rows)
+    const merged = sortAndMerge(keys, ref, rows, inputs, budget)
+    if (merged) return merged
+  }
   // Without log rows arrival is time: sort on the time column itself, no keys to compute.
   if (!logRows && insertionSort(dns.time, ref, rows, from, to, budget)) return rows
-  // Keys by row: arrival for log rows, NaN times last.
-  const keys = new Float64Array(dns.length)
-  for (let i = 0; i < rows.length; i++) {
-    const t = dns.arrival(rows[i])
-    keys[rows[i]] = Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
-  }
+  const keys = arrivalKeys(dns, rows)
   if (logRows && insertionSort(keys, ref, rows, from, to, budget)) return rows
   const order = Array.from({ length: rows.length }, (_, i) => i).sort(
     (a, b) => keys[rows[a]] - keys[rows[b]] || ref[rows[a]] - ref[rows[b]],
   )
   return Int32Array.from(order, (i) => rows[i])
+}
+
+/** Rows out of order beyond which they may be several inputs one after another. */
+const MANY_UNSORTED = 4096
+/** Inputs merged at most: more take the general sort. */
+const MAX_MERGED = 16
+
+/** Keys by row for the sort: arrival (earlier than the time for log rows), NaN times last. */
+function arrivalKeys(dns: DnsTable, rows: Int32Array): Float64Array {
+  const keys = new Float64Array(dns.length)
+  for (let i = 0; i < rows.length; i++) {
+    const t = dns.arrival(rows[i])
+    keys[rows[i]] = Number.isNaN(t) ? Number.MAX_SAFE_INTEGER : t
+  }
+  return keys
+}
+
+/**
+ * Where each run of rows of one input starts, and `rows.length` last; null for one input, or
+ * more than MAX_MERGED runs.
+ */
+function inputRuns(input: Uint32Array, rows: Int32Array): number[] | null {
+  const starts = [0]
+  for (let i = 1; i < rows.length; i++)
+    if (input[rows[i]] !== input[rows[i - 1]] && starts.push(i) > MAX_MERGED) return null
+  if (starts.length < 2) return null
+  starts.push(rows.length)
+  return starts
+}
+
+/**
+ * The stable sort of `rows` by key then record number, made by sorting each run
+ * (`starts`) in place by insertion and merging the runs, a tie going to the earlier run; null
+ * when a run is too far from order for the budget. Either way `rows` holds the same rows, equal
+ * ones still in their first order.
+ */
+function sortAndMerge(
+  key: Float64Array,
+  ref: Uint32Array,
+  rows: Int32Array,
+  starts: number[],
+  budget: number,
+): Int32Array | null {
+  const runs = starts.length - 1
+  for (let r = 0; r < runs; r++)
+    if (!insertionSort(key, ref, rows, starts[r], starts[r + 1], budget, starts[r])) return null
+  const next = starts.slice(0, runs)
+  const out = new Int32Array(rows.length)
+  for (let o = 0; o < out.length; o++) {
+    let best = -1
+    for (let r = 0; r < runs; r++) {
+      if (next[r] === starts[r + 1]) continue
+      if (best < 0) best = r
+      else {
+        const a = rows[next[r]]
+        const b = rows[next[best]]
+        if (key[a] < key[b] || (key[a] === key[b] && ref[a] < ref[b])) best = r
+      }
+    }
+    out[o] = rows[next[best]++]
+  }
+  return out
 }
 
 /**
@@ -132,31 +198,38 @@ function insertionSort(
   from: number,
   to: number,
   budget: number,
+  lo = 0,
 ): boolean {
   // The largest key so far: a row in order (nearly all of them) costs one read and one
   // comparison.
-  let last = from > 0 ? key[rows[from - 1]] : -Infinity
+  let last = from > lo ? key[rows[from - 1]] : -Infinity
   let moves = 0
   for (let i = from; i < to; i++) {
     const k = key[rows[i]]
     if (k > last) last = k
     else if (Number.isNaN(k)) return false
-    else if ((moves += sink(key, ref, rows, i)) > budget) return false
+    else if ((moves += sink(key, ref, rows, i, lo)) > budget) return false
   }
   return true
 }
 
 /**
- * Moves `rows[i]` back to its place among `rows[0, i)`, sorted by `key[row]` then record number:
- * after those with a smaller key, or the same key and a record number not greater (so equal
- * rows keep their order). Returns how many rows it moved.
+ * Moves `rows[i]` back to its place among `rows[lo, i)`, sorted by `key[row]` then record
+ * number: after those with a smaller key, or the same key and a record number not greater (so
+ * equal rows keep their order). Returns how many rows it moved.
  */
-function sink(key: Float64Array, ref: Uint32Array, rows: Int32Array, i: number): number {
+function sink(
+  key: Float64Array,
+  ref: Uint32Array,
+  rows: Int32Array,
+  i: number,
+  lo: number,
+): number {
   const row = rows[i]
   const k = key[row]
   const r = ref[row]
   let j = i - 1
-  while (j >= 0 && (key[rows[j]] > k || (key[rows[j]] === k && ref[rows[j]] > r))) {
+  while (j >= lo && (key[rows[j]] > k || (key[rows[j]] === k && ref[rows[j]] > r))) {
     rows[j + 1] = rows[j]
     j--
   }
