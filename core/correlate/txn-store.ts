@@ -87,7 +87,16 @@ export class TxnStore {
   answerAddrs: Int32Array
   /** When the response was seen (µs), NaN without one. */
   responseTime: Float64Array
-  /** Tallies of the other vantages, for the few transactions seen at several. */
+  /**
+   * The second vantage a transaction was seen at (1 + its string number, 0 for none) and its
+   * query and response counts there, made when a transaction is first seen at two: most seen at
+   * several are seen at two (a pod and its node), and an object per transaction would be half a
+   * million for the garbage collector.
+   */
+  private v1 = new Uint32Array(0)
+  private c1 = new Int32Array(0)
+  private r1 = new Int32Array(0)
+  /** Tallies of a third vantage on, for the few transactions seen at more. */
   private readonly more = new Map<number, Map<number, Tally>>()
   readonly drops = new Map<number, DropEvent>()
   private settled = false
@@ -157,21 +166,48 @@ export class TxnStore {
     return this.dns.vantage[this.head[t]]
   }
 
-  private tally(t: number, v: number): Tally | null {
-    if (v === this.v0(t)) return null
+  /**
+   * Adds one to t's count of queries (or of `responses`) seen at vantage v, or with `copy` only
+   * reads it (a second copy of a packet already counted); returns the count.
+   */
+  private count(t: number, v: number, responses: boolean, copy: boolean): number {
+    if (v === this.v0(t)) {
+      const at = responses ? this.r0 : this.c0
+      return copy ? at[t] : ++at[t]
+    }
+    if (this.isSecond(t, v)) {
+      const at = responses ? this.r1 : this.c1
+      return copy ? at[t] : ++at[t]
+    }
     let m = this.more.get(t)
     if (!m) this.more.set(t, (m = new Map()))
     let x = m.get(v)
     if (!x) m.set(v, (x = { c: 0, r: 0 }))
-    return x
+    if (responses) return copy ? x.r : ++x.r
+    return copy ? x.c : ++x.c
+  }
+
+  /** Whether v (not the first vantage) is t's second vantage; it becomes so if t has none yet. */
+  private isSecond(t: number, v: number): boolean {
+    if (this.v1.length === 0) {
+      this.v1 = new Uint32Array(this.cap)
+      this.c1 = new Int32Array(this.cap)
+      this.r1 = new Int32Array(this.cap)
+    }
+    if (this.v1[t] === 0) this.v1[t] = v + 1
+    return this.v1[t] === v + 1
+  }
+
+  /** t's tally at vantage v when that is neither its first nor its second, or undefined. */
+  private other(t: number, v: number): Tally | undefined {
+    return this.more.size > 0 ? this.more.get(t)?.get(v) : undefined
   }
 
   addQuery(t: number, e: number, code: number): void {
-    const x = this.tally(t, this.dns.vantage[e])
     // A second copy of one packet in the same capture (`tcpdump -i any` sees a query on the
     // pod's veth and again after DNAT on the way to CoreDNS) is a hop, not another send.
     const copy = this.dns.copyOf(e) !== 0
-    const n = copy ? (x ? x.c : this.c0[t]) : x ? ++x.c : ++this.c0[t]
+    const n = this.count(t, this.dns.vantage[e], false, copy)
     this.link(t, e, code === Q && n > 1 && !copy ? RETX : code)
   }
 
@@ -183,9 +219,8 @@ export class TxnStore {
     rank: (row: number) => number,
     linked = false,
   ): void {
-    const x = this.tally(t, this.dns.vantage[e])
     const copy = this.dns.copyOf(e) !== 0
-    const n = copy ? (x ? x.r : this.r0[t]) : x ? ++x.r : ++this.r0[t]
+    const n = this.count(t, this.dns.vantage[e], true, copy)
     const what = n > 1 && !copy ? DUP : code
     if (linked) this.code2[e] = what + 1
     else this.link(t, e, what)
@@ -195,32 +230,36 @@ export class TxnStore {
 
   responded(t: number, v: number): number {
     if (v === this.v0(t)) return this.r0[t]
-    return this.more.get(t)?.get(v)?.r ?? 0
+    if (this.v1.length > 0 && this.v1[t] === v + 1) return this.r1[t]
+    return this.other(t, v)?.r ?? 0
   }
 
   /** Did vantage `v` see this query asked and not yet answered? */
   awaits(t: number, v: number): boolean {
     if (v === this.v0(t)) return this.c0[t] > 0 && this.r0[t] === 0
-    const x = this.more.get(t)?.get(v)
+    if (this.v1.length > 0 && this.v1[t] === v + 1) return this.c1[t] > 0 && this.r1[t] === 0
+    const x = this.other(t, v)
     return x !== undefined && x.c > 0 && x.r === 0
   }
 
   maxCopies(t: number): number {
     let max = this.c0[t]
-    // Most bundles have one vantage: then no transaction is in `more`, and a lookup per
-    // transaction would cost more than the rest of this.
+    if (this.v1.length > 0 && this.c1[t] > max) max = this.c1[t]
     const m = this.more.size > 0 ? this.more.get(t) : undefined
     if (m) for (const x of m.values()) if (x.c > max) max = x.c
     return max
   }
 
   vantageCount(t: number): number {
-    return this.more.size > 0 ? 1 + (this.more.get(t)?.size ?? 0) : 1
+    if (this.v1.length === 0 || this.v1[t] === 0) return 1
+    return 2 + (this.more.size > 0 ? (this.more.get(t)?.size ?? 0) : 0)
   }
 
   /** The transactions seen at more than one vantage, in store order. */
   multiVantage(): number[] {
-    return [...this.more.keys()].sort((a, b) => a - b)
+    const out: number[] = []
+    if (this.v1.length > 0) for (let t = 0; t < this.length; t++) if (this.v1[t] !== 0) out.push(t)
+    return out
   }
 
   /**
@@ -264,6 +303,8 @@ export class TxnStore {
     this.prev = none
     this.c0 = none
     this.r0 = none
+    this.c1 = none
+    this.r1 = none
     this.settled = true
   }
 
@@ -289,6 +330,7 @@ export class TxnStore {
     this.rcode = by(this.rcode)
     this.answerAddrs = by(this.answerAddrs)
     this.responseTime = by(this.responseTime)
+    if (this.v1.length > 0) this.v1 = by(this.v1)
     const newIndex = new Int32Array(n)
     for (let i = 0; i < n; i++) newIndex[order[i]] = i
     const more = [...this.more]
@@ -314,6 +356,11 @@ export class TxnStore {
     this.copies = grow(this.copies)
     this.c0 = grow(this.c0)
     this.r0 = grow(this.r0)
+    if (this.v1.length > 0) {
+      this.v1 = grow(this.v1)
+      this.c1 = grow(this.c1)
+      this.r1 = grow(this.r1)
+    }
     this.prev = grow(this.prev)
     this.qname = grow(this.qname)
     this.client = grow(this.client)

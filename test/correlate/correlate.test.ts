@@ -354,9 +354,41 @@ describe('transactions', () => {
     expect(c.transactions).toHaveLength(1)
     const t = c.transactions[0]
     expect(t.copies).toBe(1)
+    expect(t.vantageCount).toBe(3)
     expect(t.response).toBeNull()
     expect(t.lastSeen).toBe('coredns')
     expect(c.natPairs.get(SVC)).toEqual([COREDNS])
+  })
+
+  it('counts sends at every vantage apart: the most copies any vantage saw', () => {
+    // Each vantage's counts are kept apart (the first's, the second's, then any others'): a
+    // resend seen only at the second or the third vantage is one more send all the same.
+    const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
+    const ask = (t: number, vantage: string, id: number, to = COREDNS) =>
+      query({ t, from: `${POD}:5000`, to: `${to}:53`, id, q: 'c.example', vantage })
+    const answer = (t: number, vantage: string, id: number) =>
+      response({ t, from: `${COREDNS}:53`, to: `${POD}:5000`, id, q: 'c.example', vantage })
+    const c = run(
+      [
+        ask(0, 'pod', 1, SVC),
+        ask(0.1, 'node', 1),
+        ask(0.2, 'coredns', 1),
+        ask(1000, 'node', 1),
+        answer(1000.5, 'node', 1),
+        answer(1000.6, 'pod', 1),
+        ask(2000, 'pod', 2, SVC),
+        ask(2000.1, 'node', 2),
+        ask(2000.2, 'coredns', 2),
+        ask(3000, 'coredns', 2),
+        ask(4000, 'coredns', 2),
+      ],
+      [],
+      vs,
+    )
+    expect(c.transactions.map((t) => [t.copies, t.vantageCount, t.answered])).toEqual([
+      [2, 3, true],
+      [3, 3, false],
+    ])
   })
 
   it('a query lost after the node has lastSeen at the node', () => {
