@@ -108,14 +108,15 @@ export function sortByArrival(
   // order on its own: insertion sort would give up at the second, so sort each input's rows
   // and merge them instead, in linear time.
   const inputs = to - from > MANY_UNSORTED ? inputRuns(dns.input, rows) : null
+  let keys: Float64Array | null = null
   if (inputs) {
-    const keys = arrivalKeys(dns, rows)
+    keys = arrivalKeys(dns, rows)
     const merged = sortAndMerge(keys, ref, rows, inputs, budget)
     if (merged) return merged
   }
   // Without log rows arrival is time: sort on the time column itself, no keys to compute.
   if (!logRows && insertionSort(dns.time, ref, rows, from, to, budget)) return rows
-  const keys = arrivalKeys(dns, rows)
+  keys ??= arrivalKeys(dns, rows)
   if (logRows && insertionSort(keys, ref, rows, from, to, budget)) return rows
   const order = Array.from({ length: rows.length }, (_, i) => i).sort(
     (a, b) => keys[rows[a]] - keys[rows[b]] || ref[rows[a]] - ref[rows[b]],

@@ -41,10 +41,9 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
   // ran has no type feedback, so the optimized code is dropped there, and the next loop is then
   // compiled again together with everything around it. Apart, each compiles alone and quickly.
   const orphanResponses = pairRows(s, rows, opts)
-  const totals = { queries: 0, responses: 0 }
-  finishAll(s, opts, totals)
+  const { queries, responses } = finishAll(s, opts)
   s.settle(opts.byFirstSent ? firstSentOrder(s.firstSent, s.length) : undefined)
-  return { store: s, ...totals, orphanResponses }
+  return { store: s, queries, responses, orphanResponses }
 }
 
 /** Adds every row to its transaction in `s`; returns the number of orphan responses. */
@@ -89,12 +88,8 @@ function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): numb
   return orphanResponses
 }
 
-/** Finishes every transaction, adding up its query sends and responses into `totals`. */
-function finishAll(
-  s: TxnStore,
-  opts: PairOptions,
-  totals: { queries: number; responses: number },
-): void {
+/** Finishes every transaction; returns the query sends and responses, added up. */
+function finishAll(s: TxnStore, opts: PairOptions): { queries: number; responses: number } {
   const vantage = s.dns.vantage
   let queries = 0
   let responses = 0
@@ -104,8 +99,7 @@ function finishAll(
     const r = s.response[t]
     if (r >= 0) responses += Math.max(1, s.responded(t, vantage[r]))
   }
-  totals.queries = queries
-  totals.responses = responses
+  return { queries, responses }
 }
 
 /**
@@ -142,8 +136,8 @@ class OpenTransactions {
    * How many keys the young table holds before it is moved: a few the first time. Then every
    * branch of the pairing loop (the move, the old table's probes) has run before the optimizer
    * compiles the loop. Code it has not seen run has no type feedback, and reaching such code
-   * throws the optimized loop away (a deoptimization) to be compiled again: on the 1M capture
-   * twice, each time with ~15 ms of the loop run by the interpreter meanwhile.
+   * throws the optimized loop away (a deoptimization) to be compiled again, the loop run by the
+   * interpreter meanwhile: twice mid-loop on the 1M capture, 5-10 ms in all.
    */
   private moveAt = FIRST_MOVE
 

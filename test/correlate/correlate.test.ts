@@ -28,6 +28,12 @@ function run(dns: DnsMessageEvent[], facts: FactEvent[] = [], vs = vantages(['po
   return correlate({ dns, drops: [], facts, vantages: vs })
 }
 
+/** A query from POD:5000 to the Service, and the Service's answer with one address. */
+const ask = (t: number, id: number, q: string) =>
+  query({ t, from: `${POD}:5000`, to: `${SVC}:53`, id, q })
+const answer = (t: number, id: number, q: string) =>
+  response({ t, from: `${SVC}:53`, to: `${POD}:5000`, id, q, addrs: 1 })
+
 /** glibc's getaddrinfo(name) under ndots:5: A+AAAA per candidate; `answers` maps qname → A count. */
 function lookupOf(
   name: string,
@@ -223,11 +229,6 @@ describe('transactions', () => {
   })
 
   it('pairs rows given out of time order, equal times in order of record number', () => {
-    const from = `${POD}:5000`
-    const to = `${SVC}:53`
-    const ask = (t: number, id: number, q: string) => query({ t, from, to, id, q })
-    const answer = (t: number, id: number, q: string) =>
-      response({ t, from: to, to: from, id, q, addrs: 1 })
     const c = run([
       ask(0, 1, 'a.example'),
       ask(5, 2, 'b.example'),
@@ -283,11 +284,6 @@ describe('transactions', () => {
   })
 
   it('finds a key again after tens of thousands of others (the open table moves old keys out of its young part)', () => {
-    const from = `${POD}:5000`
-    const to = `${SVC}:53`
-    const ask = (t: number, id: number, q: string) => query({ t, from, to, id, q })
-    const answer = (t: number, id: number, q: string) =>
-      response({ t, from: to, to: from, id, q, addrs: 1 })
     const events: DnsMessageEvent[] = [
       ask(0, 1, 'lost.example'), // re-sent much later, still unanswered until then
       ask(0.1, 2, 'slow.example'), // answered much later
@@ -364,23 +360,23 @@ describe('transactions', () => {
     // Each vantage's counts are kept apart (the first's, the second's, then any others'): a
     // resend seen only at the second or the third vantage is one more send all the same.
     const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
-    const ask = (t: number, vantage: string, id: number, to = COREDNS) =>
+    const askAt = (t: number, vantage: string, id: number, to = COREDNS) =>
       query({ t, from: `${POD}:5000`, to: `${to}:53`, id, q: 'c.example', vantage })
-    const answer = (t: number, vantage: string, id: number) =>
+    const answerAt = (t: number, vantage: string, id: number) =>
       response({ t, from: `${COREDNS}:53`, to: `${POD}:5000`, id, q: 'c.example', vantage })
     const c = run(
       [
-        ask(0, 'pod', 1, SVC),
-        ask(0.1, 'node', 1),
-        ask(0.2, 'coredns', 1),
-        ask(1000, 'node', 1),
-        answer(1000.5, 'node', 1),
-        answer(1000.6, 'pod', 1),
-        ask(2000, 'pod', 2, SVC),
-        ask(2000.1, 'node', 2),
-        ask(2000.2, 'coredns', 2),
-        ask(3000, 'coredns', 2),
-        ask(4000, 'coredns', 2),
+        askAt(0, 'pod', 1, SVC),
+        askAt(0.1, 'node', 1),
+        askAt(0.2, 'coredns', 1),
+        askAt(1000, 'node', 1),
+        answerAt(1000.5, 'node', 1),
+        answerAt(1000.6, 'pod', 1),
+        askAt(2000, 'pod', 2, SVC),
+        askAt(2000.1, 'node', 2),
+        askAt(2000.2, 'coredns', 2),
+        askAt(3000, 'coredns', 2),
+        askAt(4000, 'coredns', 2),
       ],
       [],
       vs,
