@@ -67,6 +67,12 @@ class LookupStore {
     readonly outcome: Uint8Array,
     readonly wasted: Int32Array,
   ) {}
+
+  /** The number of lookup i's name (nameText gives the name). */
+  nameId(i: number): number {
+    const n = this.name[i]
+    return n > 0 ? n - 1 : this.oneBase[this.txns.qname[this.head[i]]]
+  }
 }
 
 /** The lists of lookups groupLookups handed out, and their stores. */
@@ -89,6 +95,18 @@ export function lookupColumnsOf(lookups: readonly Lookup[]): {
     : null
 }
 
+/**
+ * The name of each lookup of a list groupLookups returned, as a number (`id(i)`, the same for
+ * the same name) and the name of a number (`text`), without making the lookups or their name
+ * strings; null for any other list.
+ */
+export function lookupNamesOf(
+  lookups: readonly Lookup[],
+): { id: (i: number) => number; text: (id: number) => string } | null {
+  const store = listed.get(lookups)
+  return store ? { id: (i) => store.nameId(i), text: store.nameText } : null
+}
+
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */
 class GroupedLookup implements Lookup {
   // Declared and assigned rather than parameter properties: class fields would be defined
@@ -107,9 +125,7 @@ class GroupedLookup implements Lookup {
     return this.store.text[this.store.txns.client[this.store.head[this.index]]]
   }
   get name(): string {
-    const { name, oneBase, txns, head, nameText } = this.store
-    const n = name[this.index]
-    return nameText(n > 0 ? n - 1 : oneBase[txns.qname[head[this.index]]])
+    return this.store.nameText(this.store.nameId(this.index))
   }
   get transactions(): number[] {
     const out: number[] = []

@@ -12,6 +12,7 @@ import {
 import {
   evidenceList,
   lookupFacts,
+  lookupNames,
   OUTCOME_ADDRESS,
   perName,
   round,
@@ -56,7 +57,7 @@ function check(ctx: RuleContext): RuleFinding[] {
   const ndotsValues = resolv.flatMap((e) => (e.fact.type === 'resolv-conf' ? [e.fact.ndots] : []))
   const ndots = ndotsValues.length ? Math.max(...ndotsValues) : null
 
-  const byName = new Map<string, { name: string; wasted: number; lookups: number }>()
+  let byName = new Map<string, NameWaste>()
   let wasted = 0
   let lookupsWithWaste = 0
   const evidence: Event[] = []
@@ -64,23 +65,38 @@ function check(ctx: RuleContext): RuleFinding[] {
   if (lookups.length) {
     method = 'lookups'
     const { n, outcome, wasted: waste, wasting } = lookupFacts(lookups)
+    const names = lookupNames(lookups)
+    // Tallies by name number, in order of first sight: a string per name, not per lookup.
+    const byId = new Map<number, NameWaste>()
     // Only the lookups that wasted queries matter: the loop ends with the last of them (at once
-    // when none did).
+    // when none did). A lookup object is made only while evidence is wanted.
     for (let i = 0, left = wasting; left > 0 && i < n; i++) {
       if (waste[i] <= 0) continue
       left--
       if (outcome[i] !== OUTCOME_ADDRESS) continue
-      const l = lookups[i]
-      wasted += l.wasted
+      wasted += waste[i]
       lookupsWithWaste++
-      const r = byName.get(l.name) ?? { name: l.name, wasted: 0, lookups: 0 }
-      r.wasted += l.wasted
+      const id = names.id(i)
+      let r = byId.get(id)
+      if (!r) byId.set(id, (r = { name: '', id, wasted: 0, lookups: 0 }))
+      r.wasted += waste[i]
       r.lookups++
-      byName.set(l.name, r)
+      if (evidence.length >= 20) continue
+      const l = lookups[i]
       for (const ti of l.transactions) {
         const t = transactions[ti]
         if (t && t.qname !== l.answeredName && evidence.length < 20) evidence.push(t.queries[0])
       }
+    }
+    // Two numbers may stand for one name (`x.` and `x` from different sources): add them up.
+    byName = new Map()
+    for (const r of byId.values()) {
+      const name = names.text(r.id)
+      const same = byName.get(name)
+      if (same) {
+        same.wasted += r.wasted
+        same.lookups += r.lookups
+      } else byName.set(name, { ...r, name })
     }
   } else {
     // No lookups from the correlator (a CoreDNS log on its own): count NXDOMAIN candidates that
@@ -100,7 +116,7 @@ function check(ctx: RuleContext): RuleFinding[] {
         const suffix = matchSearchSuffix(qname, suffixes, domains) ?? ''
         baseOf.set(f.name[i], (base = qname.slice(0, qname.length - suffix.length)))
       }
-      const r = byName.get(base) ?? { name: base, wasted: 0, lookups: 0 }
+      const r = byName.get(base) ?? { name: base, id: -1, wasted: 0, lookups: 0 }
       r.wasted++
       byName.set(base, r)
       if (evidence.length < 20) {
@@ -112,7 +128,11 @@ function check(ctx: RuleContext): RuleFinding[] {
   }
   if (wasted === 0) return []
   const share = wasted / transactions.length
-  const worstNames = [...byName.values()].sort((a, b) => b.wasted - a.wasted).slice(0, 10)
+  const worstNames = topWasters(byName.values()).map(({ name, wasted, lookups }) => ({
+    name,
+    wasted,
+    lookups,
+  }))
   const worst = worstNames[0]?.name.replace(/\.$/, '') || 'api.example.com'
   return [
     {
@@ -138,4 +158,17 @@ function check(ctx: RuleContext): RuleFinding[] {
         'directly (use 1.7.0 or later: see coredns#4366).',
     },
   ]
+}
+
+interface NameWaste {
+  name: string
+  /** The name's number in the lookups' names (-1 without lookups). */
+  id: number
+  wasted: number
+  lookups: number
+}
+
+/** The ten names that wasted most, most first; of equals, the first seen first. */
+function topWasters(names: Iterable<NameWaste>): NameWaste[] {
+  return [...names].sort((a, b) => b.wasted - a.wasted).slice(0, 10)
 }

@@ -3,7 +3,7 @@
 import type { VantageType } from '../model/bundle.js'
 import type { DropEvent, Event } from '../model/event.js'
 import type { Lookup, Transaction } from '../correlate/types.js'
-import { OUTCOMES, lookupColumnsOf } from '../correlate/group-lookups.js'
+import { OUTCOMES, lookupColumnsOf, lookupNamesOf } from '../correlate/group-lookups.js'
 import type { RuleContext } from './rule.js'
 import { select } from '../metrics/select.js'
 import { StringPool } from '../model/dns-table.js'
@@ -368,6 +368,21 @@ export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
     lookupCache.set(lookups, f)
   }
   return f
+}
+
+/**
+ * Each lookup's name as a number (the same for the same name) and the name of a number: the
+ * correlator's own numbers, or a pool made from the lookups' names for any other list.
+ */
+export function lookupNames(lookups: readonly Lookup[]): {
+  id: (i: number) => number
+  text: (id: number) => string
+} {
+  const own = lookupNamesOf(lookups)
+  if (own) return own
+  const pool = new StringPool()
+  const ids = Int32Array.from(lookups, (l) => pool.id(l.name))
+  return { id: (i) => ids[i], text: (id) => pool.text[id] }
 }
 
 /** Per numbered name, memoized: `fn(name)` for the facts' names, computed on first ask. */

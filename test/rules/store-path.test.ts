@@ -105,11 +105,66 @@ const nodeFacts = [
   }),
 ]
 
-function analyze(messages: DnsMessageEvent[], plain: boolean) {
+/** The pods' resolv.conf for `expansions`: the Kubernetes search list under ndots:5. */
+const SEARCH = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']
+const resolvConf = fact({
+  type: 'resolv-conf',
+  nameservers: [SVC],
+  search: SEARCH,
+  ndots: 5,
+  timeout: 5,
+  attempts: 2,
+  options: ['ndots:5'],
+})
+
+/**
+ * glibc lookups under `resolvConf` from three pods: A and AAAA of each search candidate in turn
+ * (NXDOMAIN) until the name itself answers; `db` and `api` are answered at their first
+ * candidate, so waste nothing.
+ */
+function expansions(): DnsMessageEvent[] {
+  const rnd = lcg(11)
+  const asked = ['example.com', 'api.github.com', 'db', 'www.aliyun.com', 'api', 'pypi.org']
+  const local = new Set(['db', 'api'])
+  const out: DnsMessageEvent[] = []
+  let id = 1
+  for (let k = 0; k < 240; k++) {
+    let t = k * 50 + Math.floor(rnd() * 30)
+    const from = `10.244.1.${2 + Math.floor(rnd() * 3)}:${41000 + k}`
+    const name = asked[Math.floor(rnd() * asked.length)]
+    const candidates = local.has(name)
+      ? [`${name}.${SEARCH[0]}`]
+      : [...SEARCH.map((d) => `${name}.${d}`), name]
+    for (const [c, q] of candidates.entries()) {
+      const last = c === candidates.length - 1
+      for (const type of ['A', 'AAAA'] as const) {
+        const qid = id++
+        const addrs = last && type === 'A' ? 1 : 0
+        out.push(query({ t, from, to: `${SVC}:53`, id: qid, q, type }))
+        out.push(
+          response({
+            t: t + 2,
+            from: `${SVC}:53`,
+            to: from,
+            id: qid,
+            q,
+            type,
+            rcode: last ? 0 : 3,
+            addrs,
+          }),
+        )
+      }
+      t += 5
+    }
+  }
+  return out
+}
+
+function analyze(messages: DnsMessageEvent[], plain: boolean, facts: typeof nodeFacts = []) {
   const dns = new DnsTable()
   for (const e of messages) dns.push(e)
   const vs = vantages(['pod', 'pod'])
-  const c = correlate({ dns, drops: [], facts: [], vantages: vs })
+  const c = correlate({ dns, drops: [], facts, vantages: vs })
   const correlation = plain
     ? {
         ...c,
@@ -122,7 +177,7 @@ function analyze(messages: DnsMessageEvent[], plain: boolean) {
     inputs: [{ path: 'pod.pcap', kind: 'pcap', vantage: 'pod' }],
     vantages: [...vs.values()],
     correlation,
-    facts: nodeFacts,
+    facts: [...nodeFacts, ...facts],
     metrics: [],
     drops: [],
     logs: [],
@@ -184,6 +239,25 @@ describe('reading the TxnStore directly', () => {
     const resent = (a.worstLookups ?? []).filter((l) => l.outcome === 'address')
     expect(resent.length).toBeGreaterThan(5)
     expect(resent.every((l) => l.queries > l.transactionCount)).toBe(true)
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b))
+  })
+
+  it('counts search-list waste by name alike (ndots-amplification)', () => {
+    const expanded = expansions()
+    const a = analyze(expanded, false, [resolvConf]).report
+    const b = analyze(expanded, true, [resolvConf]).report
+    const ndots = a.findings.find((f) => f.id === 'ndots-amplification')
+    const worst = ndots?.data.worstNames as { name: string; wasted: number; lookups: number }[]
+    // Four external names waste 6 queries a lookup; db and api waste none.
+    expect(worst.map((w) => w.name).sort()).toEqual([
+      'api.github.com',
+      'example.com',
+      'pypi.org',
+      'www.aliyun.com',
+    ])
+    for (const w of worst) expect(w.wasted).toBe(6 * w.lookups)
+    expect(ndots?.data.wasted).toBe(worst.reduce((n, w) => n + w.wasted, 0))
+    expect(ndots?.evidence.length).toBeGreaterThan(0)
     expect(JSON.stringify(a)).toBe(JSON.stringify(b))
   })
 })
