@@ -2,14 +2,14 @@
 // Everything here is linear in the number of events apart from one sort by time.
 import type { Manifest, Vantage } from '../model/bundle.js'
 import type { DnsMessageEvent, DropEvent, FactEvent } from '../model/event.js'
-import { DnsTable } from '../model/dns-table.js'
+import { DnsTable, SOURCE } from '../model/dns-table.js'
 import type { Correlation, ForwarderTransaction, Transaction } from './types.js'
 import { RANK_OF_TYPE, rowsByRole, vantageRanker } from './roles.js'
 import { pairQueries } from './pair-queries.js'
 import { resolverConfig, type ResolverConfig } from './search-list.js'
 import { groupLookups } from './group-lookups.js'
 import { TransactionColumns } from './transaction-columns.js'
-import { TxnView, type TxnStore } from './txn-store.js'
+import type { TxnStore } from './txn-store.js'
 import { attachDrops } from './drop-points.js'
 
 export interface CorrelateInput {
@@ -238,7 +238,11 @@ function sink(
   return i - 1 - j
 }
 
-/** Service IP → endpoints: from the manifest, else from one query seen before and after DNAT. */
+/**
+ * Service IP → endpoints: from the manifest, else from one query seen before and after DNAT.
+ * Every transaction seen at several vantages is read here (a pod's and a node's capture: all of
+ * them), so its rows are read from the columns, not made into events.
+ */
 function natPairs(
   store: TxnStore,
   manifest: Manifest | undefined,
@@ -252,17 +256,41 @@ function natPairs(
   }
   for (const svc of manifest?.cluster?.dnsServiceIps ?? [])
     for (const ep of manifest?.cluster?.dnsEndpoints ?? []) add(svc, ep)
-  const rank = (v: string) => RANK_OF_TYPE[vantages.get(v)?.type ?? 'unknown']
-  for (const i of store.multiVantage()) {
-    const t = new TxnView(store, i)
-    const queries = t.queries
-    let first: DnsMessageEvent | null = null
-    for (const q of queries)
-      if (q.source === 'capture' && (!first || rank(q.vantage) < rank(first.vantage))) first = q
-    if (!first) continue
-    for (const q of queries)
-      if (q.dstAddr && q.vantage !== first.vantage && q.dstAddr !== first.dstAddr)
-        add(first.dstAddr, q.dstAddr)
+  const { head, next } = store
+  const { source, vantage, dstAddr, strings } = store.dns
+  const text = strings.text
+  // Per string number (of a vantage): its rank, or -1 until first asked.
+  const ranks = new Int8Array(store.length > 0 ? text.length : 0).fill(-1)
+  const rank = (v: number): number => {
+    let r = ranks[v]
+    if (r < 0) r = ranks[v] = RANK_OF_TYPE[vantages.get(text[v])?.type ?? 'unknown']
+    return r
+  }
+  // The pair last added (string numbers): most transactions repeat it.
+  let lastSvc = -1
+  let lastEp = -1
+  for (let t = 0; t < store.length; t++) {
+    if (!store.seenAtSeveral(t)) continue
+    // The query copy captured closest to the client.
+    let first = -1
+    for (let q = head[t]; q >= 0; q = next[q])
+      if (
+        store.isQuery(q) &&
+        source[q] === SOURCE.capture &&
+        (first < 0 || rank(vantage[q]) < rank(vantage[first]))
+      )
+        first = q
+    if (first < 0) continue
+    const svc = dstAddr[first]
+    for (let q = head[t]; q >= 0; q = next[q]) {
+      const ep = dstAddr[q]
+      if (!store.isQuery(q) || text[ep] === '' || vantage[q] === vantage[first] || ep === svc)
+        continue
+      if (svc === lastSvc && ep === lastEp) continue
+      add(text[svc], text[ep])
+      lastSvc = svc
+      lastEp = ep
+    }
   }
   return new Map([...pairs].map(([k, v]) => [k, [...v]]))
 }

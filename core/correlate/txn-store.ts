@@ -255,11 +255,14 @@ export class TxnStore {
     return 2 + (this.more.size > 0 ? (this.more.get(t)?.size ?? 0) : 0)
   }
 
-  /** The transactions seen at more than one vantage, in store order. */
-  multiVantage(): number[] {
-    const out: number[] = []
-    if (this.v1.length > 0) for (let t = 0; t < this.length; t++) if (this.v1[t] !== 0) out.push(t)
-    return out
+  /** Was transaction t seen at more than one vantage? */
+  seenAtSeveral(t: number): boolean {
+    return this.v1.length > 0 && this.v1[t] !== 0
+  }
+
+  /** Is row `q` (of a transaction) a query copy: sent, resent, or a log line's query? */
+  isQuery(q: number): boolean {
+    return this.code[q] <= RETX || this.code[q] === LOG_Q
   }
 
   /**
@@ -473,8 +476,7 @@ export class TxnView implements Transaction {
   get queries(): DnsMessageEvent[] {
     const s = this.store
     const out: DnsMessageEvent[] = []
-    for (let q = s.head[this.index]; q >= 0; q = s.next[q])
-      if (s.code[q] <= RETX || s.code[q] === LOG_Q) out.push(s.dns.get(q))
+    for (let q = s.head[this.index]; q >= 0; q = s.next[q]) if (s.isQuery(q)) out.push(s.dns.get(q))
     return out
   }
 
