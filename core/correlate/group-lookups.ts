@@ -95,16 +95,28 @@ export function lookupColumnsOf(lookups: readonly Lookup[]): {
     : null
 }
 
+/** A lookup's name and client as numbers (the same for the same string), and their strings. */
+export interface LookupKeys {
+  name: (i: number) => number
+  nameText: (id: number) => string
+  client: (i: number) => number
+  clientText: (id: number) => string
+}
+
 /**
- * The name of each lookup of a list groupLookups returned, as a number (`id(i)`, the same for
- * the same name) and the name of a number (`text`), without making the lookups or their name
- * strings; null for any other list.
+ * The name and client of each lookup of a list groupLookups returned, as numbers, without making
+ * the lookups or their strings; null for any other list.
  */
-export function lookupNamesOf(
-  lookups: readonly Lookup[],
-): { id: (i: number) => number; text: (id: number) => string } | null {
+export function lookupKeysOf(lookups: readonly Lookup[]): LookupKeys | null {
   const store = listed.get(lookups)
-  return store ? { id: (i) => store.nameId(i), text: store.nameText } : null
+  if (!store) return null
+  const { txns, head, text } = store
+  return {
+    name: (i) => store.nameId(i),
+    nameText: store.nameText,
+    client: (i) => txns.client[head[i]],
+    clientText: (id) => text[id],
+  }
 }
 
 /** One lookup: a view of row `index` of the store. `transactions` is built on each read. */

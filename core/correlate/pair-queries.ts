@@ -36,7 +36,7 @@ export interface PairResult {
 
 /** Pairs rows sorted by time. Linear in the number of rows (one hash probe each). */
 export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOptions): PairResult {
-  const s = new TxnStore(dns, rows.length / 2)
+  const s = new TxnStore(dns, expectedTransactions(dns, rows))
   // Each loop is a function of its own: code after a loop that the optimizer compiled while it
   // ran has no type feedback, so the optimized code is dropped there, and the next loop is then
   // compiled again together with everything around it. Apart, each compiles alone and quickly.
@@ -49,7 +49,7 @@ export function pairQueries(dns: DnsTable, rows: ArrayLike<number>, opts: PairOp
 /** Adds every row to its transaction in `s`; returns the number of orphan responses. */
 function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): number {
   const dns = s.dns
-  const open = new OpenTransactions(s, rows.length / 2)
+  const open = new OpenTransactions(s, s.capacity())
   const { source, qr, srcAddr, dstAddr, vantage, time } = dns
   let orphanResponses = 0
 
@@ -86,6 +86,17 @@ function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): numb
     } else s.addQuery(p, e, Q)
   }
   return orphanResponses
+}
+
+/**
+ * About how many transactions the rows make, so that the store and the key table are made large
+ * enough at once (growing copies them): a query and its response make one, but a CoreDNS log line
+ * is both.
+ */
+function expectedTransactions(dns: DnsTable, rows: ArrayLike<number>): number {
+  let logs = 0
+  for (let k = 0; k < rows.length; k++) if (dns.source[rows[k]] === SOURCE.log) logs++
+  return logs + (rows.length - logs) / 2
 }
 
 /** Finishes every transaction; returns the query sends and responses, added up. */

@@ -255,6 +255,11 @@ export class TxnStore {
     return 2 + (this.more.size > 0 ? (this.more.get(t)?.size ?? 0) : 0)
   }
 
+  /** How many transactions fit before the columns grow. */
+  capacity(): number {
+    return this.cap
+  }
+
   /** Was transaction t seen at more than one vantage? */
   seenAtSeveral(t: number): boolean {
     return this.v1.length > 0 && this.v1[t] !== 0

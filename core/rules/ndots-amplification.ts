@@ -12,7 +12,7 @@ import {
 import {
   evidenceList,
   lookupFacts,
-  lookupNames,
+  lookupKeys,
   OUTCOME_ADDRESS,
   perName,
   round,
@@ -65,7 +65,7 @@ function check(ctx: RuleContext): RuleFinding[] {
   if (lookups.length) {
     method = 'lookups'
     const { n, outcome, wasted: waste, wasting } = lookupFacts(lookups)
-    const names = lookupNames(lookups)
+    const keys = lookupKeys(lookups)
     // Tallies by name number, in order of first sight: a string per name, not per lookup.
     const byId = new Map<number, NameWaste>()
     // Only the lookups that wasted queries matter: the loop ends with the last of them (at once
@@ -76,7 +76,7 @@ function check(ctx: RuleContext): RuleFinding[] {
       if (outcome[i] !== OUTCOME_ADDRESS) continue
       wasted += waste[i]
       lookupsWithWaste++
-      const id = names.id(i)
+      const id = keys.name(i)
       let r = byId.get(id)
       if (!r) byId.set(id, (r = { name: '', id, wasted: 0, lookups: 0 }))
       r.wasted += waste[i]
@@ -91,7 +91,7 @@ function check(ctx: RuleContext): RuleFinding[] {
     // Two numbers may stand for one name (`x.` and `x` from different sources): add them up.
     byName = new Map()
     for (const r of byId.values()) {
-      const name = names.text(r.id)
+      const name = keys.nameText(r.id)
       const same = byName.get(name)
       if (same) {
         same.wasted += r.wasted

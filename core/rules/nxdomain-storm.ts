@@ -5,12 +5,15 @@ import type { Event } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { clusterDomains, looksLikeSearchExpansion, searchSuffixes } from './cluster-names.js'
 import {
+  bump,
+  countsByText,
   evidenceList,
   lookupFacts,
+  lookupKeys,
   OUTCOME_NXDOMAIN,
   perName,
   round,
-  topCounts,
+  topOfCounts,
   txFacts,
 } from './transaction-views.js'
 
@@ -47,8 +50,13 @@ export const nxdomainStorm: Rule = {
 
 function check(ctx: RuleContext): RuleFinding[] {
   const { lookups, transactions } = ctx.correlation
-  const nxNames: string[] = []
-  const nxClients: string[] = []
+  // NXDOMAIN answers by name and by client, counted by string number: a string per name or
+  // client, not per answer.
+  const names = new Map<number, number>()
+  const clients = new Map<number, number>()
+  let nxdomain = 0
+  // The strings of those numbers.
+  let text: { name: (id: number) => string; client: (id: number) => string }
   const evidence: Event[] = []
   let total = 0
   let unit: 'lookups' | 'queries'
@@ -59,47 +67,55 @@ function check(ctx: RuleContext): RuleFinding[] {
     const { n, outcome, outcomes } = lookupFacts(lookups)
     const nx = outcomes[OUTCOME_NXDOMAIN]
     if (nx < MIN_COUNT || nx / total < MIN_SHARE) return []
+    const keys = lookupKeys(lookups)
+    text = { name: keys.nameText, client: keys.clientText }
     for (let i = 0; i < n; i++) {
       if (outcome[i] !== OUTCOME_NXDOMAIN) continue
+      nxdomain++
+      bump(names, keys.name(i))
+      bump(clients, keys.client(i))
+      if (evidence.length >= 30) continue
       const l = lookups[i]
-      nxNames.push(l.name)
-      nxClients.push(l.client)
       const last = transactions[l.transactions[l.transactions.length - 1]]
-      if (evidence.length < 30 && last?.response) evidence.push(last.response)
+      if (last?.response) evidence.push(last.response)
     }
   } else {
     unit = 'queries'
     const domains = clusterDomains(ctx)
     const suffixes = searchSuffixes(ctx, domains)
     const f = txFacts(transactions)
+    text = { name: (id) => f.names[id], client: (id) => f.clients[id] }
     const expansion = perName(f, (q) => looksLikeSearchExpansion(q, suffixes, domains))
     for (let i = 0; i < f.n; i++) {
       const rc = f.rcode[i]
       if (rc === 3 && expansion(f.name[i])) continue
       total++
       if (rc !== 3) continue
-      nxNames.push(f.names[f.name[i]])
-      nxClients.push(f.clients[f.client[i]])
+      nxdomain++
+      bump(names, f.name[i])
+      bump(clients, f.client[i])
       if (evidence.length < 30) evidence.push(transactions[i].response!)
     }
   }
-  if (total === 0 || nxNames.length < MIN_COUNT) return []
-  const share = nxNames.length / total
+  if (total === 0 || nxdomain < MIN_COUNT) return []
+  const share = nxdomain / total
   if (share < MIN_SHARE) return []
-  const topNames = topCounts(nxNames, 10).map(({ key, count }) => ({ name: key, count }))
+  const byName = countsByText(names, text.name)
+  const byClient = countsByText(clients, text.client)
+  const topNames = topOfCounts(byName, 10).map(({ key, count }) => ({ name: key, count }))
   return [
     {
       confidence: lookups.length ? 0.85 : 0.6,
       severity: share >= 0.5 ? 'critical' : 'warning',
       data: {
-        nxdomain: nxNames.length,
+        nxdomain,
         total,
         unit,
         share: round(share, 4),
-        distinctNames: new Set(nxNames).size,
-        clients: new Set(nxClients).size,
+        distinctNames: byName.size,
+        clients: byClient.size,
         topNames,
-        topClients: topCounts(nxClients, 10).map(({ key, count }) => ({ client: key, count })),
+        topClients: topOfCounts(byClient, 10).map(({ key, count }) => ({ client: key, count })),
       },
       evidence: evidenceList(evidence),
       mitigation:

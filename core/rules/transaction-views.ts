@@ -3,7 +3,12 @@
 import type { VantageType } from '../model/bundle.js'
 import type { DropEvent, Event } from '../model/event.js'
 import type { Lookup, Transaction } from '../correlate/types.js'
-import { OUTCOMES, lookupColumnsOf, lookupNamesOf } from '../correlate/group-lookups.js'
+import {
+  OUTCOMES,
+  type LookupKeys,
+  lookupColumnsOf,
+  lookupKeysOf,
+} from '../correlate/group-lookups.js'
 import type { RuleContext } from './rule.js'
 import { select } from '../metrics/select.js'
 import { StringPool } from '../model/dns-table.js'
@@ -371,18 +376,43 @@ export function lookupFacts(lookups: readonly Lookup[]): LookupFacts {
 }
 
 /**
- * Each lookup's name as a number (the same for the same name) and the name of a number: the
- * correlator's own numbers, or a pool made from the lookups' names for any other list.
+ * Each lookup's name and client as numbers (the same for the same string) and the strings of the
+ * numbers: the correlator's own, or pools made from the lookups' fields for any other list.
  */
-export function lookupNames(lookups: readonly Lookup[]): {
-  id: (i: number) => number
-  text: (id: number) => string
-} {
-  const own = lookupNamesOf(lookups)
+export function lookupKeys(lookups: readonly Lookup[]): LookupKeys {
+  const own = lookupKeysOf(lookups)
   if (own) return own
-  const pool = new StringPool()
-  const ids = Int32Array.from(lookups, (l) => pool.id(l.name))
-  return { id: (i) => ids[i], text: (id) => pool.text[id] }
+  const names = new StringPool()
+  const clients = new StringPool()
+  const name = Int32Array.from(lookups, (l) => names.id(l.name))
+  const client = Int32Array.from(lookups, (l) => clients.id(l.client))
+  return {
+    name: (i) => name[i],
+    nameText: (id) => names.text[id],
+    client: (i) => client[i],
+    clientText: (id) => clients.text[id],
+  }
+}
+
+/**
+ * Counts of numbered keys, in order of first sight, as counts by the keys' strings (numbers that
+ * stand for one string add up), still in order of first sight.
+ */
+export function countsByText(
+  counts: ReadonlyMap<number, number>,
+  text: (id: number) => string,
+): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const [id, n] of counts) {
+    const key = text(id)
+    out.set(key, (out.get(key) ?? 0) + n)
+  }
+  return out
+}
+
+/** Adds one to the count of `key`. */
+export function bump(counts: Map<number, number>, key: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1)
 }
 
 /** Per numbered name, memoized: `fn(name)` for the facts' names, computed on first ask. */
@@ -637,8 +667,16 @@ function ranks(xs: readonly number[]): number[] {
 export function topCounts(keys: Iterable<string>, limit = 10): { key: string; count: number }[] {
   const m = new Map<string, number>()
   for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1)
+  return topOfCounts(m, limit)
+}
+
+/** topCounts of keys counted already, in order of first sight. */
+export function topOfCounts(
+  counts: ReadonlyMap<string, number>,
+  limit = 10,
+): { key: string; count: number }[] {
   const top: { key: string; count: number }[] = []
-  for (const [key, count] of m) pushTop(top, key, count, limit)
+  for (const [key, count] of counts) pushTop(top, key, count, limit)
   return top
 }
 

@@ -120,12 +120,14 @@ const resolvConf = fact({
 /**
  * glibc lookups under `resolvConf` from three pods: A and AAAA of each search candidate in turn
  * (NXDOMAIN) until the name itself answers; `db` and `api` are answered at their first
- * candidate, so waste nothing.
+ * candidate, so waste nothing, and the typos `dbb` and `exmaple.com` are NXDOMAIN throughout.
  */
 function expansions(): DnsMessageEvent[] {
   const rnd = lcg(11)
   const asked = ['example.com', 'api.github.com', 'db', 'www.aliyun.com', 'api', 'pypi.org']
+  asked.push('dbb', 'exmaple.com')
   const local = new Set(['db', 'api'])
+  const typos = new Set(['dbb', 'exmaple.com'])
   const out: DnsMessageEvent[] = []
   let id = 1
   for (let k = 0; k < 240; k++) {
@@ -136,7 +138,7 @@ function expansions(): DnsMessageEvent[] {
       ? [`${name}.${SEARCH[0]}`]
       : [...SEARCH.map((d) => `${name}.${d}`), name]
     for (const [c, q] of candidates.entries()) {
-      const last = c === candidates.length - 1
+      const last = c === candidates.length - 1 && !typos.has(name)
       for (const type of ['A', 'AAAA'] as const) {
         const qid = id++
         const addrs = last && type === 'A' ? 1 : 0
@@ -242,7 +244,7 @@ describe('reading the TxnStore directly', () => {
     expect(JSON.stringify(a)).toBe(JSON.stringify(b))
   })
 
-  it('counts search-list waste by name alike (ndots-amplification)', () => {
+  it('counts search-list waste and NXDOMAIN by name alike (ndots-amplification, nxdomain-storm)', () => {
     const expanded = expansions()
     const a = analyze(expanded, false, [resolvConf]).report
     const b = analyze(expanded, true, [resolvConf]).report
@@ -258,6 +260,11 @@ describe('reading the TxnStore directly', () => {
     for (const w of worst) expect(w.wasted).toBe(6 * w.lookups)
     expect(ndots?.data.wasted).toBe(worst.reduce((n, w) => n + w.wasted, 0))
     expect(ndots?.evidence.length).toBeGreaterThan(0)
+    const nx = a.findings.find((f) => f.id === 'nxdomain-storm')
+    const top = nx?.data.topNames as { name: string; count: number }[]
+    expect(top.map((t) => t.name).sort()).toEqual(['dbb', 'exmaple.com'])
+    expect(nx?.data).toMatchObject({ unit: 'lookups', distinctNames: 2, clients: 3 })
+    expect(nx?.data.nxdomain).toBe(top[0].count + top[1].count)
     expect(JSON.stringify(a)).toBe(JSON.stringify(b))
   })
 })
