@@ -7,6 +7,7 @@ const benches = [
   ['capture import vs tshark', 'bench/capture.mjs'],
   ['full analysis vs import alone', 'bench/analysis.mjs'],
   ['dnstap import vs dnstap-ldns', 'bench/dnstap.mjs'],
+  ['CoreDNS log: import and analysis (awk for scale)', 'bench/coredns-log.mjs'],
   ['worker load', 'bench/worker-load.mjs'],
 ]
 const only = process.argv.slice(2)
