@@ -100,12 +100,11 @@ export function sortByArrival(
   if (from === to) return rows
   const ref = dns.ref
   // A capture is in time order but for packets a few µs apart handed over by different CPUs:
-  // insertion sort puts those back in a few moves each. CoreDNS log lines are in order of their
-  // replies, so by arrival each is behind the lines of the queries answered while it waited: a
-  // few dozen moves each at thousands of queries a second. Input far from order (files merged
-  // without regard to time) gives up after a budget, about what the general stable sort costs,
-  // and takes that sort. Both are stable, so the order is the same either way.
-  const budget = rows.length * Math.ceil(Math.log2(rows.length + 2)) + 1024
+  // insertion sort puts those back in a few moves each. Input far from order (files merged
+  // without regard to time; CoreDNS log lines, written in order of their replies, at thousands of
+  // queries a second) gives up after a budget and takes the general stable sort. Both are
+  // stable, so the order is the same either way.
+  const budget = 8 * rows.length + 1024
   // Files of several inputs one after another (a pod's capture, then a node's), each in time
   // order on its own: insertion sort would give up at the second, so sort each input's rows
   // and merge them instead, in linear time.
@@ -120,11 +119,53 @@ export function sortByArrival(
   if (!logRows && insertionSort(dns.time, ref, rows, from, to, budget)) return rows
   keys ??= arrivalKeys(dns, rows)
   if (logRows && insertionSort(keys, ref, rows, from, to, budget)) return rows
-  const order = Array.from({ length: rows.length }, (_, i) => i).sort(
-    (a, b) => keys[rows[a]] - keys[rows[b]] || ref[rows[a]] - ref[rows[b]],
-  )
-  return Int32Array.from(order, (i) => rows[i])
+  return mergeSort(keys, ref, rows)
 }
+
+/**
+ * Rows sorted by key then record number, stably: a bottom-up merge sort over typed arrays, with
+ * runs of MERGE_RUN sorted by insertion first. Its comparisons are inline code, where
+ * Array.prototype.sort calls a comparison function each time (2-3× the time on a million rows).
+ */
+function mergeSort(key: Float64Array, ref: Uint32Array, rows: Int32Array): Int32Array {
+  const n = rows.length
+  let a = Int32Array.from(rows)
+  let b = new Int32Array(n)
+  for (let lo = 0; lo < n; lo += MERGE_RUN) {
+    const hi = Math.min(lo + MERGE_RUN, n)
+    for (let i = lo + 1; i < hi; i++) sink(key, ref, a, i, lo)
+  }
+  for (let width = MERGE_RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n)
+      const hi = Math.min(lo + 2 * width, n)
+      let i = lo
+      let j = mid
+      let k = lo
+      while (i < mid && j < hi) {
+        const x = a[i]
+        const y = a[j]
+        // The right one goes first only when it is strictly less: equal rows keep their order.
+        if (key[y] < key[x] || (key[y] === key[x] && ref[y] < ref[x])) {
+          b[k++] = y
+          j++
+        } else {
+          b[k++] = x
+          i++
+        }
+      }
+      while (i < mid) b[k++] = a[i++]
+      while (j < hi) b[k++] = a[j++]
+    }
+    const t = a
+    a = b
+    b = t
+  }
+  return a
+}
+
+/** Rows a merge sort's first pass sorts by insertion. */
+const MERGE_RUN = 32
 
 /** Rows out of order beyond which they may be several inputs one after another. */
 const MANY_UNSORTED = 4096

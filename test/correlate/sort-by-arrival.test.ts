@@ -76,4 +76,16 @@ describe('sortByArrival', () => {
         expect([...got]).toEqual(want)
       }
     })
+
+  it("gives a stable sort's order for rows in no order at all, with many equal times", () => {
+    for (const seed of [4, 5]) {
+      const dns = table(seed, 2, 15_000, true, 0.001)
+      const rnd = lcg(seed)
+      // 500 distinct times for 30,000 rows: long runs of equal keys, broken by record number.
+      for (let r = 0; r < dns.length; r++)
+        if (!Number.isNaN(dns.time[r])) dns.time[r] = Math.floor(rnd() * 500)
+      const rows = Int32Array.from({ length: dns.length }, (_, i) => i)
+      expect([...sortByArrival(dns, rows, true)]).toEqual(reference(dns, rows))
+    }
+  })
 })
