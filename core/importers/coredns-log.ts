@@ -451,6 +451,75 @@ export function readPlainQuery(
   })
 }
 
+/**
+ * The time (µs) of an RFC 3339 stamp and the spaces after it at s[from, to), read from bytes as
+ * RFC3339 and isoMicros read it from text; NaN, if it is not one. `stampEnd` is then where the
+ * spaces end.
+ */
+export function readStamp(s: Uint8Array, from: number, to: number): number {
+  // YYYY-MM-DDTHH:MM:SS
+  if (to - from < 21) return NaN
+  for (let i = 0; i < 19; i++) {
+    const c = s[from + i]
+    const want = STAMP_SHAPE.charCodeAt(i)
+    if (want === 0x39 ? c < 0x30 || c > 0x39 : c !== want) return NaN
+  }
+  let p = from + 19
+  // [.,]fraction of 1-9 digits, as nanoseconds (the digits padded to nine), rounded to µs.
+  let frac = 0
+  if (s[p] === 0x2e || s[p] === 0x2c) {
+    let digits = 0
+    let v = 0
+    for (p++; p < to && s[p] >= 0x30 && s[p] <= 0x39 && digits < 9; p++, digits++)
+      v = v * 10 + s[p] - 0x30
+    if (digits === 0) return NaN
+    frac = Math.round((v * 10 ** (9 - digits)) / 1000)
+  }
+  // Z, or +HH:MM / +HHMM (or -)
+  let offsetMin = 0
+  if (s[p] === 0x5a) p++
+  else if (s[p] === 0x2b || s[p] === 0x2d) {
+    const sign = s[p] === 0x2d ? -1 : 1
+    const hh = twoDigits(s, p + 1)
+    const colon = s[p + 3] === 0x3a ? 1 : 0
+    const mm = twoDigits(s, p + 3 + colon)
+    if (hh < 0 || mm < 0) return NaN
+    offsetMin = (hh * 60 + mm) * sign
+    p += 5 + colon
+  } else return NaN
+  if (s[p] !== 0x20) return NaN
+  while (p < to && s[p] === 0x20) p++
+  stampEnd = p
+  // The second, as isoMicros keeps it: consecutive lines mostly share theirs.
+  let same = true
+  for (let i = 0; i < 19 && same; i++) same = s[from + i] === lastStamp[i]
+  if (!same) {
+    for (let i = 0; i < 19; i++) lastStamp[i] = s[from + i]
+    const n = (i: number, len: number) => {
+      let v = 0
+      for (let k = 0; k < len; k++) v = v * 10 + s[from + i + k] - 0x30
+      return v
+    }
+    lastStampMs = Date.UTC(n(0, 4), n(5, 2) - 1, n(8, 2), n(11, 2), n(14, 2), n(17, 2))
+  }
+  return (lastStampMs - offsetMin * 60_000) * 1000 + frac
+}
+
+/** Where readStamp's stamp and its spaces end. */
+let stampEnd = 0
+/** The second of the last stamp readStamp read, and its time in ms. */
+const lastStamp = new Uint8Array(19)
+let lastStampMs = 0
+/** A stamp's second: 9 for a digit, else the character itself. */
+const STAMP_SHAPE = '9999-99-99T99:99:99'
+
+/** The number of the two digits at s[at], or -1. */
+function twoDigits(s: Uint8Array, at: number): number {
+  const a = s[at] - 0x30
+  const b = s[at + 1] - 0x30
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+}
+
 /** The level tag of a query line. */
 const INFO = '[INFO] '
 
@@ -693,6 +762,13 @@ class LogReader {
 
   run(): void {
     const { bytes } = this.input
+    // Room for a row per line at once (most lines of a big log are queries): the table's
+    // columns are then not copied again and again as they grow.
+    if (this.dns) {
+      let lines = 0
+      for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) lines++
+      this.dns.reserve(lines + 1)
+    }
     const text = new TextDecoder().decode(bytes)
     let pos = 0
     let bpos = 0
@@ -788,10 +864,9 @@ class LogReader {
     let time = NaN
     let at = 0
     if (bytes[offset] >= 0x30 && bytes[offset] <= 0x39) {
-      const m = RFC3339.exec(raw)
-      if (!m) return false
-      time = isoMicros(m)
-      at = m[0].length
+      time = readStamp(bytes, offset, byteEnd)
+      if (Number.isNaN(time)) return false
+      at = stampEnd - offset
     }
     // Only `[INFO] ` may follow: another stamp, a CRI stream tag or a prefix takes the long way.
     for (let i = 0; i < INFO.length; i++)

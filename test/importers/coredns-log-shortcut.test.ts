@@ -12,6 +12,7 @@ import {
   parseQuery,
   peelPrefixes,
   readPlainQuery,
+  readStamp,
 } from '../../core/importers/coredns-log.js'
 import type { DnsMessageEvent } from '../../core/model/event.js'
 
@@ -135,6 +136,43 @@ describe('readPlainQuery: the shortcut for current query lines', () => {
     }
     for (const label of [62, 63, 64]) if (check(line('d'.repeat(label) + '.example.'))) read++
     expect(read).toBe(15 + 2)
+  })
+
+  it('reads RFC 3339 stamps from bytes as peelPrefixes reads them from text', () => {
+    const stamps = [
+      '2026-11-20T10:00:00Z',
+      '2026-11-20T10:00:00.1Z',
+      '2026-11-20T10:00:00.123456789Z',
+      '2026-11-20T10:00:00.1234567891Z',
+      '2026-11-20T10:00:00,5+05:30',
+      '2019-08-19T21:21:43.1742448-0700',
+      '2024-02-29T23:59:59.999999999+00:00',
+      '2023-13-40T25:61:61Z',
+      '2026-11-20T10:00:00.Z',
+      '2026-11-20 10:00:00Z',
+      '2026-11-20T10:00:00',
+      '2026-11-20T10:00:00+5:30',
+    ]
+    // Each stamp, and every one-character change of it, before one or two spaces.
+    const variants = stamps.flatMap((st) => [
+      st,
+      ...[...st].flatMap((_, i) =>
+        ['0', '9', ':', '.', ',', 'Z', '+', '-', ' ', 'x'].map(
+          (c) => st.slice(0, i) + c + st.slice(i + 1),
+        ),
+      ),
+    ])
+    let read = 0
+    for (const st of variants)
+      for (const gap of [' ', '  ', '']) {
+        const line = `${st}${gap}[INFO] x`
+        const t = readStamp(new TextEncoder().encode(line), 0, line.length)
+        if (Number.isNaN(t)) continue
+        read++
+        expect(t, line).toBe(peelPrefixes(line).time)
+      }
+    expect(read).toBeGreaterThan(300)
+    expect(read).toBeLessThan(variants.length * 3)
   })
 
   it('leaves lines of other shapes to parseQuery', () => {
