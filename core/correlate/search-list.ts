@@ -4,6 +4,7 @@
 import type { FactEvent } from '../model/event.js'
 import type { Transaction } from './types.js'
 import { TransactionColumns } from './transaction-columns.js'
+import { factsOf } from '../model/facts.js'
 
 export interface ResolverConfig {
   /** Search domains, lower-case with trailing dot, in resolv.conf order. */
@@ -26,7 +27,7 @@ export function resolverConfig(
   txns: readonly Transaction[],
   columns?: TransactionColumns,
 ): ResolverConfig {
-  const confs = facts.flatMap((f) => (f.fact.type === 'resolv-conf' ? [f.fact] : []))
+  const confs = factsOf(facts, 'resolv-conf').map((e) => e.fact)
   if (confs.length > 0) {
     const search: string[] = []
     for (const c of confs) for (const s of c.search) addDomain(search, s)

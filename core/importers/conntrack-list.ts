@@ -20,33 +20,73 @@ function parseEntry(text: string): Entry | null {
   const m = ENTRY.exec(text)
   if (!m) return null
   const [, protocol, , timeout, state, rest] = m
-  const orig: Record<string, string> = {}
-  const reply: Record<string, string> = {}
-  let dir = orig
-  const flags: string[] = []
+  // key=value tokens of the original direction until a second src= starts the reply's, and
+  // [FLAG] tokens; anything else and the line is not an entry. Read with indexOf and char codes:
+  // a full table is 262,144 lines of a dozen tokens each.
+  let reply = false
+  let src: string | undefined
+  let dst: string | undefined
+  let sport: string | undefined
+  let dport: string | undefined
+  let replySrc: string | undefined
+  let replySport: string | undefined
+  let unreplied = false
+  let assured = false
   for (const tok of rest.split(/\s+/)) {
-    const kv = /^(\w+)=(\S*)$/.exec(tok)
-    if (kv) {
-      if (kv[1] === 'src' && 'src' in orig) dir = reply
-      dir[kv[1]] = kv[2]
-    } else if (/^\[[A-Z_]+\]$/.test(tok)) flags.push(tok.slice(1, -1))
-    else return null
+    const eq = tok.indexOf('=')
+    if (eq > 0 && wordChars(tok, eq)) {
+      const key = tok.slice(0, eq)
+      const value = tok.slice(eq + 1)
+      if (key === 'src' && src !== undefined) reply = true
+      if (reply) {
+        if (key === 'src') replySrc = value
+        else if (key === 'sport') replySport = value
+      } else if (key === 'src') src = value
+      else if (key === 'dst') dst = value
+      else if (key === 'sport') sport = value
+      else if (key === 'dport') dport = value
+    } else if (isFlag(tok)) {
+      if (tok === '[UNREPLIED]') unreplied = true
+      else if (tok === '[ASSURED]') assured = true
+    } else return null
   }
-  if (!orig.src || !orig.dst) return null
+  if (!src || !dst) return null
   return {
     type: 'conntrack-entry',
     protocol,
     state: state ?? '',
-    src: orig.src,
-    dst: orig.dst,
-    sport: Number(orig.sport ?? 0),
-    dport: Number(orig.dport ?? 0),
-    replySrc: reply.src ?? '',
-    replySport: Number(reply.sport ?? 0),
-    unreplied: flags.includes('UNREPLIED'),
-    assured: flags.includes('ASSURED'),
+    src,
+    dst,
+    sport: Number(sport ?? 0),
+    dport: Number(dport ?? 0),
+    replySrc: replySrc ?? '',
+    replySport: Number(replySport ?? 0),
+    unreplied,
+    assured,
     timeoutSec: Number(timeout),
   }
+}
+
+/** Are s[0, end) word characters (\w): letters, digits, `_`? */
+function wordChars(s: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i)
+    const word =
+      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f
+    if (!word) return false
+  }
+  return true
+}
+
+/** Is `tok` a flag: `[` upper-case letters and `_` `]`? */
+function isFlag(tok: string): boolean {
+  if (tok.length < 3 || tok.charCodeAt(0) !== 0x5b || tok.charCodeAt(tok.length - 1) !== 0x5d)
+    return false
+  for (let i = 1; i < tok.length - 1; i++) {
+    const c = tok.charCodeAt(i)
+    if (!((c >= 0x41 && c <= 0x5a) || c === 0x5f)) return false
+  }
+  return true
 }
 
 export const conntrackList: Importer = {

@@ -2,6 +2,7 @@
 // `svc.<domain>` entries of a pod's resolv.conf, and `cluster.local.` when the bundle says nothing.
 import type { RuleContext } from './rule.js'
 import type { TxFacts } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 export type NameScope = 'cluster' | 'reverse' | 'external'
 
@@ -15,7 +16,7 @@ function fqdn(name: string): string {
 /** Cluster domains with a trailing dot, most specific first. */
 export function clusterDomains(ctx: RuleContext): string[] {
   const out = new Set<string>()
-  for (const e of ctx.facts) {
+  for (const e of factsOf(ctx.facts, 'corefile', 'resolv-conf')) {
     const f = e.fact
     if (f.type === 'corefile')
       for (const s of f.servers)
@@ -63,8 +64,7 @@ export function scopesOf(f: TxFacts, domains: readonly string[]): Uint8Array {
 /** Search suffixes with a trailing dot: from resolv.conf facts, else `svc.<domain>` and `<domain>`. */
 export function searchSuffixes(ctx: RuleContext, domains: readonly string[]): string[] {
   const out = new Set<string>()
-  for (const e of ctx.facts)
-    if (e.fact.type === 'resolv-conf') for (const s of e.fact.search) out.add(fqdn(s))
+  for (const e of factsOf(ctx.facts, 'resolv-conf')) for (const s of e.fact.search) out.add(fqdn(s))
   for (const d of domains) {
     out.add('svc.' + d)
     out.add(d)

@@ -6,6 +6,7 @@ import type { CorefileServer, Event, FactEvent, NodeFact } from '../model/event.
 import type { Severity } from '../model/report.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { dnsAddresses, evidenceList } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 type ResolvConf = Extract<NodeFact, { type: 'resolv-conf' }>
 
@@ -87,8 +88,7 @@ function corefileProblems(ctx: RuleContext): Problem[] {
   const proxy: string[] = []
   const missing = new Map<string, Set<string>>()
   const events: FactEvent[] = []
-  for (const e of ctx.facts) {
-    if (e.fact.type !== 'corefile') continue
+  for (const e of factsOf(ctx.facts, 'corefile')) {
     for (const s of e.fact.servers) {
       const name = serverName(s)
       const has = (p: string) => s.plugins.some((x) => x.name === p)
@@ -175,8 +175,7 @@ function resolvProblems(ctx: RuleContext): Problem[] {
   const types = new Map(ctx.vantages.map((v) => [v.id, v.type]))
   const clusterDns = [...(ctx.manifest?.cluster?.dnsServiceIps ?? [])]
   const known = dnsAddresses(ctx)
-  for (const e of ctx.facts) {
-    if (e.fact.type !== 'resolv-conf') continue
+  for (const e of factsOf(ctx.facts, 'resolv-conf')) {
     const r: ResolvConf = e.fact
     if (r.nameservers.length > MAXNS)
       out.push({

@@ -8,6 +8,7 @@ import { StringPool } from '../model/dns-table.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { kernelFacts, kernelOlderThan } from './kernel-version.js'
 import { evidenceList, round } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 /** A and AAAA of one lookup leave the socket within microseconds; allow for busy clients. */
 const PAIR_WINDOW_US = 100_000
@@ -257,8 +258,7 @@ function parallelPairs(c: SocketColumns): number[] {
 /** insert_failed summed over vantages at their latest snapshot, and its rise where sampled twice. */
 function insertFailedStats(facts: readonly FactEvent[]) {
   const byVantage = new Map<string, { fact: FactEvent; insertFailed: number; drop: number }[]>()
-  for (const e of facts) {
-    if (e.fact.type !== 'conntrack-stats') continue
+  for (const e of factsOf(facts, 'conntrack-stats')) {
     const { totals, perCpu } = e.fact
     const sum = (k: string) => totals[k] ?? perCpu.reduce((n, c) => n + (c[k] ?? 0), 0)
     const arr = byVantage.get(e.vantage) ?? []

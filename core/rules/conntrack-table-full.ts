@@ -4,6 +4,7 @@
 import type { FactEvent } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { evidenceList, round } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 const FULL = 0.9
 const NEAR = 0.8
@@ -43,16 +44,15 @@ export const conntrackTableFull: Rule = {
 }
 
 function check(ctx: RuleContext): RuleFinding[] {
-  const fullLines = ctx.facts.filter((e) => e.fact.type === 'conntrack-table-full')
+  const fullLines = factsOf(ctx.facts, 'conntrack-table-full')
   let worst: { event: FactEvent; count: number; max: number; usage: number } | null = null
-  for (const e of ctx.facts) {
-    if (e.fact.type !== 'conntrack-count') continue
+  for (const e of factsOf(ctx.facts, 'conntrack-count')) {
     const { count, max } = e.fact
     if (count === undefined || !max) continue
     const usage = count / max
     if (!worst || usage > worst.usage) worst = { event: e, count, max, usage }
   }
-  const statsEvents = ctx.facts.filter((e) => e.fact.type === 'conntrack-stats')
+  const statsEvents = factsOf(ctx.facts, 'conntrack-stats')
   let statsDrop = 0
   let earlyDrop = 0
   for (const e of statsEvents) {

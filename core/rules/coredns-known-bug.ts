@@ -12,6 +12,7 @@ import {
   txFacts,
   type EvidenceGroup,
 } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 /**
  * Known bugs, with the versions they affect [introduced, fixed) and where that range comes from.
@@ -150,7 +151,7 @@ function watchSymptoms(ctx: RuleContext): Symptoms | null {
 }
 
 function autopathSymptoms(ctx: RuleContext): Symptoms | null {
-  const corefiles = ctx.facts.filter((e) => e.fact.type === 'corefile')
+  const corefiles = factsOf(ctx.facts, 'corefile')
   const autopath = corefiles.filter(
     (e) =>
       e.fact.type === 'corefile' &&

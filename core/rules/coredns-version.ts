@@ -3,6 +3,7 @@
 // startup banner in a log ("CoreDNS-1.8.6", "[INFO] CoreDNS-1.3.0").
 import type { Event } from '../model/event.js'
 import type { RuleContext } from './rule.js'
+import { factsOf } from '../model/facts.js'
 
 export interface CorednsVersion {
   version: string
@@ -23,7 +24,7 @@ export function corednsVersions(ctx: RuleContext): CorednsVersion[] {
     seen.add(source + v)
     out.push({ version: v, source, event })
   }
-  for (const e of ctx.facts) if (e.fact.type === 'coredns-version') add(e.fact.version, 'fact', e)
+  for (const e of factsOf(ctx.facts, 'coredns-version')) add(e.fact.version, 'fact', e)
   for (const m of ctx.metrics)
     if (m.name === 'coredns_build_info' && m.labels.version) add(m.labels.version, 'build_info', m)
   for (const l of ctx.logs) {

@@ -18,6 +18,7 @@ import {
   spearman,
   touchesDnsPort,
 } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 const MIN_BUCKETS = 5
 const SLOW_MS = 10
@@ -78,7 +79,7 @@ function check(ctx: RuleContext): RuleFinding[] {
   const periodSeries = seriesOf(ctx.metrics, (n) => /cfs_periods_total$/.test(n))
   const throttled = increaseSum(throttledSeries) ?? latestSum(throttledSeries)
   const periods = increaseSum(periodSeries) ?? latestSum(periodSeries)
-  const limits = ctx.facts.filter((e) => e.fact.type === 'cpu-limit')
+  const limits = factsOf(ctx.facts, 'cpu-limit')
 
   const rcvbufCount = rcvbuf.length + rcvbufMetric
   const signals = { loadLatency: load.signal, rcvbuf: rcvbufCount > 0, throttled: throttled > 0 }

@@ -5,6 +5,7 @@ import { packetDrop } from './packet-drop.js'
 import { conntrackRace } from './conntrack-race.js'
 import { ipvsPortReuse } from './ipvs-port-reuse.js'
 import { conntrackTableFull } from './conntrack-table-full.js'
+import { conntrackStaleDns } from './conntrack-stale-dns.js'
 import { cpuStarvation } from './cpu-starvation.js'
 import { upstreamFailure } from './upstream-failure.js'
 import { corednsKnownBug } from './coredns-known-bug.js'
@@ -19,6 +20,7 @@ export const rules: readonly Rule[] = [
   conntrackRace,
   ipvsPortReuse,
   conntrackTableFull,
+  conntrackStaleDns,
   cpuStarvation,
   upstreamFailure,
   corednsKnownBug,

@@ -1,16 +1,14 @@
 // ipvs-port-reuse: kube-proxy in IPVS mode keeps UDP connection entries to a DNS endpoint that went
 // away; a client reusing the source port is sent to the dead endpoint and its queries vanish. Seed
 // talk: "IPVS drops UDP packets when source port conflicts" (kubernetes#71514, kernel 5.9+).
-import type { Event, FactEvent, NodeFact } from '../model/event.js'
+import type { Event } from '../model/event.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import { kernelFacts, kernelOlderThan } from './kernel-version.js'
 import { dnsAddresses, evidenceList, lazyEvents, round } from './transaction-views.js'
 import type { Transaction } from '../correlate/types.js'
 import { TxnStore } from '../correlate/txn-store.js'
 import { StringPool } from '../model/dns-table.js'
-
-type IpvsService = Extract<NodeFact, { type: 'ipvs-service' }>
-type IpvsConnection = Extract<NodeFact, { type: 'ipvs-connection' }>
+import { factsOf } from '../model/facts.js'
 
 export const ipvsPortReuse: Rule = {
   id: 'ipvs-port-reuse',
@@ -50,13 +48,9 @@ export const ipvsPortReuse: Rule = {
 }
 
 function check(ctx: RuleContext): RuleFinding[] {
-  const modeFacts = ctx.facts.filter((e) => e.fact.type === 'kube-proxy-mode')
-  const services = ctx.facts.filter(
-    (e): e is FactEvent & { fact: IpvsService } => e.fact.type === 'ipvs-service',
-  )
-  const connections = ctx.facts.filter(
-    (e): e is FactEvent & { fact: IpvsConnection } => e.fact.type === 'ipvs-connection',
-  )
+  const modeFacts = factsOf(ctx.facts, 'kube-proxy-mode')
+  const services = factsOf(ctx.facts, 'ipvs-service')
+  const connections = factsOf(ctx.facts, 'ipvs-connection')
   const ipvsMode =
     modeFacts.some((e) => e.fact.type === 'kube-proxy-mode' && e.fact.mode === 'ipvs') ||
     ctx.manifest?.cluster?.kubeProxyMode === 'ipvs' ||

@@ -2,6 +2,7 @@
 // "6.18.44-fc-v509"), and the fix versions the rules compare them with.
 import type { FactEvent } from '../model/event.js'
 import type { RuleContext } from './rule.js'
+import { factsOf } from '../model/facts.js'
 
 /** [major, minor, patch] of a release string, or null when it does not start with digits. */
 export function parseKernelRelease(release: string): [number, number, number] | null {
@@ -26,8 +27,7 @@ export interface KernelFact {
 /** Every kernel release in the bundle, one per vantage (the last one seen wins). */
 export function kernelFacts(ctx: RuleContext): KernelFact[] {
   const byVantage = new Map<string, KernelFact>()
-  for (const e of ctx.facts)
-    if (e.fact.type === 'kernel')
-      byVantage.set(e.vantage, { release: e.fact.release, vantage: e.vantage, event: e })
+  for (const e of factsOf(ctx.facts, 'kernel'))
+    byVantage.set(e.vantage, { release: e.fact.release, vantage: e.vantage, event: e })
   return [...byVantage.values()]
 }

@@ -18,6 +18,7 @@ import {
   round,
   txFacts,
 } from './transaction-views.js'
+import { factsOf } from '../model/facts.js'
 
 export const ndotsAmplification: Rule = {
   id: 'ndots-amplification',
@@ -53,7 +54,7 @@ export const ndotsAmplification: Rule = {
 function check(ctx: RuleContext): RuleFinding[] {
   const { lookups, transactions } = ctx.correlation
   if (transactions.length === 0) return []
-  const resolv = ctx.facts.filter((e) => e.fact.type === 'resolv-conf')
+  const resolv = factsOf(ctx.facts, 'resolv-conf')
   const ndotsValues = resolv.flatMap((e) => (e.fact.type === 'resolv-conf' ? [e.fact.ndots] : []))
   const ndots = ndotsValues.length ? Math.max(...ndotsValues) : null
 

@@ -46,7 +46,7 @@ export const FREQUENCY_TABLE: Record<'always' | 'peaks' | 'intermittent', TableR
       'check coredns pod status',
       'check kernel version',
     ],
-    rules: ['conntrack-race', 'ipvs-port-reuse', 'coredns-known-bug'],
+    rules: ['conntrack-race', 'ipvs-port-reuse', 'conntrack-stale-dns', 'coredns-known-bug'],
     source: 'seed',
   },
 }
@@ -71,6 +71,7 @@ export const SCOPE_TABLE: Record<
       'conntrack-table-full',
       'conntrack-race',
       'ipvs-port-reuse',
+      'conntrack-stale-dns',
       'packet-drop',
       'cpu-starvation',
     ],
@@ -80,7 +81,7 @@ export const SCOPE_TABLE: Record<
     answer: 'Only some pods',
     possibleCauses: ['client-side resolver or node path of those pods'],
     next: ["compare the failing pods' nodes, resolv.conf and resolver library (glibc or musl)"],
-    rules: ['conntrack-race', 'packet-drop', 'config-error'],
+    rules: ['conntrack-race', 'conntrack-stale-dns', 'packet-drop', 'config-error'],
     source: 'dnsbundle',
   },
   'single-client': {
@@ -227,6 +228,7 @@ const SEVERITY_WEIGHT: Record<Severity, number> = { critical: 1, warning: 0.7, i
 const DROP_MECHANISMS = [
   'conntrack-race',
   'ipvs-port-reuse',
+  'conntrack-stale-dns',
   'conntrack-table-full',
   'cpu-starvation',
 ]

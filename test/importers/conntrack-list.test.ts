@@ -64,6 +64,51 @@ describe('conntrack-list: conntrack -L', () => {
     }
   })
 
+  it('reads the tokens as conntrack prints them: a second src= starts the reply, flags anywhere', () => {
+    const text = [
+      // A third src= is still the reply's; keys it does not use are skipped; an empty value.
+      'udp 17 29 src=10.0.0.1 dst=10.96.0.10 sport=5000 dport=53 zone=2 src=10.244.0.5 dst=10.0.0.1 sport=53 dport=5000 src=10.244.0.6 mark=0',
+      // Flags before the reply and at the end; a state; no ports (ICMP).
+      'icmp 1 29 src=10.0.0.2 dst=10.0.0.3 type=8 code=0 id=7 [UNREPLIED] src=10.0.0.3 dst=10.0.0.2 type=0 code=0 id=7 [ASSURED] mark=0 use=1',
+      'tcp 6 100 ESTABLISHED src=10.0.0.4 dst= sport=1 dport=2 src=10.0.0.5 dst=10.0.0.4 sport=2 dport=1',
+      'udp 17 29 src=10.0.0.1 dst=10.96.0.10 sport=5000 dport=53 [unreplied]',
+      'udp 17 29 src=10.0.0.1 dst=10.96.0.10 sport=5000 dport=53 mark-x=1',
+    ].join('\n')
+    const r = run(conntrackList, new TextEncoder().encode(text))
+    expect(facts(r.events, 'conntrack-entry')).toEqual([
+      {
+        type: 'conntrack-entry',
+        protocol: 'udp',
+        state: '',
+        src: '10.0.0.1',
+        dst: '10.96.0.10',
+        sport: 5000,
+        dport: 53,
+        replySrc: '10.244.0.6',
+        replySport: 53,
+        unreplied: false,
+        assured: false,
+        timeoutSec: 29,
+      },
+      {
+        type: 'conntrack-entry',
+        protocol: 'icmp',
+        state: '',
+        src: '10.0.0.2',
+        dst: '10.0.0.3',
+        sport: 0,
+        dport: 0,
+        replySrc: '10.0.0.3',
+        replySport: 0,
+        unreplied: true,
+        assured: true,
+        timeoutSec: 29,
+      },
+    ])
+    // An empty destination, a lower-case flag, a key that is not a word: not entries.
+    expect(r.problems.map((p) => p.where)).toEqual(['line 3', 'line 4', 'line 5'])
+  })
+
   it('garbage and hostile lines are problems; the entries stay', () => {
     const bytes = insertAfter(
       fixture('conntrack/1.4.7/conntrack-L_dnat-service-ip_unreplied.txt'),
