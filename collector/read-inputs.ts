@@ -2,8 +2,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, basename } from 'node:path'
 import type { Bundle, BundleFile } from '../core/model/bundle.js'
-import { isZip, openZip, withManifest } from '../core/bundle/zip.js'
+import { DEFAULT_ZIP_LIMITS, isZip, openZip, withManifest } from '../core/bundle/zip.js'
 import { mergeBundles, prefixBundle } from '../core/bundle/merge.js'
+import { nodeInflateRaw } from './inflate.js'
 
 /** Reads every path; a path that cannot be read is recorded in `skipped`, never thrown. */
 export function readInputs(paths: string[]): Bundle {
@@ -44,7 +45,7 @@ export function readInputs(paths: string[]): Bundle {
       continue
     }
     if (isZip(bytes)) {
-      const b = openZip(bytes)
+      const b = openZip(bytes, DEFAULT_ZIP_LIMITS, nodeInflateRaw)
       bundles.push(paths.length > 1 ? prefixBundle(b, basename(p) + ':') : b)
     } else files.push({ path: p, bytes })
   }
