@@ -1,6 +1,6 @@
-// Node-side collection, run on a Kubernetes node as root: kernel, conntrack statistics and table
-// fill, the kernel log, IPVS tables, the node's resolv.conf, a capture of port 53 on every
-// interface and a bpftrace trace of the kernel's DNS packet drops, both for the same window.
+// Node-side collection, run on a Kubernetes node as root: kernel, conntrack statistics, table fill
+// and DNS flows, the kernel log, IPVS tables, the node's resolv.conf, a capture of port 53 on
+// every interface and a bpftrace trace of the kernel's DNS packet drops, both for the same window.
 import { execFile, execFileSync, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir, hostname } from 'node:os'
@@ -32,6 +32,15 @@ const FACTS: [string, string, string[]][] = [
   ['ipvsadm-Lnc.txt', 'ipvsadm', ['ipvsadm', '-Lnc']],
 ]
 
+/**
+ * Taken when the capture window ends, so that they hold its flows: the DNS flows of the conntrack
+ * table (only those: a full table is hundreds of thousands of entries), which the
+ * conntrack-stale-dns rule reads for an [UNREPLIED] entry to a CoreDNS pod that is gone.
+ */
+const AFTER_WINDOW: [string, string, string[]][] = [
+  ['conntrack-L-dns.txt', 'conntrack-list', ['conntrack', '-L', '-p', 'udp', '--dport', '53']],
+]
+
 function run(argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -53,14 +62,20 @@ export async function collectNode(w: BundleWriter, o: NodeOptions): Promise<void
     name: o.nodeName,
     node: o.nodeName,
   }
-  for (const [file, kind, argv] of FACTS) {
-    try {
-      const out = await run(argv)
-      w.add(`nodes/${o.nodeName}/${file}`, out, { kind, command: argv.join(' '), vantage })
-    } catch (e) {
-      w.note(`${argv.join(' ')}: ${(e as Error).message}`)
+  const facts = async (list: [string, string, string[]][]) => {
+    for (const [file, kind, argv] of list) {
+      try {
+        const out = await run(argv)
+        // Nothing printed (no DNS flow in the conntrack table) is said in the notes, not as an
+        // empty file the analysis would list as skipped.
+        if (out.trim() === '') w.note(`${argv.join(' ')}: printed nothing`)
+        else w.add(`nodes/${o.nodeName}/${file}`, out, { kind, command: argv.join(' '), vantage })
+      } catch (e) {
+        w.note(`${argv.join(' ')}: ${(e as Error).message}`)
+      }
     }
   }
+  await facts(FACTS)
   if (existsSync('/etc/resolv.conf'))
     w.add(`nodes/${o.nodeName}/resolv.conf`, readFileSync('/etc/resolv.conf'), {
       kind: 'resolv-conf',
@@ -83,6 +98,7 @@ export async function collectNode(w: BundleWriter, o: NodeOptions): Promise<void
     o.log(`node: capturing port ${o.ports.join(',')} on ${o.iface} for ${o.durationSec}s`)
     await new Promise((r) => setTimeout(r, o.durationSec * 1000))
     const end = o.now()
+    await facts(AFTER_WINDOW)
     await stop(tcpdump)
     const window = { start: start.toISOString(), end: end.toISOString() }
     if (existsSync(pcap))

@@ -17,6 +17,11 @@ beforeAll(() => {
   if (!isRoot) return
   execFileSync('ip', ['netns', 'add', NETNS])
   execFileSync('ip', ['-n', NETNS, 'link', 'set', 'lo', 'up'])
+  // A rule that matches on conntrack state: the namespace's flows are then tracked.
+  execFileSync('ip', [
+    ...['netns', 'exec', NETNS, 'iptables', '-A', 'OUTPUT', '-p', 'udp', '--dport', '53'],
+    ...['-m', 'conntrack', '--ctstate', 'NEW', '-j', 'ACCEPT'],
+  ])
 })
 afterAll(() => {
   if (isRoot) execFileSync('ip', ['netns', 'del', NETNS])
@@ -78,5 +83,19 @@ describe.runIf(isRoot || process.env.CI)('dnsbundle collect --node', () => {
     expect(new Set(names.trim().split('\n'))).toEqual(
       new Set(['one.example', 'two.example', 'three.example']),
     )
+    // The window's DNS flows, listed when it ended: the three unanswered queries, each from
+    // the source port tshark saw it leave from.
+    const flows = manifest.files.find((f: { kind: string }) => f.kind === 'conntrack-list')
+    expect(flows?.command).toBe('conntrack -L -p udp --dport 53')
+    const ports = execFileSync(
+      'tshark',
+      ['-r', tmp, '-Y', 'dns.flags.response == 0', '-T', 'fields', '-e', 'udp.srcport'],
+      { encoding: 'utf8' },
+    )
+    const listed = strFromU8(zip[flows.path])
+      .trim()
+      .split('\n')
+      .map((l) => /sport=(\d+) dport=53 \[UNREPLIED\]/.exec(l)?.[1])
+    expect(new Set(listed)).toEqual(new Set(ports.trim().split('\n')))
   })
 })
