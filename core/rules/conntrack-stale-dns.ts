@@ -48,8 +48,10 @@ type Entry = FactOf<'conntrack-entry'>
 const EVIDENCE = 20
 
 function check(ctx: RuleContext): RuleFinding[] {
+  // Reply sources go into the command the finding suggests: an entry whose reply source is not
+  // an IP address (a hostile or garbled listing) is not read at all.
   const dns = factsOf(ctx.facts, 'conntrack-entry').filter(
-    (e) => e.fact.protocol === 'udp' && e.fact.dport === 53 && e.fact.replySrc !== '',
+    (e) => e.fact.protocol === 'udp' && e.fact.dport === 53 && isIpAddress(e.fact.replySrc),
   )
   // Translated (the reply comes from another address than the query went to) and unanswered.
   const unanswered = dns.filter((e) => e.fact.unreplied && e.fact.replySrc !== e.fact.dst)
@@ -125,4 +127,11 @@ function hasOutsideList(ctx: RuleContext): boolean {
     factsOf(ctx.facts, 'ipvs-service').some((e) => e.fact.port === 53) ||
     ctx.correlation.dnsServers.size > 0
   )
+}
+
+/** An IPv4 dotted quad, or IPv6 hex groups and colons (with a dotted quad at the end, or not). */
+export function isIpAddress(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255)
+  return s.includes(':') && s.length <= 45 && /^[0-9a-fA-F:]+(?:\.[0-9.]+)?$/.test(s)
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { conntrackStaleDns } from '../../core/rules/conntrack-stale-dns.js'
+import { conntrackStaleDns, isIpAddress } from '../../core/rules/conntrack-stale-dns.js'
 import { analyzeBundle } from '../../core/analyze.js'
 import type { FactEvent, NodeFact } from '../../core/model/event.js'
 import type { Manifest } from '../../core/model/bundle.js'
@@ -130,10 +130,33 @@ ruleTable(conntrackStaleDns, {
       ctx: () => ctx({ events: [entry('10.0.0.1', 1, DEAD, false)], dnsServers: [] }),
     },
     {
+      // The reply source would go into the suggested command: `x;rm${IFS}-rf${IFS}/` must not.
+      name: 'entries whose reply source is not an IP address',
+      ctx: () =>
+        ctx({
+          events: [
+            entry('10.0.0.1', 1, 'x;rm${IFS}-rf${IFS}/', true),
+            entry('10.0.0.1', 2, '10.0.0.256', true),
+            entry('10.0.0.1', 3, 'fe80::1`', true),
+          ],
+          manifest: manifest([LIVE]),
+          dnsServers: [],
+        }),
+    },
+    {
       name: 'no conntrack listing',
       ctx: () => ctx({ manifest: manifest([LIVE]), dnsServers: [] }),
     },
   ],
+})
+
+describe('isIpAddress', () => {
+  it('takes IPv4 and IPv6 literals only', () => {
+    for (const ok of ['10.0.0.1', '255.255.255.255', 'fe80::1', '::ffff:10.0.0.1', '2001:db8::53'])
+      expect(isIpAddress(ok), ok).toBe(true)
+    for (const bad of ['10.0.0.256', '10.0.0', '<clusterIp>', 'a;b', 'fe80::1`', '', 'x:y'])
+      expect(isIpAddress(bad), bad).toBe(false)
+  })
 })
 
 describe('conntrack-stale-dns on kubernetes#125467', () => {
