@@ -1,10 +1,7 @@
 // Full analysis (import + correlate + rules + report with timelines) against import alone, on
 // the 1M-packet capture that bench/capture.mjs makes with real software. Target: ≤ 1.5× import.
-import { build } from 'esbuild'
-import { existsSync, readFileSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { existsSync, readFileSync } from 'node:fs'
+import { importCore } from './lib.mjs'
 
 const file = process.env.DNSBUNDLE_BENCH_PCAP ?? 'bench/.data/dns-1m.pcap'
 const port = Number(process.env.DNSBUNDLE_BENCH_PORT ?? 5390)
@@ -15,24 +12,10 @@ if (!existsSync(file)) {
   process.exit(0)
 }
 
-// Bundle the TypeScript core for plain Node once.
-const dir = mkdtempSync(join(tmpdir(), 'dnsbundle-bench-'))
-const entry = join(dir, 'entry.mjs')
-await build({
-  stdin: {
-    contents: `export { analyzeBundleFull } from './core/analyze.ts'
+// The TypeScript core, bundled for plain Node once.
+const core = await importCore(`export { analyzeBundleFull } from './core/analyze.ts'
 export { detectImporter, SNIFF_BYTES } from './core/importers/index.ts'
-export { DnsTable } from './core/model/dns-table.ts'`,
-    resolveDir: process.cwd(),
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  outfile: entry,
-  logLevel: 'warning',
-})
-const core = await import(pathToFileURL(entry).href)
+export { DnsTable } from './core/model/dns-table.ts'`)
 const bytes = readFileSync(file)
 
 function importOnly() {

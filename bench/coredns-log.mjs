@@ -10,39 +10,21 @@
 // and warm median), `dnsbundle analyze --format json` as a process (wall, peak RSS), and, for
 // scale, awk splitting every line into fields and counting rcodes: the least any reader of the
 // text does. Usage: node bench/coredns-log.mjs [--regenerate]
-import { existsSync, readFileSync, renameSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { spawnSync } from 'node:child_process'
-import { build } from 'esbuild'
-import { ROOT, timed } from './lib.mjs'
+import { ROOT, importCore, timed } from './lib.mjs'
 
 const DNSTAP = join(ROOT, 'bench/.data/dnstap-1m.fstrm')
 const FILE = join(ROOT, 'bench/.data/coredns.log')
 
 /** The core, bundled for plain Node. */
-async function core() {
-  const dir = mkdtempSync(join(tmpdir(), 'dnsbundle-bench-log-'))
-  const entry = join(dir, 'entry.mjs')
-  await build({
-    stdin: {
-      contents: `export { analyzeBundleFull } from './core/analyze.ts'
+function core() {
+  return importCore(`export { analyzeBundleFull } from './core/analyze.ts'
 export { corednsLogImporter } from './core/importers/coredns-log.ts'
 export { dnstapImporter } from './core/importers/dnstap.ts'
 export { DnsTable } from './core/model/dns-table.ts'
-export { qtypeName, rcodeName, FLAG } from './core/codec/dns-constants.ts'`,
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: entry,
-    logLevel: 'warning',
-  })
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
-  return import(pathToFileURL(entry).href)
+export { qtypeName, rcodeName, FLAG } from './core/codec/dns-constants.ts'`)
 }
 
 /** CoreDNS's order of the flags in {>rflags}. */

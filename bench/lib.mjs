@@ -23,3 +23,27 @@ export function timed(label, cmd, cmdArgs) {
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3])
   return { label, seconds, rssMB: Number(rss[1]) / 1024 }
 }
+
+/**
+ * Bundles the TypeScript core for plain Node with esbuild and imports it: `exports` is the body of
+ * the entry module (export lines with paths from the repository's root).
+ */
+export async function importCore(exports) {
+  const { build } = await import('esbuild')
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { pathToFileURL } = await import('node:url')
+  const dir = mkdtempSync(join(tmpdir(), 'dnsbundle-bench-'))
+  const entry = join(dir, 'entry.mjs')
+  await build({
+    stdin: { contents: exports, resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: entry,
+    logLevel: 'warning',
+  })
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return import(pathToFileURL(entry).href)
+}

@@ -662,20 +662,20 @@ function queryEvent(f: QueryFields, base: Base): DnsMessageEvent | string {
 }
 
 /** What a query line says of its message. */
-interface LoggedMessage {
-  transport: Transport
-  srcAddr: string
-  srcPort: number
-  id: number
-  opcode: number
-  rcode: number
-  flags: number
-  qname: string
-  qtype: number
-  qclass: number
-  size: number
-  durationUs: number
-}
+type LoggedMessage = Pick<
+  DnsMessageEvent,
+  | 'transport'
+  | 'srcAddr'
+  | 'srcPort'
+  | 'id'
+  | 'opcode'
+  | 'rcode'
+  | 'flags'
+  | 'qname'
+  | 'qtype'
+  | 'qclass'
+  | 'size'
+> & { durationUs: number }
 
 /** The event of a query line: a response sent to `srcAddr`, logged `durationUs` after its query. */
 function logMessage(base: Base, m: LoggedMessage): DnsMessageEvent {
