@@ -185,3 +185,23 @@ export class FrameStreamReader {
     return true
   }
 }
+
+/**
+ * How many data frames follow `from`, walking frame lengths only (control frames skipped; it
+ * stops at the first length that runs past the end). For sizing what the frames will fill.
+ */
+export function countDataFrames(b: Uint8Array, from: number): number {
+  let count = 0
+  for (let at = from; at + 4 <= b.length;) {
+    const len = u32(b, at)
+    if (len === 0) {
+      if (at + 8 > b.length) break
+      at += 8 + u32(b, at + 4)
+      continue
+    }
+    if (at + 4 + len > b.length) break
+    count++
+    at += 4 + len
+  }
+  return count
+}

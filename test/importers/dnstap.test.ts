@@ -6,6 +6,7 @@ import { dnstapImporter, DNSTAP_CONTENT_TYPE } from '../../core/importers/dnstap
 import { detectImporter, SNIFF_BYTES } from '../../core/importers/index.js'
 import { analyzeBundle } from '../../core/analyze.js'
 import { qtypeName } from '../../core/codec/dns-constants.js'
+import { FrameStreamReader, countDataFrames } from '../../core/codec/frame-stream.js'
 import type { DnsMessageEvent, Event, FactEvent } from '../../core/model/event.js'
 import type { ImportResult } from '../../core/importers/importer.js'
 import { asLdnsLine, ldnsLines, lowerName, MNEMONIC } from '../fixtures/dnstap/ldns.js'
@@ -260,6 +261,28 @@ function findPcap(): string {
   }
   throw new Error('no pcap in the corpus')
 }
+
+describe('countDataFrames (the importer sizes its rows with it)', () => {
+  it('counts the data frames the reader reads, whole or cut anywhere, and after concatenation', () => {
+    const readerCount = (b: Uint8Array) => {
+      const r = new FrameStreamReader(b)
+      if (!r.open()) return { start: 0, frames: 0 }
+      const start = r.pos
+      let frames = 0
+      while (r.next()) frames++
+      return { start, frames }
+    }
+    const files = VALID.map(read)
+    const full = files[0]
+    const variants = [...files, concat(full, full)]
+    for (const cut of [20, 43, 128, 5000, full.length - 1]) variants.push(full.subarray(0, cut))
+    for (const b of variants) {
+      const { start, frames } = readerCount(b)
+      if (start === 0) continue
+      expect(countDataFrames(b, start)).toBe(frames)
+    }
+  })
+})
 
 describe('malformed Frame Streams files keep the good events and report the rest', () => {
   const full = read('bind9/dnstap.saved.fstrm')
