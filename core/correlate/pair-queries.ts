@@ -5,12 +5,14 @@
 // (glibc's single-request-reopen; conntrack rewriting ports), so the port is not in the key. The
 // server address is not either: the pod sends to the Service IP, the node forwards to a CoreDNS
 // endpoint after DNAT, and both copies are the same query. A copy sent at a vantage that has already
-// seen this transaction's response starts a new transaction (the application asked again).
+// seen this transaction's response starts a new transaction (the application asked again), unless
+// a vantage closer to the client still waits for an answer to a copy it sent: then it is that
+// resend on its way (the first answer was lost between the two).
 //
 // This runs once per DNS message of the bundle, so it works on rows of the DnsTable and keeps
 // transactions in a TxnStore (one typed array per field); see txn-store.ts.
 import { type DnsTable, SOURCE } from '../model/dns-table.js'
-import { TxnStore, Q, RETX, RESP, LOG_Q, LOG_A, NO_RESPONSE } from './txn-store.js'
+import { TxnStore, Q, RETX, RESP, DUP, LOG_Q, LOG_A, NO_RESPONSE } from './txn-store.js'
 
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */
 export const RETRY_WINDOW_US = 30_000_000
@@ -70,7 +72,7 @@ function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): numb
     const arrival = isLog ? dns.arrival(e) : time[e]
     if (
       p < 0 ||
-      s.responded(p, v) > 0 ||
+      (s.responded(p, v) > 0 && !awaitsCloser(s, p, opts.rank(e), opts.rank)) ||
       (!Number.isNaN(arrival) && arrival - s.lastTime[p] > RETRY_WINDOW_US)
     ) {
       const prev = p
@@ -97,6 +99,31 @@ function expectedTransactions(dns: DnsTable, rows: ArrayLike<number>): number {
   let logs = 0
   for (let k = 0; k < rows.length; k++) if (dns.source[rows[k]] === SOURCE.log) logs++
   return logs + (rows.length - logs) / 2
+}
+
+/**
+ * Does transaction p have, at some vantage closer to the client than rank `r`, more query sends
+ * than answers? A pod that resent after its answer was lost, say, while the server answered the
+ * first send. Copies of one packet count once. Walks p's rows: a transaction has a few, and this
+ * is asked only of a resend after an answer.
+ */
+function awaitsCloser(s: TxnStore, p: number, r: number, rank: (row: number) => number): boolean {
+  const dns = s.dns
+  // Sends minus answers, by vantage: at most a few vantages are closer than `r`.
+  const vantages: number[] = []
+  const balance: number[] = []
+  for (let q = s.head[p]; q >= 0; q = s.next[q]) {
+    if (rank(q) >= r || dns.copyOf(q) !== 0) continue
+    const code = s.code[q]
+    const step = code === Q || code === RETX ? 1 : code === RESP || code === DUP ? -1 : 0
+    if (step === 0) continue
+    const at = vantages.indexOf(dns.vantage[q])
+    if (at < 0) {
+      vantages.push(dns.vantage[q])
+      balance.push(step)
+    } else balance[at] += step
+  }
+  return balance.some((b) => b > 0)
 }
 
 /** Finishes every transaction; returns the query sends and responses, added up. */

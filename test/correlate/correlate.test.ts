@@ -283,6 +283,128 @@ describe('transactions', () => {
     expect(c.transactions[1].response).toBeNull()
   })
 
+  // The server answered, the answer was lost on its way to the pod, the pod re-sent the same id:
+  // the re-sent copy reaching the node and the server is that resend, not a new query.
+  for (const lostAfter of ['the server', 'the node'] as const)
+    it(`joins a resend after an answer lost past ${lostAfter} to the query it resends`, () => {
+      const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
+      const q = 'lost-reply.example'
+      const sent = (t: number, vantage: string) =>
+        vantage === 'coredns'
+          ? query({
+              t,
+              from: `${POD}:5000`,
+              to: `${COREDNS}:53`,
+              id: 11,
+              q,
+              vantage,
+              source: 'dnstap',
+              dnstapType: 'CLIENT_QUERY',
+            })
+          : query({
+              t,
+              from: `${POD}:5000`,
+              to: vantage === 'pod' ? `${SVC}:53` : `${COREDNS}:53`,
+              id: 11,
+              q,
+              vantage,
+            })
+      const answered = (t: number, vantage: string) =>
+        vantage === 'coredns'
+          ? response({
+              t,
+              from: `${COREDNS}:53`,
+              to: `${POD}:5000`,
+              id: 11,
+              q,
+              vantage,
+              source: 'dnstap',
+              dnstapType: 'CLIENT_RESPONSE',
+              addrs: 1,
+            })
+          : response({
+              t,
+              from: vantage === 'pod' ? `${SVC}:53` : `${COREDNS}:53`,
+              to: `${POD}:5000`,
+              id: 11,
+              q,
+              vantage,
+              addrs: 1,
+            })
+      const first = [
+        sent(0, 'pod'),
+        sent(0.1, 'node'),
+        sent(0.2, 'coredns'),
+        answered(0.3, 'coredns'),
+      ]
+      // Lost past the node: the node saw the first answer go by too.
+      if (lostAfter === 'the node') first.push(answered(0.4, 'node'))
+      const resend = [
+        sent(5000, 'pod'),
+        sent(5000.1, 'node'),
+        sent(5000.2, 'coredns'),
+        answered(5000.3, 'coredns'),
+        answered(5000.4, 'node'),
+        answered(5000.5, 'pod'),
+      ]
+      const c = run([...first, ...resend], [], vs)
+      expect(c.transactions).toHaveLength(1)
+      const t = c.transactions[0]
+      expect(t.copies).toBe(2)
+      expect(c.stats.clientQueries).toBe(2)
+      expect(t.hops.filter((h) => h.vantage === 'pod').map((h) => h.what)).toEqual([
+        'query',
+        'retransmit',
+        'response',
+      ])
+      expect(t.hops.filter((h) => h.vantage === 'coredns').map((h) => h.what)).toEqual([
+        'query',
+        'response',
+        'retransmit',
+        'duplicate response',
+      ])
+      expect(t.latencyUs).toBe(5000.5 * 1000)
+    })
+
+  it('still starts a new transaction for a copy sent after every vantage saw the answer', () => {
+    const vs = vantages(['pod', 'pod'], ['coredns', 'dns-server'])
+    const q = 'asked-again.example'
+    const c = run(
+      [
+        query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 12, q, vantage: 'pod' }),
+        response({
+          t: 1,
+          from: `${SVC}:53`,
+          to: `${POD}:5000`,
+          id: 12,
+          q,
+          vantage: 'coredns',
+          source: 'dnstap',
+          dnstapType: 'CLIENT_RESPONSE',
+        }),
+        response({ t: 2, from: `${SVC}:53`, to: `${POD}:5000`, id: 12, q, vantage: 'pod' }),
+        query({ t: 100, from: `${POD}:5000`, to: `${SVC}:53`, id: 12, q, vantage: 'pod' }),
+        query({
+          t: 100.1,
+          from: `${POD}:5000`,
+          to: `${SVC}:53`,
+          id: 12,
+          q,
+          vantage: 'coredns',
+          source: 'dnstap',
+          dnstapType: 'CLIENT_QUERY',
+        }),
+      ],
+      [],
+      vs,
+    )
+    expect(c.transactions).toHaveLength(2)
+    expect(c.transactions[1].hops.map((h) => `${h.vantage}:${h.what}`)).toEqual([
+      'pod:query',
+      'coredns:query',
+    ])
+  })
+
   it('finds a key again after tens of thousands of others (the open table moves old keys out of its young part)', () => {
     const events: DnsMessageEvent[] = [
       ask(0, 1, 'lost.example'), // re-sent much later, still unanswered until then
