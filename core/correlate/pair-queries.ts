@@ -108,6 +108,8 @@ function expectedTransactions(dns: DnsTable, rows: ArrayLike<number>): number {
  * is asked only of a resend after an answer.
  */
 function awaitsCloser(s: TxnStore, p: number, r: number, rank: (row: number) => number): boolean {
+  // Seen at one vantage, the one that answered (one capture, one log): none is closer.
+  if (!s.seenAtSeveral(p)) return false
   const dns = s.dns
   // Sends minus answers, by vantage: at most a few vantages are closer than `r`.
   const vantages: number[] = []
