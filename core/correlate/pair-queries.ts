@@ -417,13 +417,21 @@ function finishAny(s: TxnStore, t: number, opts: PairOptions): void {
   // Without a ranked query copy, the opening row stands (firstQuery is still the head).
   s.firstSent[t] = first >= 0 ? firstTime : opened
   if (first >= 0) s.firstQuery[t] = first
-  const resp = s.response[t]
+  let resp = s.response[t]
+  // An answer counts when it reached the vantage closest to the client that saw the query. One
+  // seen only farther on (the server's, the node's) was lost on its way back: the client was
+  // never answered, and the hops still show where the answer was last seen.
+  let lostReply = -1
+  if (resp >= 0 && first >= 0 && opts.rank(resp) > firstRank) {
+    lostReply = resp
+    resp = s.response[t] = -1
+  }
   if (resp < 0) {
     s.rcode[t] = NO_RESPONSE
     s.answerAddrs[t] = -1
     s.responseTime[t] = NaN
     s.latencyUs[t] = NaN
-    s.lastSeen[t] = vantage[farthest >= 0 ? farthest : head]
+    s.lastSeen[t] = vantage[lostReply >= 0 ? lostReply : farthest >= 0 ? farthest : head]
     return
   }
   s.rcode[t] = dns.rcode[resp]

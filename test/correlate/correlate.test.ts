@@ -366,6 +366,50 @@ describe('transactions', () => {
       expect(t.latencyUs).toBe(5000.5 * 1000)
     })
 
+  it('an answer that never reached the vantage closest to the client leaves the query unanswered', () => {
+    const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
+    const q = 'never-back.example'
+    const c = run(
+      [
+        query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 13, q, vantage: 'pod' }),
+        query({ t: 0.1, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 13, q, vantage: 'node' }),
+        response({
+          t: 0.3,
+          from: `${COREDNS}:53`,
+          to: `${POD}:5000`,
+          id: 13,
+          q,
+          vantage: 'coredns',
+          source: 'dnstap',
+          dnstapType: 'CLIENT_RESPONSE',
+          addrs: 1,
+        }),
+        response({
+          t: 0.4,
+          from: `${COREDNS}:53`,
+          to: `${POD}:5000`,
+          id: 13,
+          q,
+          vantage: 'node',
+          addrs: 1,
+        }),
+      ],
+      [],
+      vs,
+    )
+    const [t] = c.transactions
+    expect(t.answered).toBe(false)
+    expect(t.rcode).toBeNull()
+    expect(t.latencyUs).toBeNull()
+    // The answer was last seen at the node, on its way back.
+    expect(t.lastSeen).toBe('node')
+    expect(t.hops.filter((h) => h.what === 'response').map((h) => h.vantage)).toEqual([
+      'coredns',
+      'node',
+    ])
+    expect(c.stats.responses).toBe(0)
+  })
+
   it('still starts a new transaction for a copy sent after every vantage saw the answer', () => {
     const vs = vantages(['pod', 'pod'], ['coredns', 'dns-server'])
     const q = 'asked-again.example'

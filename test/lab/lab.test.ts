@@ -12,7 +12,7 @@ import { readInputs } from '../../collector/read-inputs.js'
 import type { Report } from '../../core/model/report.js'
 
 const LAB_DIR = dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['healthy', 'ndots', 'typo', 'drops', 'upstream', 'cpu'] as const
+const SCENARIOS = ['healthy', 'ndots', 'typo', 'drops', 'replies', 'upstream', 'cpu'] as const
 const REQUIRED = [
   'ip',
   'iptables',
@@ -43,6 +43,7 @@ const SCENARIO_VERDICT: Record<string, string> = {
   ndots: 'ndots-amplification',
   typo: 'nxdomain-storm',
   drops: 'packet-drop',
+  replies: 'packet-drop',
   upstream: 'upstream-failure',
   cpu: 'cpu-starvation',
 }
@@ -196,6 +197,24 @@ if (why && process.env.CI) {
           it(`gets the verdict ${SCENARIO_VERDICT[id]}`, () => {
             expect(truth.expected.verdict).toBe(SCENARIO_VERDICT[id])
             expect(report.verdict?.findingId).toBe(truth.expected.verdict)
+          })
+        }
+
+        if (id === 'replies') {
+          // The resolver answered, the node dropped the answer, the client resent the same id:
+          // the resend and the resolver's second exchange belong to the query they resend, and
+          // a query whose every answer was lost is unanswered, its answer last seen at the node.
+          it('every pod transaction starts at the pod: no resolver exchange is a transaction of its own', () => {
+            const txs = (report.transactions ?? []).filter((t) => sameHost(t.client, POD_CLIENT))
+            expect(txs.length).toBeGreaterThan(0)
+            for (const t of txs)
+              expect(t.hops[0].vantage, `${t.qname} ${t.qtype} id ${t.id}`).toMatch(/^pod\//)
+          })
+
+          it('the packet-drop finding counts the lost answers, last seen at the node', () => {
+            const f = report.findings.find((x) => x.id === 'packet-drop')
+            expect(f?.data.lostReplies).toBe(truth.summary.unanswered)
+            expect(JSON.stringify(f?.data)).toContain(NODE_VANTAGE)
           })
         }
 

@@ -523,6 +523,14 @@ function buildTruth({
       detail: nodeDroppedTransactions.length,
     })
   }
+  if (id === 'replies') {
+    extra.replyLoss = iptablesPackets(rawTable, 'dnslab-injected-reply-loss')
+    checks.push({
+      name: "replies: the node dropped some of the resolver's answers, and the client resent",
+      ok: extra.replyLoss > 0 && client.summary.retransmits > 0,
+      detail: { dropped: extra.replyLoss, retransmits: client.summary.retransmits },
+    })
+  }
   if (id === 'upstream') {
     extra.blackholeCounter = iptablesPackets(state.blackholeDrops, 'dnslab-upstream-blackhole')
     extra.upstreamKernelDrops = drops.filter((d) => d.where === 'up').length

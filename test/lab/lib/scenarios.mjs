@@ -43,6 +43,34 @@ const BLACKHOLE_RULE = [
   'DROP',
 ]
 
+/**
+ * Loss of answers on their way back: a receiving-side DROP, on the node, of the resolver's
+ * replies (before conntrack turns their source back into the Service IP).
+ */
+export const REPLY_LOSS_RULE = [
+  'PREROUTING',
+  '-i',
+  'vethdns',
+  '-p',
+  'udp',
+  '-s',
+  ADDR.dns,
+  '--sport',
+  '53',
+  '-m',
+  'statistic',
+  '--mode',
+  'random',
+  '--probability',
+  '0.3',
+  '-m',
+  'comment',
+  '--comment',
+  'dnslab-injected-reply-loss',
+  '-j',
+  'DROP',
+]
+
 /** CPU limit on the resolver, as a `resources.limits.cpu: 40m` would set it (cgroup v1 CFS). */
 export const CPU_QUOTA = { periodUs: 100_000, quotaUs: 4_000 }
 
@@ -121,6 +149,20 @@ export const SCENARIOS = {
       }))
       order.sort((a, b) => a.k - b.k)
       await lab.runClient({ concurrency: 4, lookups: order.map(({ name }) => ({ name })) }, 120_000)
+    },
+  },
+
+  replies: {
+    title: "Lost answers: 30% of the resolver's replies dropped on the node on their way back",
+    expected: { verdict: 'packet-drop' },
+    // The test needs a query every answer of which was lost (so the client was never answered):
+    // at 30% loss a run of 16 lookups has a few; a run without one is repeated.
+    rerunIf: (truth) =>
+      truth.replyLoss > 0 && truth.summary.unanswered > 0 ? null : 'no query lost every answer',
+    async act(lab) {
+      lab.ns(NS.node, 'iptables', ['-t', 'raw', '-A', ...REPLY_LOSS_RULE])
+      const names = range(1, 16).map((i) => `svc-${pad(i)}`)
+      await lab.runClient({ concurrency: 4, lookups: names.map((name) => ({ name })) }, 120_000)
     },
   },
 
