@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { correlate } from '../../core/correlate/index.js'
-import type { DnsMessageEvent, FactEvent } from '../../core/model/event.js'
+import type { DnsMessageEvent, DropEvent, FactEvent } from '../../core/model/event.js'
+import { DnsTable } from '../../core/model/dns-table.js'
 import { query, response, vantages } from './events.js'
 
 const POD = '10.244.1.7'
@@ -408,6 +409,45 @@ describe('transactions', () => {
       'node',
     ])
     expect(c.stats.responses).toBe(0)
+  })
+
+  it("attaches the kernel's drop of the lost answer (from port 53 to the client's port)", () => {
+    const vs = vantages(['pod', 'pod'], ['node', 'node'], ['coredns', 'dns-server'])
+    const q = 'answer-dropped.example'
+    const drop = (time: number, from: string, to: string): DropEvent => {
+      const [srcAddr, srcPort] = from.split(':')
+      const [dstAddr, dstPort] = to.split(':')
+      return {
+        kind: 'drop',
+        input: 1,
+        ref: 9,
+        offset: -1,
+        vantage: 'node',
+        time,
+        protocol: 'udp',
+        ...{ srcAddr, srcPort: Number(srcPort), dstAddr, dstPort: Number(dstPort) },
+        func: 'nft_do_chain',
+        reason: 'NETFILTER_DROP',
+        tool: 'dns-drops.bt',
+      }
+    }
+    const events = [
+      query({ t: 0, from: `${POD}:5000`, to: `${SVC}:53`, id: 14, q, vantage: 'pod' }),
+      query({ t: 0.1, from: `${POD}:5000`, to: `${COREDNS}:53`, id: 14, q, vantage: 'node' }),
+      response({ t: 0.4, from: `${COREDNS}:53`, to: `${POD}:5000`, id: 14, q, vantage: 'node' }),
+    ]
+    // Another flow's drop at the same moment, and this answer's drop 10 µs after the node saw it.
+    const at = events[2].time
+    const drops = [
+      drop(at, `${COREDNS}:53`, `${POD}:6000`),
+      drop(at + 10, `${COREDNS}:53`, `${POD}:5000`),
+    ]
+    const dns = new DnsTable()
+    for (const e of events) dns.push(e)
+    const c = correlate({ dns, drops, facts: [], vantages: vs })
+    const [t] = c.transactions
+    expect(t.answered).toBe(false)
+    expect(t.drop).toBe(drops[1])
   })
 
   it('still starts a new transaction for a copy sent after every vantage saw the answer', () => {

@@ -211,6 +211,18 @@ if (why && process.env.CI) {
               expect(t.hops[0].vantage, `${t.qname} ${t.qtype} id ${t.id}`).toMatch(/^pod\//)
           })
 
+          it('a query whose every answer was lost is unanswered, last seen at the node, with the kernel drop of its answer', () => {
+            const lost = (report.transactions ?? []).filter(
+              (t) => sameHost(t.client, POD_CLIENT) && !t.answered,
+            )
+            expect(lost.length).toBe(truth.summary.unanswered)
+            for (const t of lost) {
+              const what = `${t.qname} ${t.qtype} id ${t.id}`
+              expect(t.lastSeen, what).toBe(NODE_VANTAGE)
+              expect(t.drop?.reason, what).toBe('NETFILTER_DROP')
+            }
+          })
+
           it('the packet-drop finding counts the lost answers, last seen at the node', () => {
             const f = report.findings.find((x) => x.id === 'packet-drop')
             expect(f?.data.lostReplies).toBe(truth.summary.unanswered)
