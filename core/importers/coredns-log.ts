@@ -296,49 +296,79 @@ interface Base {
   time: number
 }
 
-/** The fields of a query line that an event is made of (QUERY's groups); undefined: absent. */
-export interface QueryFields {
-  remote: string
-  stamp: string | undefined
-  idText: string | undefined
-  typeText: string
-  classText: string
-  nameText: string
-  proto: string
-  rcodeText: string
-  rflags: string | undefined
-  rsize: string
-  dur: string
-  opcodeText: string | undefined
-}
-
 /** Parses a query line body into an event, or returns why it is not one. */
 export function parseQuery(body: string, base: Base): DnsMessageEvent | string {
-  const fields = queryLineFields(body)
-  return fields ? queryEvent(fields, base) : queryFailure(body)
-}
-
-/** The fields of a query line body of any format, or null. */
-export function queryLineFields(body: string): QueryFields | null {
   const m = QUERY.exec(body)
-  return m
-    ? {
-        remote: m[1],
-        stamp: m[2],
-        idText: m[3],
-        typeText: m[4],
-        classText: m[5],
-        nameText: m[6],
-        proto: m[7],
-        rcodeText: m[11],
-        rflags: m[12],
-        rsize: m[13],
-        dur: m[14],
-        opcodeText: m[15],
-      }
-    : null
+  if (!m) return queryFailure(body)
+  const [
+    ,
+    remote,
+    stamp,
+    idText,
+    typeText,
+    classText,
+    nameText,
+    proto,
+    ,
+    ,
+    ,
+    rcodeText,
+    rflags,
+    rsize,
+    dur,
+    opcodeText,
+  ] = m
+  let time = base.time
+  if (stamp !== undefined) {
+    const a = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})$/.exec(stamp)
+    if (!a) return `bad timestamp [${stamp}]`
+    if (Number.isNaN(time)) time = apacheMicros(a)
+  }
+  const qtype = qtypeNumber(typeText)
+  if (qtype < 0 && !UPPER_TOKEN.test(typeText))
+    return `query type "${cut(typeText)}" is not a type`
+  const qclass =
+    CLASSES[classText] ?? (/^CLASS\d{1,5}$/.test(classText) ? Number(classText.slice(5)) : -1)
+  if (qclass < 0) return `query class "${cut(classText)}" is not a class`
+  const qname = normalizeQname(nameText)
+  if (typeof qname !== 'string') return `${qname.error} (${nameText.length} characters)`
+  // rflags `-` means no reply was written (log plugin replacer's empty value); before 1.8.5 the
+  // rcode still said NOERROR (coredns/coredns#4724, fixed by #4725): no reply means rcode -1.
+  const noReply = rcodeText === '-' || rflags === '-'
+  let rcode = -1
+  if (!noReply) {
+    rcode = /^\d+$/.test(rcodeText) ? Number(rcodeText) : rcodeNumber(rcodeText)
+    if (rcode < 0) return `rcode "${cut(rcodeText)}" is not an rcode`
+  }
+  let flags = 0
+  if (!noReply) {
+    if (rflags === undefined)
+      flags = FLAG.QR // CoreDNS-004 printed no flags; a reply has QR
+    else for (const f of rflags.split(',')) flags |= RFLAGS[f] ?? 0
+    flags |= rcode & 0xf
+  }
+  const durationUs = goDurationMicros(dur)
+  if (Number.isNaN(durationUs)) return `duration "${cut(dur)}" is not a Go duration`
+  const [srcAddr, srcPort] = splitRemote(remote, idText !== undefined)
+  const opcode = opcodeText === undefined ? 0 : (OPCODES[opcodeText] ?? -1)
+  return logMessage(
+    { ...base, time },
+    {
+      transport: (proto === 'udp' || proto === 'tcp' ? proto : 'unknown') as Transport,
+      srcAddr,
+      srcPort,
+      id: idText === undefined || idText === '-' ? -1 : Number(idText),
+      opcode,
+      rcode,
+      flags,
+      qname,
+      qtype,
+      qclass,
+      size: Number(rsize),
+      durationUs,
+    },
+  )
 }
-
 /**
  * A query line body in the current format, `{remote}:{port} - {id} "{type} IN {name} udp|tcp
  * {size} {do} {bufsize}" {rcode} {rflags} {rsize} {seconds}s`, read by walking its characters
@@ -603,62 +633,6 @@ function flagOf(s: Uint8Array, from: number, to: number): number {
     default:
       return 0
   }
-}
-
-/** The event of a query line's fields, or why they are not a query. */
-function queryEvent(f: QueryFields, base: Base): DnsMessageEvent | string {
-  const { remote, stamp, idText, typeText, classText, nameText, proto, rcodeText, rflags } = f
-  const { rsize, dur, opcodeText } = f
-  let time = base.time
-  if (stamp !== undefined) {
-    const a = /^(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) ([+-]\d{4})$/.exec(stamp)
-    if (!a) return `bad timestamp [${stamp}]`
-    if (Number.isNaN(time)) time = apacheMicros(a)
-  }
-  const qtype = qtypeNumber(typeText)
-  if (qtype < 0 && !/^[A-Z][A-Z0-9-]{0,15}$/.test(typeText))
-    return `query type "${cut(typeText)}" is not a type`
-  const qclass =
-    CLASSES[classText] ?? (/^CLASS\d{1,5}$/.test(classText) ? Number(classText.slice(5)) : -1)
-  if (qclass < 0) return `query class "${cut(classText)}" is not a class`
-  const qname = normalizeQname(nameText)
-  if (typeof qname !== 'string') return `${qname.error} (${nameText.length} characters)`
-  // rflags `-` means no reply was written (log plugin replacer's empty value); before 1.8.5 the
-  // rcode still said NOERROR (coredns/coredns#4724, fixed by #4725): no reply means rcode -1.
-  const noReply = rcodeText === '-' || rflags === '-'
-  let rcode = -1
-  if (!noReply) {
-    rcode = /^\d+$/.test(rcodeText) ? Number(rcodeText) : rcodeNumber(rcodeText)
-    if (rcode < 0) return `rcode "${cut(rcodeText)}" is not an rcode`
-  }
-  let flags = 0
-  if (!noReply) {
-    if (rflags === undefined)
-      flags = FLAG.QR // CoreDNS-004 printed no flags; a reply has QR
-    else for (const f of rflags.split(',')) flags |= RFLAGS[f] ?? 0
-    flags |= rcode & 0xf
-  }
-  const durationUs = goDurationMicros(dur)
-  if (Number.isNaN(durationUs)) return `duration "${cut(dur)}" is not a Go duration`
-  const [srcAddr, srcPort] = splitRemote(remote, idText !== undefined)
-  const opcode = opcodeText === undefined ? 0 : (OPCODES[opcodeText] ?? -1)
-  return logMessage(
-    { ...base, time },
-    {
-      transport: (proto === 'udp' || proto === 'tcp' ? proto : 'unknown') as Transport,
-      srcAddr,
-      srcPort,
-      id: idText === undefined || idText === '-' ? -1 : Number(idText),
-      opcode,
-      rcode,
-      flags,
-      qname,
-      qtype,
-      qclass,
-      size: Number(rsize),
-      durationUs,
-    },
-  )
 }
 
 /** What a query line says of its message. */
