@@ -12,7 +12,7 @@
 // This runs once per DNS message of the bundle, so it works on rows of the DnsTable and keeps
 // transactions in a TxnStore (one typed array per field); see txn-store.ts.
 import { type DnsTable, SOURCE } from '../model/dns-table.js'
-import { TxnStore, Q, RETX, RESP, DUP, LOG_Q, LOG_A, NO_RESPONSE } from './txn-store.js'
+import { TxnStore, Q, RETX, RESP, LOG_Q, LOG_A, NO_RESPONSE } from './txn-store.js'
 
 /** glibc's longest retry schedule (RES_MAXRETRANS × attempts) stays well inside this. */
 export const RETRY_WINDOW_US = 30_000_000
@@ -104,28 +104,17 @@ function expectedTransactions(dns: DnsTable, rows: ArrayLike<number>): number {
 /**
  * Does transaction p have, at some vantage closer to the client than rank `r`, more query sends
  * than answers? A pod that resent after its answer was lost, say, while the server answered the
- * first send. Copies of one packet count once. Walks p's rows: a transaction has a few, and this
- * is asked only of a resend after an answer.
+ * first send. The store counts both by vantage; p's rows say which vantages are closer (a
+ * transaction has a few rows, and this is asked only of a resend after an answer).
  */
 function awaitsCloser(s: TxnStore, p: number, r: number, rank: (row: number) => number): boolean {
   // Seen at one vantage, the one that answered (one capture, one log): none is closer.
   if (!s.seenAtSeveral(p)) return false
-  const dns = s.dns
-  // Sends minus answers, by vantage: at most a few vantages are closer than `r`.
-  const vantages: number[] = []
-  const balance: number[] = []
   for (let q = s.head[p]; q >= 0; q = s.next[q]) {
-    if (rank(q) >= r || dns.copyOf(q) !== 0) continue
-    const code = s.code[q]
-    const step = code === Q || code === RETX ? 1 : code === RESP || code === DUP ? -1 : 0
-    if (step === 0) continue
-    const at = vantages.indexOf(dns.vantage[q])
-    if (at < 0) {
-      vantages.push(dns.vantage[q])
-      balance.push(step)
-    } else balance[at] += step
+    const v = s.dns.vantage[q]
+    if (rank(q) < r && s.sent(p, v) > s.responded(p, v)) return true
   }
-  return balance.some((b) => b > 0)
+  return false
 }
 
 /** Finishes every transaction; returns the query sends and responses, added up. */

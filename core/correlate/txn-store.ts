@@ -228,6 +228,13 @@ export class TxnStore {
     if (cur < 0 || rank(e) < rank(cur)) this.response[t] = e
   }
 
+  /** How many query sends vantage `v` saw of t (copies of one packet once). */
+  sent(t: number, v: number): number {
+    if (v === this.v0(t)) return this.c0[t]
+    if (this.v1.length > 0 && this.v1[t] === v + 1) return this.c1[t]
+    return this.other(t, v)?.c ?? 0
+  }
+
   responded(t: number, v: number): number {
     if (v === this.v0(t)) return this.r0[t]
     if (this.v1.length > 0 && this.v1[t] === v + 1) return this.r1[t]
