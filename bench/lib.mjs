@@ -1,7 +1,11 @@
-// What the benchmarks share: timing a command as a process of its own.
+// What the benchmarks share: timing a command as a process of its own, and the core bundled
+// for plain Node.
 import { spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 
@@ -29,11 +33,6 @@ export function timed(label, cmd, cmdArgs) {
  * the entry module (export lines with paths from the repository's root).
  */
 export async function importCore(exports) {
-  const { build } = await import('esbuild')
-  const { mkdtempSync, rmSync } = await import('node:fs')
-  const { tmpdir } = await import('node:os')
-  const { join } = await import('node:path')
-  const { pathToFileURL } = await import('node:url')
   const dir = mkdtempSync(join(tmpdir(), 'dnsbundle-bench-'))
   const entry = join(dir, 'entry.mjs')
   await build({

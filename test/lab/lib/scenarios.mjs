@@ -7,28 +7,23 @@ import { PERF_ZONE } from './zones.mjs'
 const pad = (n) => String(n).padStart(2, '0')
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i)
 
-/** Loss on the wire into the node: a receiving-side DROP (an OUTPUT drop would not be silent). */
-export const LOSS_RULE = [
-  'PREROUTING',
-  '-i',
-  'vethpod',
-  '-p',
-  'udp',
-  '--dport',
-  '53',
-  '-m',
-  'statistic',
-  '--mode',
-  'random',
-  '--probability',
-  '0.25',
-  '-m',
-  'comment',
-  '--comment',
+/**
+ * A raw PREROUTING rule that drops a random share of the packets `match` selects: a receiving-side
+ * DROP, silent to the sender (an OUTPUT drop would not be), named by `comment` for its counter.
+ */
+function randomDrop(match, probability, comment) {
+  return [
+    ...['PREROUTING', ...match, '-m', 'statistic', '--mode', 'random'],
+    ...['--probability', String(probability), '-m', 'comment', '--comment', comment, '-j', 'DROP'],
+  ]
+}
+
+/** Loss on the wire into the node: a quarter of the pod's queries. */
+export const LOSS_RULE = randomDrop(
+  ['-i', 'vethpod', '-p', 'udp', '--dport', '53'],
+  0.25,
   'dnslab-injected-loss',
-  '-j',
-  'DROP',
-]
+)
 const BLACKHOLE_RULE = [
   'PREROUTING',
   '-p',
@@ -44,32 +39,14 @@ const BLACKHOLE_RULE = [
 ]
 
 /**
- * Loss of answers on their way back: a receiving-side DROP, on the node, of the resolver's
- * replies (before conntrack turns their source back into the Service IP).
+ * Loss of answers on their way back: the resolver's replies, on the node, before conntrack turns
+ * their source back into the Service IP.
  */
-export const REPLY_LOSS_RULE = [
-  'PREROUTING',
-  '-i',
-  'vethdns',
-  '-p',
-  'udp',
-  '-s',
-  ADDR.dns,
-  '--sport',
-  '53',
-  '-m',
-  'statistic',
-  '--mode',
-  'random',
-  '--probability',
-  '0.3',
-  '-m',
-  'comment',
-  '--comment',
+export const REPLY_LOSS_RULE = randomDrop(
+  ['-i', 'vethdns', '-p', 'udp', '-s', ADDR.dns, '--sport', '53'],
+  0.3,
   'dnslab-injected-reply-loss',
-  '-j',
-  'DROP',
-]
+)
 
 /** CPU limit on the resolver, as a `resources.limits.cpu: 40m` would set it (cgroup v1 CFS). */
 export const CPU_QUOTA = { periodUs: 100_000, quotaUs: 4_000 }
