@@ -56,26 +56,25 @@ function check(ctx: RuleContext): RuleFinding[] {
   // Translated (the reply comes from another address than the query went to) and unanswered.
   const unanswered = dns.filter((e) => e.fact.unreplied && e.fact.replySrc !== e.fact.dst)
   if (unanswered.length === 0) return []
-  const live = liveEndpoints(ctx, dns)
-  const stale = live.size ? unanswered.filter((e) => !live.has(e.fact.replySrc)) : unanswered
+  const { live, fromOutside } = liveEndpoints(ctx, dns)
+  const stale = unanswered.filter((e) => !live.has(e.fact.replySrc))
   if (stale.length === 0) return []
 
-  const byTarget = new Map<string, { entries: Entry[]; clients: Set<string> }>()
+  const byTarget = new Map<string, { entries: number; clients: Set<string> }>()
   for (const e of stale) {
     let t = byTarget.get(e.fact.replySrc)
-    if (!t) byTarget.set(e.fact.replySrc, (t = { entries: [], clients: new Set() }))
-    t.entries.push(e)
+    if (!t) byTarget.set(e.fact.replySrc, (t = { entries: 0, clients: new Set() }))
+    t.entries++
     t.clients.add(e.fact.src)
   }
   const targets = [...byTarget]
-    .map(([endpoint, t]) => ({ endpoint, entries: t.entries.length, clients: t.clients.size }))
+    .map(([endpoint, t]) => ({ endpoint, entries: t.entries, clients: t.clients.size }))
     .sort((a, b) => b.entries - a.entries)
   const clients = new Set(stale.map((e) => e.fact.src))
   const liveKnown = live.size > 0
-  const fromOwnList = liveKnown && !hasOutsideList(ctx)
   return [
     {
-      confidence: !liveKnown ? 0.3 : fromOwnList ? 0.7 : 0.85,
+      confidence: !liveKnown ? 0.3 : fromOutside ? 0.85 : 0.7,
       severity: liveKnown ? 'critical' : 'info',
       data: {
         staleEntries: stale.length,
@@ -106,27 +105,24 @@ function check(ctx: RuleContext): RuleFinding[] {
 /**
  * The DNS endpoints known to be alive: the manifest's, the real servers with weight of IPVS
  * services on port 53, the addresses the captures saw answer DNS, and the reply sources of DNS
- * conntrack entries that were answered.
+ * conntrack entries that were answered. `fromOutside`: some source other than the listing itself
+ * named one. A Service IP (the manifest's, or an entry's destination) is never an endpoint.
  */
-function liveEndpoints(ctx: RuleContext, dns: Entry[]): Set<string> {
-  const live = new Set<string>(ctx.manifest?.cluster?.dnsEndpoints ?? [])
+function liveEndpoints(
+  ctx: RuleContext,
+  dns: Entry[],
+): { live: Set<string>; fromOutside: boolean } {
+  const services = new Set(ctx.manifest?.cluster?.dnsServiceIps)
+  for (const e of dns) services.add(e.fact.dst)
+  const live = new Set<string>()
+  const add = (a: string) => services.has(a) || live.add(a)
+  for (const a of ctx.manifest?.cluster?.dnsEndpoints ?? []) add(a)
   for (const e of factsOf(ctx.facts, 'ipvs-service'))
-    if (e.fact.port === 53) for (const r of e.fact.realServers) if (r.weight > 0) live.add(r.addr)
-  const services = new Set(ctx.manifest?.cluster?.dnsServiceIps ?? [])
-  for (const a of ctx.correlation.dnsServers) if (!services.has(a)) live.add(a)
-  for (const e of dns) if (!e.fact.unreplied) live.add(e.fact.replySrc)
-  // A Service IP is never an endpoint: an entry translated to one is not stale for it.
-  for (const e of dns) live.delete(e.fact.dst)
-  return live
-}
-
-/** Does anything outside the conntrack list say which endpoints are alive? */
-function hasOutsideList(ctx: RuleContext): boolean {
-  return (
-    (ctx.manifest?.cluster?.dnsEndpoints?.length ?? 0) > 0 ||
-    factsOf(ctx.facts, 'ipvs-service').some((e) => e.fact.port === 53) ||
-    ctx.correlation.dnsServers.size > 0
-  )
+    if (e.fact.port === 53) for (const r of e.fact.realServers) if (r.weight > 0) add(r.addr)
+  for (const a of ctx.correlation.dnsServers) add(a)
+  const fromOutside = live.size > 0
+  for (const e of dns) if (!e.fact.unreplied) add(e.fact.replySrc)
+  return { live, fromOutside }
 }
 
 /** An IPv4 dotted quad, or IPv6 hex groups and colons (with a dotted quad at the end, or not). */
