@@ -325,8 +325,7 @@ export function parseQuery(body: string, base: Base): DnsMessageEvent | string {
     if (Number.isNaN(time)) time = apacheMicros(a)
   }
   const qtype = qtypeNumber(typeText)
-  if (qtype < 0 && !UPPER_TOKEN.test(typeText))
-    return `query type "${cut(typeText)}" is not a type`
+  if (qtype < 0 && !UPPER_TOKEN.test(typeText)) return `query type "${cut(typeText)}" is not a type`
   const qclass =
     CLASSES[classText] ?? (/^CLASS\d{1,5}$/.test(classText) ? Number(classText.slice(5)) : -1)
   if (qclass < 0) return `query class "${cut(classText)}" is not a class`
