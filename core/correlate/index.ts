@@ -6,6 +6,7 @@ import { DnsTable, SOURCE } from '../model/dns-table.js'
 import type { Correlation, ForwarderTransaction, Transaction } from './types.js'
 import { RANK_OF_TYPE, rowsByRole, vantageRanker } from './roles.js'
 import { pairQueries } from './pair-queries.js'
+import { namedReplicas, replicaServers } from './replicas.js'
 import { resolverConfig, type ResolverConfig } from './search-list.js'
 import { groupLookups } from './group-lookups.js'
 import { TransactionColumns } from './transaction-columns.js'
@@ -40,7 +41,15 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
   // Log lines are all clients' (responses).
   const forwarder = sortByArrival(dns, roles.forwarder, false)
 
-  const paired = pairQueries(dns, client, { rank, byFirstSent: true })
+  // Replicas of the DNS server (CoreDNS pods' logs): see replicas.ts. The collector names each
+  // pod's vantage and addresses; files of unknown place are told apart by what they saw, which
+  // takes a first pairing. A capture or two (the benchmark's) has nothing to tell apart.
+  const named = namedReplicas(input.vantages, dns.strings)
+  let paired = pairQueries(dns, client, { rank, byFirstSent: true, servers: named ?? undefined })
+  if (!named && serverCandidates(input.vantages) > 1) {
+    const servers = replicaServers(paired.store, rank)
+    if (servers) paired = pairQueries(dns, client, { rank, byFirstSent: true, servers })
+  }
   const store = paired.store
   const transactions = store.list()
 
@@ -75,6 +84,13 @@ export function correlate(input: CorrelateInput): Correlation & { stats: Correla
       resolver,
     },
   }
+}
+
+/** Vantages that may be at the DNS server: its own, and those of unknown place (a loose log). */
+function serverCandidates(vantages: ReadonlyMap<string, Vantage>): number {
+  let n = 0
+  for (const v of vantages.values()) if (v.type === 'dns-server' || v.type === 'unknown') n++
+  return n
 }
 
 function tableOf(events: readonly DnsMessageEvent[]): DnsTable {

@@ -9,6 +9,11 @@
 // a vantage closer to the client still waits for an answer to a copy it sent: then it is that
 // resend on its way (the first answer was lost between the two).
 //
+// Replicas of the DNS server (two CoreDNS pods behind one Service) are not points on one path but
+// parallel ones: each copy reaches one of them. A copy at one replica after another has answered
+// is asked again, as after an answer at the same vantage, and the sends of a transaction at the
+// server are those of all its replicas together.
+//
 // This runs once per DNS message of the bundle, so it works on rows of the DnsTable and keeps
 // transactions in a TxnStore (one typed array per field); see txn-store.ts.
 import { type DnsTable, SOURCE } from '../model/dns-table.js'
@@ -24,6 +29,12 @@ export interface PairOptions {
   byFirstSent?: boolean
   /** Settle every transaction the general way, without finish's fast path (tests compare). */
   noFastPath?: boolean
+  /**
+   * Per vantage string number: which replica of the DNS server a vantage at the server's rank
+   * records (0, 1, ...), or -1 (see replicas.ts). Without it every vantage is a point on the one
+   * path a query takes.
+   */
+  servers?: Int32Array
 }
 
 export interface PairResult {
@@ -53,6 +64,7 @@ function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): numb
   const dns = s.dns
   const open = new OpenTransactions(s, s.capacity())
   const { source, qr, srcAddr, dstAddr, vantage, time } = dns
+  const servers = opts.servers
   let orphanResponses = 0
 
   for (let k = 0; k < rows.length; k++) {
@@ -70,14 +82,18 @@ function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): numb
     }
     // Only a log line's query arrived before its time (and a call would box the number).
     const arrival = isLog ? dns.arrival(e) : time[e]
+    // What other replicas of the server did with p: see `atOtherReplicas`.
+    let elsewhere = servers !== undefined && p >= 0 ? atOtherReplicas(s, p, v, servers) : 0
     if (
       p < 0 ||
-      (s.responded(p, v) > 0 && !awaitsCloser(s, p, opts.rank(e), opts.rank)) ||
+      ((s.responded(p, v) > 0 || (elsewhere & ANSWERED) !== 0) &&
+        !awaitsCloser(s, p, opts.rank(e), opts.rank)) ||
       (!Number.isNaN(arrival) && arrival - s.lastTime[p] > RETRY_WINDOW_US)
     ) {
       const prev = p
       p = s.open(e, prev)
       open.put(p)
+      elsewhere = 0
     }
     // Until `finish`, lastTime is the latest arrival of a query copy.
     if (!Number.isNaN(arrival) && arrival > s.lastTime[p]) s.lastTime[p] = arrival
@@ -85,9 +101,63 @@ function pairRows(s: TxnStore, rows: ArrayLike<number>, opts: PairOptions): numb
       // A CoreDNS log line is written on reply: the query arrived `duration` earlier.
       s.addQuery(p, e, LOG_Q)
       s.addResponse(p, e, LOG_A, opts.rank, true)
-    } else s.addQuery(p, e, Q)
+    } else s.addQuery(p, e, (elsewhere & SENT) !== 0 && s.sent(p, v) === 0 ? RETX : Q)
   }
   return orphanResponses
+}
+
+// What `atOtherReplicas` says, as bits.
+const SENT = 1
+const ANSWERED = 2
+
+/**
+ * Whether a replica of the DNS server other than that of vantage `v` saw transaction p sent
+ * (SENT), and answered it (ANSWERED); 0 when `v` is not at a replica. p's rows say at which
+ * vantages it was seen (a transaction has a few).
+ */
+function atOtherReplicas(s: TxnStore, p: number, v: number, servers: Int32Array): number {
+  const mine = v < servers.length ? servers[v] : -1
+  if (mine < 0) return 0
+  let seen = 0
+  for (let q = s.head[p]; q >= 0; q = s.next[q]) {
+    const w = s.dns.vantage[q]
+    const theirs = w < servers.length ? servers[w] : -1
+    if (theirs < 0 || theirs === mine) continue
+    if (s.sent(p, w) > 0) seen |= SENT
+    if (s.responded(p, w) > 0) seen |= ANSWERED
+  }
+  return seen
+}
+
+/**
+ * The sends of transaction t: the most that any point on its path saw, the replicas of the
+ * server taken together as one point (each saw those sends that reached it).
+ */
+function copiesOf(
+  s: TxnStore,
+  t: number,
+  servers: Int32Array | undefined,
+  most: Int32Array,
+): number {
+  const max = s.maxCopies(t)
+  if (servers === undefined || !s.seenAtSeveral(t)) return max
+  const vantage = s.dns.vantage
+  let total = 0
+  for (let q = s.head[t]; q >= 0; q = s.next[q]) {
+    const w = vantage[q]
+    const id = w < servers.length ? servers[w] : -1
+    if (id < 0) continue
+    const n = s.sent(t, w)
+    if (n > most[id]) {
+      total += n - most[id]
+      most[id] = n
+    }
+  }
+  for (let q = s.head[t]; q >= 0; q = s.next[q]) {
+    const w = vantage[q]
+    if (w < servers.length && servers[w] >= 0) most[servers[w]] = 0
+  }
+  return total > max ? total : max
 }
 
 /**
@@ -120,10 +190,12 @@ function awaitsCloser(s: TxnStore, p: number, r: number, rank: (row: number) => 
 /** Finishes every transaction; returns the query sends and responses, added up. */
 function finishAll(s: TxnStore, opts: PairOptions): { queries: number; responses: number } {
   const vantage = s.dns.vantage
+  // Per replica: the most sends one of its vantages saw, while copiesOf adds them up.
+  const most = new Int32Array(opts.servers ? replicaCount(opts.servers) : 0)
   let queries = 0
   let responses = 0
   for (let t = 0; t < s.length; t++) {
-    finish(s, t, opts)
+    finish(s, t, opts, most)
     queries += s.copies[t]
     const r = s.response[t]
     if (r >= 0) responses += Math.max(1, s.responded(t, vantage[r]))
@@ -327,13 +399,20 @@ function answered(s: TxnStore, latest: number, v: number): number {
 }
 
 /** Settles the derived fields once every copy has been seen. */
-function finish(s: TxnStore, t: number, opts: PairOptions): void {
+function finish(s: TxnStore, t: number, opts: PairOptions, most: Int32Array): void {
   const dns = s.dns
   const head = s.head[t]
   s.qname[t] = dns.qname[head]
   s.client[t] = dns.srcAddr[head]
   s.qtype[t] = dns.qtype[head]
-  if (opts.noFastPath || !finishPair(s, t, opts)) finishAny(s, t, opts)
+  if (opts.noFastPath || !finishPair(s, t, opts)) finishAny(s, t, opts, most)
+}
+
+/** How many replicas `servers` numbers. */
+function replicaCount(servers: Int32Array): number {
+  let n = 0
+  for (let v = 0; v < servers.length; v++) if (servers[v] >= n) n = servers[v] + 1
+  return n
 }
 
 /**
@@ -372,11 +451,11 @@ function finishPair(s: TxnStore, t: number, opts: PairOptions): boolean {
 }
 
 /** `finish` of any transaction: walks its rows for the first copy, the last time, the latency. */
-function finishAny(s: TxnStore, t: number, opts: PairOptions): void {
+function finishAny(s: TxnStore, t: number, opts: PairOptions, most: Int32Array): void {
   const dns = s.dns
   const { time, vantage } = dns
   const head = s.head[t]
-  s.copies[t] = s.maxCopies(t)
+  s.copies[t] = copiesOf(s, t, opts.servers, most)
   // The client-most vantage that saw a query defines when it was first sent and from where.
   let first = -1
   let firstTime = NaN

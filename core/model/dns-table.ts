@@ -38,6 +38,11 @@ export class StringPool {
     return n
   }
 
+  /** The number of `s`, or -1 when the pool does not hold it. */
+  find(s: string): number {
+    return this.ids.get(s) ?? -1
+  }
+
   get size(): number {
     return this.text.length
   }

@@ -916,3 +916,157 @@ describe('transactions', () => {
     expect(c.lookups[0]).toMatchObject({ name: 'web', outcome: 'address', wasted: 0 })
   })
 })
+
+describe('replicas of the DNS server', () => {
+  // Two CoreDNS pods behind the Service, as `dnsbundle collect` takes them: a log (or dnstap) per
+  // pod, each its own dns-server vantage. Each query copy reaches one of them.
+  const REPLICA_A = '10.244.2.3'
+  const REPLICA_B = '10.244.3.4'
+  const vs = vantages(['pod', 'pod'], ['dns-a', 'dns-server'], ['dns-b', 'dns-server'])
+  /** A CoreDNS log line at `vantage`: POD:port asked `q` (id) and was answered after 1 ms. */
+  const logLine = (t: number, vantage: string, id: number, q: string, port = 5000) =>
+    response({
+      t,
+      from: `${POD}:${port}`,
+      to: ':0',
+      id,
+      q,
+      source: 'log',
+      durationMs: 1,
+      vantage,
+      addrs: 1,
+    })
+  const tapQuery = (t: number, vantage: string, server: string, id: number, q: string) =>
+    query({
+      t,
+      from: `${POD}:5000`,
+      to: `${server}:53`,
+      id,
+      q,
+      vantage,
+      source: 'dnstap',
+      dnstapType: 'CLIENT_QUERY',
+    })
+  const tapAnswer = (t: number, vantage: string, server: string, id: number, q: string) =>
+    response({
+      t,
+      from: `${server}:53`,
+      to: `${POD}:5000`,
+      id,
+      q,
+      vantage,
+      source: 'dnstap',
+      dnstapType: 'CLIENT_RESPONSE',
+      addrs: 1,
+    })
+  /** Everyday traffic: each replica answers its own share (other names, other ids). */
+  const background = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      logLine(100 * i, i % 2 ? 'dns-b' : 'dns-a', 1000 + i, `svc-${i}.default.svc.cluster.local`),
+    )
+  const keyed = (c: ReturnType<typeof run>, q: string) =>
+    c.transactions.filter((t) => t.qname === q + '.')
+
+  it('a same-id query answered at one replica and then asked at the other is asked twice', () => {
+    // One replica's log alone makes the second line a new transaction (its vantage saw the
+    // answer); two replicas' logs must say the same, not fold the two into one copy.
+    const q = 'x.default.svc.cluster.local'
+    const c = run(
+      [...background(20), logLine(510, 'dns-a', 7, q), logLine(1510, 'dns-b', 7, q)],
+      [],
+      vs,
+    )
+    expect(keyed(c, q).map((t) => [t.copies, t.answered, t.lastSeen])).toEqual([
+      [1, true, 'dns-a'],
+      [1, true, 'dns-b'],
+    ])
+    expect(c.stats.clientQueries).toBe(22)
+    expect(c.transactions).toHaveLength(22)
+    const one = run(
+      [...background(20), logLine(510, 'dns-a', 7, q), logLine(1510, 'dns-a', 7, q)],
+      [],
+      vs,
+    )
+    expect(one.stats.clientQueries).toBe(c.stats.clientQueries)
+  })
+
+  it('a resend that reaches the other replica while the first is unanswered is a retransmit', () => {
+    // Replica A never answers; the client (NodeLocal DNSCache, CoreDNS forward) resends the same
+    // id and it reaches replica B, which answers: one transaction, two sends.
+    const q = 'slow.default.svc.cluster.local'
+    const c = run(
+      [
+        ...background(20),
+        tapQuery(500, 'dns-a', REPLICA_A, 9, q),
+        tapQuery(2500, 'dns-b', REPLICA_B, 9, q),
+        tapAnswer(2501, 'dns-b', REPLICA_B, 9, q),
+      ],
+      [],
+      vs,
+    )
+    const [t] = keyed(c, q)
+    expect(keyed(c, q)).toHaveLength(1)
+    expect([t.copies, t.answered, t.lastSeen, t.latencyUs]).toEqual([2, true, 'dns-b', 1000])
+    expect(t.hops.map((h) => [h.vantage, h.what])).toEqual([
+      ['dns-a', 'query'],
+      ['dns-b', 'retransmit'],
+      ['dns-b', 'response'],
+    ])
+    expect(c.stats.clientQueries - c.transactions.length).toBe(1)
+  })
+
+  it('two recorders of one replica (its log and its dnstap) are one point, not two replicas', () => {
+    // Every query is in both files: each is one send, seen twice.
+    const events = Array.from({ length: 10 }, (_, i) => {
+      const q = `svc-${i}.default.svc.cluster.local`
+      return [
+        tapQuery(100 * i, 'dns-a-tap', REPLICA_A, 2000 + i, q),
+        tapAnswer(100 * i + 1, 'dns-a-tap', REPLICA_A, 2000 + i, q),
+        logLine(100 * i + 1, 'dns-a-log', 2000 + i, q),
+      ]
+    }).flat()
+    // And a name asked twice with one id, 30 ms apart, by the same client: a retransmit.
+    const q = 'again.default.svc.cluster.local'
+    events.push(tapQuery(2000, 'dns-a-tap', REPLICA_A, 77, q), logLine(2000.5, 'dns-a-log', 77, q))
+    const c = run(events, [], vantages(['dns-a-tap', 'dns-server'], ['dns-a-log', 'dns-server']))
+    expect(c.transactions).toHaveLength(11)
+    expect(c.transactions.every((t) => t.copies === 1 && t.answered)).toBe(true)
+    expect(c.stats.clientQueries).toBe(11)
+  })
+
+  it('takes the replicas the manifest names (a vantage per pod, with its address) without a first look', () => {
+    // Without other traffic the two logs look alike (each saw all the other saw in its time):
+    // only the collector's names say these are two pods.
+    const q = 'x.default.svc.cluster.local'
+    const events = [logLine(510, 'dns-a', 7, q), logLine(1510, 'dns-b', 7, q)]
+    const named = new Map(vs)
+    named.set('dns-a', { ...vs.get('dns-a')!, addresses: [REPLICA_A] })
+    named.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_B] })
+    expect(run(events, [], named).transactions.map((t) => t.lastSeen)).toEqual(['dns-a', 'dns-b'])
+    // Two vantages with one address are one pod: its log and its dnstap, say.
+    named.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_A] })
+    expect(run(events, [], named).transactions).toHaveLength(1)
+  })
+
+  it("with the pod's capture, a resend answered by the other replica after a lost answer is one transaction", () => {
+    const q = 'lost.default.svc.cluster.local'
+    const ask = (t: number) => query({ t, from: `${POD}:5000`, to: `${SVC}:53`, id: 5, q })
+    const c = run(
+      [
+        ...background(20),
+        ask(500),
+        tapQuery(500.2, 'dns-a', REPLICA_A, 5, q),
+        tapAnswer(500.3, 'dns-a', REPLICA_A, 5, q),
+        ask(5500),
+        tapQuery(5500.2, 'dns-b', REPLICA_B, 5, q),
+        tapAnswer(5500.3, 'dns-b', REPLICA_B, 5, q),
+        response({ t: 5500.5, from: `${SVC}:53`, to: `${POD}:5000`, id: 5, q, addrs: 1 }),
+      ],
+      [],
+      vs,
+    )
+    const [t] = keyed(c, q)
+    expect(keyed(c, q)).toHaveLength(1)
+    expect([t.copies, t.answered, t.lastSeen]).toEqual([2, true, 'pod'])
+  })
+})

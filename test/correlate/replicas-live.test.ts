@@ -1,0 +1,215 @@
+// Two replicas of a DNS server, as a cluster's two CoreDNS pods behind one Service: two real
+// unbound instances on their own loopback addresses, each writing dnstap through fstrm_capture.
+// A client that resends with the same id from a new port, as NodeLocal DNSCache and CoreDNS's
+// forward plugin do, sometimes reaches the other replica. The truth is the client's own log of
+// what it sent and when it was answered; the analyzer sees only the two dnstap files (what
+// `dnsbundle collect` takes from a cluster) and must count the same sends and transactions.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSocket } from 'node:dgram'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as dnsPacket from 'dns-packet'
+import { analyzeBundleFull, type Analysis } from '../../core/analyze.js'
+import {
+  haveLabTools,
+  startUnboundDnstap,
+  type RunningUnbound,
+} from '../fixtures/dnstap/unbound-lab.js'
+
+const PORT = 5393
+const REPLICAS = {
+  a: { address: '127.0.0.2', identity: 'coredns-a' },
+  b: { address: '127.0.0.3', identity: 'coredns-b' },
+} as const
+type Replica = keyof typeof REPLICAS
+/** Replica a forwards slow.test. here, to a socket that reads and never answers. */
+const SILENT_UPSTREAM = { address: '127.0.0.1', port: 5398 }
+
+const missing = haveLabTools()
+if (missing.length)
+  throw new Error(
+    `the replicas live test needs ${missing.join(', ')} (apt-get install unbound fstrm-bin bind9-dnsutils dnstap-ldns)`,
+  )
+
+/** One send of the client: to which replica, the question, and whether an answer came back. */
+interface Send {
+  replica: Replica
+  id: number
+  name: string
+  type: 'A' | 'AAAA' | 'TXT' | 'MX'
+  /** rcode of the answer the client read before its next send of this question, or null. */
+  answered: number | null
+}
+
+/** Sends one query from a new socket (a new source port) and waits up to `ms` for its answer. */
+function send(s: Omit<Send, 'answered'>, ms: number, log: Send[]): Promise<void> {
+  const entry: Send = { ...s, answered: null }
+  log.push(entry)
+  const sock = createSocket('udp4')
+  const msg = dnsPacket.encode({
+    type: 'query',
+    id: s.id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: s.type, name: s.name, class: 'IN' }],
+  })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => (sock.close(), resolve()), ms)
+    sock.on('error', (e) => (clearTimeout(timer), sock.close(), reject(e)))
+    sock.on('message', (m) => {
+      const r = dnsPacket.decode(m)
+      if (r.id !== s.id) return
+      entry.answered = (r.flags ?? 0) & 0xf
+      clearTimeout(timer)
+      sock.close()
+      resolve()
+    })
+    sock.send(msg, PORT, REPLICAS[s.replica].address)
+  })
+}
+
+/**
+ * The truth from the client's log, by the report's definitions: a send of a question (id, name,
+ * type) joins the transaction of its last send while the client has no answer to it; after an
+ * answer it is asked again, a new transaction.
+ */
+function truthOf(log: Send[]) {
+  const open = new Map<string, boolean>()
+  let transactions = 0
+  for (const s of log) {
+    const key = `${s.id} ${s.name} ${s.type}`
+    if (open.get(key) !== true) transactions++
+    open.set(key, s.answered === null)
+  }
+  return { clientQueries: log.length, transactions, retransmits: log.length - transactions }
+}
+
+describe('two replicas of the DNS server (two unbound, dnstap each) and a client resending with one id', () => {
+  let dir = ''
+  const servers: RunningUnbound[] = []
+  const files: Record<Replica, string> = { a: '', b: '' }
+  const log: Send[] = []
+  let analysis: Analysis
+  // An upstream that swallows queries: a port that answers nothing would bounce them at once
+  // (ICMP), and unbound would SERVFAIL before the client resends.
+  const silent = createSocket('udp4')
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) =>
+      silent.bind(SILENT_UPSTREAM.port, SILENT_UPSTREAM.address, resolve),
+    )
+    dir = mkdtempSync(join(tmpdir(), 'dnsbundle-replicas-'))
+    for (const r of ['a', 'b'] as const) mkdirSync(join(dir, r))
+    const started = {
+      a: await startUnboundDnstap({
+        dir: join(dir, 'a'),
+        ...REPLICAS.a,
+        port: PORT,
+        // test. is one of unbound's default local zones (RFC 6761: NXDOMAIN): let it forward.
+        server: ['local-zone: "test." nodefault'],
+        clauses: [
+          'forward-zone:',
+          '  name: "slow.test."',
+          `  forward-addr: ${SILENT_UPSTREAM.address}@${SILENT_UPSTREAM.port}`,
+        ],
+      }),
+      b: await startUnboundDnstap({
+        dir: join(dir, 'b'),
+        ...REPLICAS.b,
+        port: PORT,
+        server: [
+          'local-zone: "slow.test." static',
+          'local-data: "r.slow.test. 300 IN A 192.0.2.9"',
+        ],
+      }),
+    }
+    servers.push(started.a, started.b)
+    // Everyday traffic, each replica its share: 40 questions, each its own id.
+    const names = [
+      ['a.lab.test', 'A'],
+      ['b.lab.test', 'AAAA'],
+      ['c.lab.test', 'A'],
+      ['txt.lab.test', 'TXT'],
+      ['mx.lab.test', 'MX'],
+    ] as const
+    for (let i = 0; i < 40; i++) {
+      const [name, type] = names[i % names.length]
+      await send({ replica: i % 2 ? 'b' : 'a', id: 1000 + i, name, type }, 3000, log)
+    }
+    // Answered by a, then asked again with the same id and it reaches b: asked twice.
+    await send({ replica: 'a', id: 7, name: 'c.lab.test', type: 'A' }, 3000, log)
+    await send({ replica: 'b', id: 7, name: 'c.lab.test', type: 'A' }, 3000, log)
+    // The same at one replica, for comparison.
+    await send({ replica: 'a', id: 8, name: 'a.lab.test', type: 'AAAA' }, 3000, log)
+    await send({ replica: 'a', id: 8, name: 'a.lab.test', type: 'AAAA' }, 3000, log)
+    // a does not answer in time (its upstream is dead); the resend reaches b, which answers.
+    await send({ replica: 'a', id: 9, name: 'r.slow.test', type: 'A' }, 400, log)
+    await send({ replica: 'b', id: 9, name: 'r.slow.test', type: 'A' }, 3000, log)
+    files.a = await started.a.stop()
+    files.b = await started.b.stop()
+    analysis = analyzeBundleFull(
+      {
+        files: (['a', 'b'] as const).map((r) => ({
+          path: `${r}.dnstap`,
+          bytes: new Uint8Array(readFileSync(files[r])),
+        })),
+        skipped: [],
+      },
+      { detail: true },
+    )
+  }, 90_000)
+
+  afterAll(async () => {
+    for (const s of servers) await s.kill()
+    silent.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('the client saw what the case needs: every send answered but the one a left to time out', () => {
+    expect(log.filter((s) => s.answered === null).map((s) => [s.replica, s.id])).toEqual([['a', 9]])
+    expect(log.filter((s) => s.answered !== null && s.answered !== 0)).toEqual([])
+  })
+
+  it('each replica is a vantage of its own, named by its dnstap identity', () => {
+    expect(analysis.report.vantages.map((v) => [v.id, v.type]).sort()).toEqual([
+      ['coredns-a', 'dns-server'],
+      ['coredns-b', 'dns-server'],
+    ])
+  })
+
+  it('counts the sends, transactions and retransmits of the client log', () => {
+    const truth = truthOf(log)
+    expect(truth).toEqual({ clientQueries: 46, transactions: 45, retransmits: 1 })
+    const s = analysis.report.summary
+    expect({
+      clientQueries: s.clientQueries,
+      transactions: s.transactions,
+      retransmits: s.retransmits,
+    }).toEqual(truth)
+  })
+
+  it('the resend that reached the other replica is a retransmit of one transaction, answered by b', () => {
+    const txns = analysis.report.transactions!.filter((t) => t.id === 9)
+    expect(txns).toHaveLength(1)
+    const [t] = txns
+    expect([t.copies, t.rcode, t.lastSeen]).toEqual([2, 'NOERROR', 'coredns-b'])
+    const hops = t.hops.filter((h) => h.what !== 'response' || h.vantage === 'coredns-b')
+    expect(hops.map((h) => [h.vantage, h.what])).toEqual([
+      ['coredns-a', 'query'],
+      ['coredns-b', 'retransmit'],
+      ['coredns-b', 'response'],
+    ])
+  })
+
+  it('a question answered and asked again counts the same at two replicas as at one', () => {
+    const at = (id: number) => analysis.report.transactions!.filter((t) => t.id === id)
+    expect(at(7).map((t) => [t.copies, t.lastSeen])).toEqual([
+      [1, 'coredns-a'],
+      [1, 'coredns-b'],
+    ])
+    expect(at(8).map((t) => [t.copies, t.lastSeen])).toEqual([
+      [1, 'coredns-a'],
+      [1, 'coredns-a'],
+    ])
+  })
+})
