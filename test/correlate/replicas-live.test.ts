@@ -90,6 +90,7 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
   const files: Record<Replica, string> = { a: '', b: '' }
   const log: Send[] = []
   let analysis: Analysis
+  let named: Analysis
   // An upstream that swallows queries: a port that answers nothing would bounce them at once
   // (ICMP), and unbound would SERVFAIL before the client resends.
   const silent = createSocket('udp4')
@@ -147,13 +148,30 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
     await send({ replica: 'b', id: 9, name: 'r.slow.test', type: 'A' }, 3000, log)
     files.a = await started.a.stop()
     files.b = await started.b.stop()
-    analysis = analyzeBundleFull(
+    const bundleFiles = (['a', 'b'] as const).map((r) => ({
+      path: `${r}.dnstap`,
+      bytes: new Uint8Array(readFileSync(files[r])),
+    }))
+    // Loose files: the replicas are told apart by what each saw.
+    analysis = analyzeBundleFull({ files: bundleFiles, skipped: [] }, { detail: true })
+    // As `collect` names them: a dns-server vantage per pod, with its address.
+    named = analyzeBundleFull(
       {
-        files: (['a', 'b'] as const).map((r) => ({
-          path: `${r}.dnstap`,
-          bytes: new Uint8Array(readFileSync(files[r])),
-        })),
+        files: bundleFiles,
         skipped: [],
+        manifest: {
+          schema: 'dnsbundle.manifest/v1',
+          files: (['a', 'b'] as const).map((r) => ({
+            path: `${r}.dnstap`,
+            kind: 'dnstap',
+            vantage: {
+              id: `dns/coredns-${r}`,
+              type: 'dns-server',
+              name: `coredns-${r}`,
+              addresses: [REPLICAS[r].address],
+            },
+          })),
+        },
       },
       { detail: true },
     )
@@ -186,6 +204,19 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
       transactions: s.transactions,
       retransmits: s.retransmits,
     }).toEqual(truth)
+  })
+
+  it('counts the same when the manifest names the replicas', () => {
+    const pick = (a: Analysis) => {
+      const { clientQueries, transactions, retransmits, responses, unanswered } = a.report.summary
+      return { clientQueries, transactions, retransmits, responses, unanswered }
+    }
+    expect(named.report.vantages.map((v) => v.id).sort()).toEqual([
+      'dns/coredns-a',
+      'dns/coredns-b',
+    ])
+    expect(pick(named)).toEqual(pick(analysis))
+    expect(named.report.transactions!.find((t) => t.id === 9)!.copies).toBe(2)
   })
 
   it('the resend that reached the other replica is a retransmit of one transaction, answered by b', () => {
