@@ -9,6 +9,7 @@ import { conntrackStaleDns } from './conntrack-stale-dns.js'
 import { cpuStarvation } from './cpu-starvation.js'
 import { upstreamFailure } from './upstream-failure.js'
 import { corednsKnownBug } from './coredns-known-bug.js'
+import { replicaUnhealthy } from './replica-unhealthy.js'
 import { ndotsAmplification } from './ndots-amplification.js'
 import { aaaaWaste } from './aaaa-waste.js'
 import { nxdomainStorm } from './nxdomain-storm.js'
@@ -24,6 +25,7 @@ export const rules: readonly Rule[] = [
   cpuStarvation,
   upstreamFailure,
   corednsKnownBug,
+  replicaUnhealthy,
   ndotsAmplification,
   aaaaWaste,
   nxdomainStorm,

@@ -46,7 +46,13 @@ export const FREQUENCY_TABLE: Record<'always' | 'peaks' | 'intermittent', TableR
       'check coredns pod status',
       'check kernel version',
     ],
-    rules: ['conntrack-race', 'ipvs-port-reuse', 'conntrack-stale-dns', 'coredns-known-bug'],
+    rules: [
+      'conntrack-race',
+      'ipvs-port-reuse',
+      'conntrack-stale-dns',
+      'coredns-known-bug',
+      'replica-unhealthy',
+    ],
     source: 'seed',
   },
 }
@@ -60,7 +66,13 @@ export const SCOPE_TABLE: Record<
     answer: 'Whole cluster',
     possibleCauses: ['misconfig at server-side', 'kubernetes apiserver issue'],
     next: ['check coredns config'],
-    rules: ['config-error', 'coredns-known-bug', 'upstream-failure', 'cpu-starvation'],
+    rules: [
+      'config-error',
+      'coredns-known-bug',
+      'upstream-failure',
+      'cpu-starvation',
+      'replica-unhealthy',
+    ],
     source: 'seed',
   },
   'some-nodes': {
@@ -269,6 +281,8 @@ export function rankCauses(fired: readonly FiredFinding[], pattern: FailurePatte
       else if (DROP_MECHANISMS.some(strong)) kind *= 0.6
     } else if (WASTE.includes(id)) kind = pattern.failures > 0 ? 0.3 : 0.6
     else if (id === 'nxdomain-storm') kind = 0.8
+    // Where failures concentrate, not why: a mechanism found at that server explains it.
+    else if (id === 'replica-unhealthy') kind = 0.85
     else if (id === 'config-error' && f.finding.data.check === 'missing-observability') return
     let score = f.finding.confidence * w * kind
     if (pattern.frequencyRow?.rules.includes(id)) score += 0.1

@@ -146,6 +146,14 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
     // a does not answer in time (its upstream is dead); the resend reaches b, which answers.
     await send({ replica: 'a', id: 9, name: 'r.slow.test', type: 'A' }, 400, log)
     await send({ replica: 'b', id: 9, name: 'r.slow.test', type: 'A' }, 3000, log)
+    // One replica sick: a's upstream swallows slow.test. while b answers it (NXDOMAIN). The
+    // client gives up on each after 300 ms.
+    for (let i = 0; i < 16; i++)
+      await send(
+        { replica: i % 2 ? 'b' : 'a', id: 3000 + i, name: `h-${i}.slow.test`, type: 'A' },
+        300,
+        log,
+      )
     files.a = await started.a.stop()
     files.b = await started.b.stop()
     const bundleFiles = (['a', 'b'] as const).map((r) => ({
@@ -183,9 +191,16 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('the client saw what the case needs: every send answered but the one a left to time out', () => {
-    expect(log.filter((s) => s.answered === null).map((s) => [s.replica, s.id])).toEqual([['a', 9]])
-    expect(log.filter((s) => s.answered !== null && s.answered !== 0)).toEqual([])
+  it('the client saw what the case needs: a answered nothing of slow.test., b everything', () => {
+    const unanswered = log.filter((s) => s.answered === null)
+    expect(unanswered.map((s) => [s.replica, s.name])).toEqual([
+      ['a', 'r.slow.test'],
+      ...Array.from({ length: 8 }, (_, i) => ['a', `h-${2 * i}.slow.test`]),
+    ])
+    // NXDOMAIN (3) from b's static zone for the h-N names; NOERROR for the rest.
+    expect(new Set(log.filter((s) => s.answered !== null).map((s) => s.answered))).toEqual(
+      new Set([0, 3]),
+    )
   })
 
   it('each replica is a vantage of its own, named by its dnstap identity', () => {
@@ -197,7 +212,7 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
 
   it('counts the sends, transactions and retransmits of the client log', () => {
     const truth = truthOf(log)
-    expect(truth).toEqual({ clientQueries: 46, transactions: 45, retransmits: 1 })
+    expect(truth).toEqual({ clientQueries: 62, transactions: 61, retransmits: 1 })
     const s = analysis.report.summary
     expect({
       clientQueries: s.clientQueries,
@@ -242,5 +257,20 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
       [1, 'coredns-a'],
       [1, 'coredns-a'],
     ])
+  })
+
+  it('finds replica a failing the queries b answers (replica-unhealthy), naming a', () => {
+    for (const a of [analysis, named]) {
+      const f = a.report.findings.find((x) => x.id === 'replica-unhealthy')!
+      expect(f).toBeDefined()
+      const server = a === named ? 'dns/coredns-a' : 'coredns-a'
+      expect(f.data.server).toBe(server)
+      expect(f.data.kind).toBe('failing')
+      // a: 20 everyday questions, the first ask of 7, both of 8, and 8 of slow.test.; the
+      // resend of 9 is b's (b answered it).
+      expect(f.data.stats).toMatchObject({ transactions: 31, failed: 8 })
+      expect(f.data.others).toMatchObject({ transactions: 30, failed: 0 })
+      expect(f.evidence.every((e) => e.input === `a.dnstap`)).toBe(true)
+    }
   })
 })
