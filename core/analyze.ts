@@ -201,6 +201,7 @@ export function analyzeBundleFull(bundle: Bundle, options: AnalyzeOptions = {}):
     findings,
     ruleProblems,
     detail: options.detail ?? false,
+    manifest: bundle.manifest,
   })
   return { report, events, dns }
 }

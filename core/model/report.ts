@@ -39,6 +39,28 @@ export interface Summary {
   rcodes: Record<string, number>
   qtypes: Record<string, number>
   latencyMs: LatencySummary
+  /**
+   * The DNS servers side by side, when the bundle shows two or more handling queries (CoreDNS
+   * replicas, a pod's nameservers): which one handled each query comes from its own log, dnstap
+   * or capture, or from the endpoint address after DNAT.
+   */
+  servers?: ServerStats[]
+}
+
+/** One DNS server's share of the transactions. */
+export interface ServerStats {
+  /** Its vantage id (its log, dnstap or capture), else its address. */
+  server: string
+  address: string | null
+  transactions: number
+  /** No answer, SERVFAIL or REFUSED. */
+  failed: number
+  unanswered: number
+  servfail: number
+  refused: number
+  failureRate: number
+  /** Median latency of its answered transactions (ms), null without any. */
+  medianMs: number | null
 }
 
 export interface EvidenceItem {

@@ -1,5 +1,5 @@
 // Builds the JSON report (schema dnsbundle.report/v1) from the analysis.
-import type { Vantage } from '../model/bundle.js'
+import type { Manifest, Vantage } from '../model/bundle.js'
 import { type DnsTable, SOURCE, SOURCES } from '../model/dns-table.js'
 import type {
   Hop,
@@ -21,6 +21,7 @@ import { lastOf } from '../correlate/transaction-columns.js'
 import { lookupColumnsOf } from '../correlate/group-lookups.js'
 import { TxnStore } from '../correlate/txn-store.js'
 import { buildFindings } from './findings.js'
+import { serverTable } from '../rules/dns-servers.js'
 import { select } from '../metrics/select.js'
 import {
   HAS_RESPONSE,
@@ -45,6 +46,8 @@ export interface BuildReportInput {
   findings: FiredFinding[]
   ruleProblems: Problem[]
   detail: boolean
+  /** The bundle's manifest: its Service IPs say which addresses are not servers. */
+  manifest?: Manifest
 }
 
 /** How many failed or slow lookups the report shows as timelines. */
@@ -81,12 +84,21 @@ export function buildReport(b: BuildReportInput): Report {
 
   const rows = dnsRows(b.dns)
   const reviewed = reviewLookups(lookups, txns, WORST_LOOKUPS)
+  const servers = serverTable({
+    correlation: b.correlation,
+    vantages: b.vantages,
+    inputs: b.inputs,
+    manifest: b.manifest,
+  })
   const report: Report = {
     schema: REPORT_SCHEMA,
     generator: { name: 'dnsbundle', version: b.version },
     inputs,
     vantages: b.vantages,
-    summary: summarize(rows.messages, b.correlation, reviewed),
+    summary: {
+      ...summarize(rows.messages, b.correlation, reviewed),
+      ...(servers ? { servers: servers.stats.filter((x) => x.transactions > 0) } : {}),
+    },
     verdict,
     findings,
     alternatives,

@@ -1,6 +1,6 @@
 // What the text, Markdown and HTML reports say, in the same order and words: the verdict sentence,
 // the failure pattern, times and percentages. The renderers only add their markup (and escaping).
-import type { Hop, Report, ReportFinding, ReportLookup } from '../model/report.js'
+import type { Hop, Report, ReportFinding, ReportLookup, ServerStats } from '../model/report.js'
 
 export function pct(x: number | null | undefined): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '?'
@@ -168,7 +168,28 @@ export function summaryRows(report: Report): [string, string][] {
         .join(', ') || '—',
     ],
     ['latency p50 / p90 / p99 / max', `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)} / ${ms(l.max)}`],
+    ...(s.servers?.length ? [['DNS servers', serversLine(s.servers)] as [string, string]] : []),
   ]
+}
+
+/** Servers the summary line names; the JSON has them all. */
+const SERVERS_SHOWN = 8
+
+/** Each server with its queries, failures and median latency, the one failing most first. */
+export function serversLine(servers: readonly ServerStats[]): string {
+  const sorted = [...servers].sort(
+    (a, b) => b.failureRate - a.failureRate || b.transactions - a.transactions,
+  )
+  const shown = sorted
+    .slice(0, SERVERS_SHOWN)
+    .map(
+      (s) =>
+        `${s.server}${s.address && s.address !== s.server ? ` (${s.address})` : ''}: ` +
+        `${s.transactions} ${s.transactions === 1 ? 'query' : 'queries'}, ${s.failed} failed ` +
+        `(${pct(s.failureRate)}), median ${s.medianMs === null ? '—' : `${s.medianMs} ms`}`,
+    )
+  const more = sorted.length - shown.length
+  return shown.join('; ') + (more > 0 ? `; and ${more} more` : '')
 }
 
 /** Splits text into plain and `code` parts, so each renderer can mark code up its own way. */

@@ -155,6 +155,19 @@ const report = shape({
       p99: nullable(num),
       max: nullable(num),
     }),
+    'servers?': arrayOf(
+      shape({
+        server: str,
+        address: nullable(str),
+        transactions: count,
+        failed: count,
+        unanswered: count,
+        servfail: count,
+        refused: count,
+        failureRate: num,
+        medianMs: nullable(num),
+      }),
+    ),
   }),
   verdict: nullable(verdict),
   findings: arrayOf(

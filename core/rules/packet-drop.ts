@@ -112,8 +112,9 @@ function check(ctx: RuleContext): RuleFinding[] {
   }
   const never: string[] = []
   let multiVantage = 0
+  const addressesOf = new Map(ctx.vantages.map((v) => [v.id, v.addresses]))
   for (const t of lost) {
-    const n = nextMissingHop(t, pathByClient.get(t.client), positions)
+    const n = nextMissingHop(t, pathByClient.get(t.client), positions, addressesOf)
     if (n) {
       never.push(n)
       multiVantage++
@@ -187,16 +188,24 @@ function nextMissingHop(
   t: Transaction,
   path: ReadonlySet<string> | undefined,
   positions: ReadonlyMap<string, number>,
+  addressesOf: ReadonlyMap<string, readonly string[]>,
 ): string | null {
   if (!path) return null
   const saw = new Set(t.hops.map((h) => h.vantage))
   const after = positions.get(t.lastSeen) ?? -1
+  // Where its copies were sent (after DNAT, at the last vantage): of the replicas of the server
+  // on the path, the one it was headed for comes first.
+  const sentTo = new Set(t.queries.map((q) => q.dstAddr))
+  const headedFor = (v: string) => (addressesOf.get(v) ?? []).some((a) => sentTo.has(a))
   let best: string | null = null
   let bestPos = Infinity
+  let bestHeaded = false
   for (const v of path) {
     const p = positions.get(v) ?? Infinity
     if (saw.has(v) || !(p > after)) continue
-    if (p < bestPos) [best, bestPos] = [v, p]
+    const headed = headedFor(v)
+    if ((headed && !bestHeaded) || (headed === bestHeaded && p < bestPos))
+      [best, bestPos, bestHeaded] = [v, p, headed]
   }
   return best
 }

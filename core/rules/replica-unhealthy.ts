@@ -6,13 +6,13 @@
 // CoreDNS pods' status; this is that scope on the server side.
 import type { Vantage } from '../model/bundle.js'
 import type { Transaction } from '../correlate/types.js'
-import { handledBy, type HandledBy } from '../correlate/handled-by.js'
+import type { HandledBy } from '../correlate/handled-by.js'
+import { medianLatencyMs, serverTable, type ServerStats } from './dns-servers.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import {
   evidenceList,
   HAS_RESPONSE,
   lazyEvents,
-  median,
   round,
   TIMED,
   txFacts,
@@ -30,19 +30,6 @@ const RATIO = 4
 const MIN_SLOWER_MS = 20
 /** At least this share of its failed (or slow) queries from clients the others answered. */
 const MIN_SHARED_CLIENTS = 0.5
-
-export interface ServerStats {
-  server: string
-  address: string | null
-  transactions: number
-  failed: number
-  unanswered: number
-  servfail: number
-  refused: number
-  failureRate: number
-  /** Median latency of its answered transactions (ms), null without any. */
-  medianMs: number | null
-}
 
 export const replicaUnhealthy: Rule = {
   id: 'replica-unhealthy',
@@ -95,11 +82,10 @@ const pct = (x: number) => `${round(x * 100, 1)}%`
 function check(ctx: RuleContext): RuleFinding[] {
   const txns = ctx.correlation.transactions
   // One server at most in sight: nothing to compare (a single capture of one resolver).
-  if (!severalServers(ctx)) return []
-  const by = handledBy(txns, ctx.vantages, serviceIps(ctx))
-  if (by.servers.length < 2) return []
+  const table = serverTable(ctx)
+  if (!table) return []
+  const { by, stats } = table
   const f = txFacts(txns)
-  const stats = serverStats(by, f)
   const found: RuleFinding[] = []
   const counted = stats.filter((s) => s.transactions >= MIN_TRANSACTIONS)
   if (counted.length < 2) return []
@@ -151,52 +137,6 @@ function check(ctx: RuleContext): RuleFinding[] {
   return found
 }
 
-/** Two servers or more might be in the bundle: DNS servers seen answering, or server vantages. */
-function severalServers(ctx: RuleContext): boolean {
-  const svc = serviceIps(ctx)
-  let n = 0
-  for (const a of ctx.correlation.dnsServers) if (!svc.has(a) && ++n > 1) return true
-  for (const v of ctx.vantages) if (v.type === 'dns-server' && ++n > 1) return true
-  return ctx.inputs.filter((i) => i.kind === 'dnstap' || i.kind === 'coredns-log').length > 1
-}
-
-function serviceIps(ctx: RuleContext): Set<string> {
-  return new Set([
-    ...(ctx.manifest?.cluster?.dnsServiceIps ?? []),
-    ...ctx.correlation.natPairs.keys(),
-  ])
-}
-
-/** Per server, what its transactions came to. */
-export function serverStats(by: HandledBy, f: TxFacts): ServerStats[] {
-  const k = by.servers.length
-  const n = new Int32Array(k)
-  const failed = new Int32Array(k)
-  const unanswered = new Int32Array(k)
-  const servfail = new Int32Array(k)
-  const refused = new Int32Array(k)
-  for (let t = 0; t < f.n; t++) if (by.of[t] >= 0) n[by.of[t]]++
-  for (const t of f.failed) {
-    const s = by.of[t]
-    if (s < 0) continue
-    failed[s]++
-    if ((f.flags[t] & HAS_RESPONSE) === 0) unanswered[s]++
-    else if (f.rcode[t] === 2) servfail[s]++
-    else if (f.rcode[t] === 5) refused[s]++
-  }
-  return by.servers.map((srv, s) => ({
-    server: srv.label,
-    address: srv.address,
-    transactions: n[s],
-    failed: failed[s],
-    unanswered: unanswered[s],
-    servfail: servfail[s],
-    refused: refused[s],
-    failureRate: n[s] ? round(failed[s] / n[s], 4) : 0,
-    medianMs: medianLatencyMs(by.of, f, (x) => x === s),
-  }))
-}
-
 /** The servers `rest` together. */
 function combined(rest: ServerStats[], by: HandledBy, f: TxFacts) {
   const names = new Set(rest.map((s) => s.server))
@@ -209,14 +149,6 @@ function combined(rest: ServerStats[], by: HandledBy, f: TxFacts) {
     failureRate: transactions ? round(failed / transactions, 4) : 0,
     medianMs: medianLatencyMs(by.of, f, (x) => ids.has(x)),
   }
-}
-
-function medianLatencyMs(of: Int32Array, f: TxFacts, mine: (s: number) => boolean): number | null {
-  const xs: number[] = []
-  for (let t = 0; t < f.n; t++)
-    if (of[t] >= 0 && (f.flags[t] & TIMED) !== 0 && mine(of[t])) xs.push(f.latencyUs[t])
-  const m = median(xs.filter((x) => !Number.isNaN(x)))
-  return Number.isNaN(m) ? null : round(m / 1000, 3)
 }
 
 /** The failed transactions server `s` handled, in order. */
@@ -270,17 +202,36 @@ function attributedShare(by: HandledBy): number {
   return by.of.length ? n / by.of.length : 0
 }
 
+/** A Kubernetes name (DNS-1123): safe to put in a command. */
+const K8S_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/
+
+/**
+ * The pod a server vantage names: its name (`coredns-…` as the collector writes it, or
+ * `namespace/pod`), else its id without the collector's `dns/` prefix.
+ */
+function podOf(v: Vantage): { namespace: string; pod: string } | null {
+  for (const candidate of [v.name, v.id.replace(/^dns\//, '')]) {
+    const [a, b, more] = candidate.split('/')
+    if (more === undefined && b !== undefined && K8S_NAME.test(a) && K8S_NAME.test(b))
+      return { namespace: a, pod: b }
+    if (b === undefined && K8S_NAME.test(a)) return { namespace: 'kube-system', pod: a }
+  }
+  return null
+}
+
 /** The default mitigation, with the pod's name when the vantage names one. */
 function mitigationFor(s: ServerStats, vantages: readonly Vantage[]): string | undefined {
   const v = vantages.find((x) => x.id === s.server && x.type === 'dns-server')
-  const pod = v?.name && v.name !== v.id ? v.name : v?.id.replace(/^dns\//, '')
-  if (pod && /^[a-z0-9][a-z0-9.-]*$/.test(pod))
+  const named = v ? podOf(v) : null
+  if (named) {
+    const { namespace: ns, pod } = named
     return (
-      `Look at pod ${pod} and its node: \`kubectl -n kube-system logs ${pod}\`, ` +
-      `\`kubectl -n kube-system describe pod ${pod}\` (restarts, readiness), and on ` +
-      `${v?.node ? `node ${v.node}` : 'its node'} \`conntrack -S\` and the pod's CPU throttling. ` +
-      `Replace it: \`kubectl -n kube-system delete pod ${pod}\` (its Deployment starts another).`
+      `Look at pod ${pod} and its node: \`kubectl -n ${ns} logs ${pod}\`, ` +
+      `\`kubectl -n ${ns} describe pod ${pod}\` (restarts, readiness), and on ` +
+      `${v?.node && K8S_NAME.test(v.node) ? `node ${v.node}` : 'its node'} \`conntrack -S\` and the pod's CPU throttling. ` +
+      `Replace it: \`kubectl -n ${ns} delete pod ${pod}\` (its Deployment starts another).`
     )
+  }
   if (s.address && /^[0-9a-f.:]+$/i.test(s.address))
     return (
       `Find what serves ${s.address}: \`kubectl get pods -A -o wide --field-selector status.podIP=${s.address}\`; ` +

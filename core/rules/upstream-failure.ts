@@ -46,7 +46,7 @@ export const upstreamFailure: Rule = {
   describe(d) {
     const ups = (d.upstreams as { upstream: string }[]).map((u) => u.upstream).join(', ')
     const parts: string[] = []
-    if (Number(d.forwarderQueries))
+    if (Number(d.forwarderUnanswered))
       parts.push(
         `${d.forwarderUnanswered} of ${d.forwarderQueries} forwarded queries got no response`,
       )

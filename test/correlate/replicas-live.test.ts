@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as dnsPacket from 'dns-packet'
 import { analyzeBundleFull, type Analysis } from '../../core/analyze.js'
+import { toText } from '../../core/report/to-text.js'
 import {
   haveLabTools,
   startUnboundDnstap,
@@ -272,5 +273,17 @@ describe('two replicas of the DNS server (two unbound, dnstap each) and a client
       expect(f.data.others).toMatchObject({ transactions: 30, failed: 0 })
       expect(f.evidence.every((e) => e.input === `a.dnstap`)).toBe(true)
     }
+  })
+
+  it('the summary lists both replicas side by side, and the text report shows them', () => {
+    expect(
+      named.report.summary.servers?.map((x) => [x.server, x.address, x.transactions, x.failed]),
+    ).toEqual([
+      ['dns/coredns-a', '127.0.0.2', 31, 8],
+      ['dns/coredns-b', '127.0.0.3', 30, 0],
+    ])
+    expect(toText(named.report)).toMatch(
+      /DNS servers +dns\/coredns-a \(127\.0\.0\.2\): 31 queries, 8 failed \(25\.8%\), median [0-9.]+ ms; dns\/coredns-b \(127\.0\.0\.3\): 30 queries, 0 failed \(0%\)/,
+    )
   })
 })

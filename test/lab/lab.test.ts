@@ -12,7 +12,16 @@ import { readInputs } from '../../collector/read-inputs.js'
 import type { Report } from '../../core/model/report.js'
 
 const LAB_DIR = dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['healthy', 'ndots', 'typo', 'drops', 'replies', 'upstream', 'cpu'] as const
+const SCENARIOS = [
+  'healthy',
+  'ndots',
+  'typo',
+  'drops',
+  'replies',
+  'replica',
+  'upstream',
+  'cpu',
+] as const
 const REQUIRED = [
   'ip',
   'iptables',
@@ -44,6 +53,7 @@ const SCENARIO_VERDICT: Record<string, string> = {
   typo: 'nxdomain-storm',
   drops: 'packet-drop',
   replies: 'packet-drop',
+  replica: 'packet-drop',
   upstream: 'upstream-failure',
   cpu: 'cpu-starvation',
 }
@@ -63,9 +73,21 @@ interface DroppedTx {
   firstSent: number
   kernelDrops: (string | null)[]
 }
+interface EndpointTruth {
+  transactions: number
+  failed: number
+  unanswered: number
+  servfail: number
+}
 interface Truth {
   scenario: string
-  expected: { verdict: string | null; allowedWarnings?: string[]; dropVantage?: string }
+  expected: {
+    verdict: string | null
+    allowedWarnings?: string[]
+    dropVantage?: string
+    sickReplica?: string
+  }
+  byEndpoint?: Record<string, EndpointTruth>
   summary: Record<(typeof EXACT)[number], number>
   droppedOnNode: number
   nodeDroppedTransactions: DroppedTx[]
@@ -227,6 +249,53 @@ if (why && process.env.CI) {
             const f = report.findings.find((x) => x.id === 'packet-drop')
             expect(f?.data.lostReplies).toBe(truth.summary.unanswered)
             expect(JSON.stringify(f?.data)).toContain(NODE_VANTAGE)
+          })
+        }
+
+        if (id === 'replica') {
+          // Two resolvers behind the Service (kube-proxy's random DNAT), each with its dnstap;
+          // half the queries to the second are dropped on their way in. Which endpoint handled
+          // each transaction: the truth from node.pcap after DNAT, the analyzer from dnstap and
+          // the node capture.
+          const SICK = 'dns/kube-system/coredns-lab-2'
+          it('replica-unhealthy names the second replica, with its transactions and failures exact', () => {
+            const f = report.findings.find((x) => x.id === 'replica-unhealthy')
+            expect(f, 'replica-unhealthy fired').toBeDefined()
+            const sick = truth.byEndpoint![truth.expected.sickReplica!]
+            const healthy = Object.entries(truth.byEndpoint!).find(
+              ([a]) => a !== truth.expected.sickReplica,
+            )![1]
+            expect(f!.data.server).toBe(SICK)
+            expect(f!.data.stats).toMatchObject({
+              address: truth.expected.sickReplica,
+              transactions: sick.transactions,
+              failed: sick.failed,
+              unanswered: sick.unanswered,
+              servfail: sick.servfail,
+            })
+            expect(f!.data.others).toMatchObject({
+              transactions: healthy.transactions,
+              failed: healthy.failed,
+            })
+            expect(f!.data.attributed).toBe(1)
+          })
+
+          it('the queries lost on their way to the second replica never reached it, last seen at the node, with their kernel drop', () => {
+            const lost = (report.transactions ?? []).filter(
+              (t) => sameHost(t.client, POD_CLIENT) && !t.answered,
+            )
+            expect(lost.length).toBe(truth.summary.unanswered)
+            for (const t of lost) {
+              const what = `${t.qname} ${t.qtype} id ${t.id}`
+              expect(t.lastSeen, what).toBe(NODE_VANTAGE)
+              expect(
+                t.hops.filter((h) => h.vantage.startsWith('dns/')),
+                what,
+              ).toEqual([])
+              expect(t.drop?.reason, what).toBe('NETFILTER_DROP')
+            }
+            const f = report.findings.find((x) => x.id === 'packet-drop')
+            expect((f?.data.neverReached as { vantage: string }[])[0].vantage).toBe(SICK)
           })
         }
 

@@ -129,6 +129,33 @@ ruleTable(replicaUnhealthy, {
       },
     },
     {
+      name: 'a vantage named like namespace/pod, and one whose name is not a pod name',
+      ctx: () => {
+        const vs = REPLICAS.map((v) =>
+          v.id === B ? { ...v, name: 'kube-system/coredns-7db6d8ff4d-q9zvm' } : v,
+        )
+        return ctx({
+          transactions: [...through(A, 30, 0), ...through(B, 30, 100, () => 'unanswered')],
+          vantages: vs,
+          manifest,
+          dnsServers: [SVC],
+        })
+      },
+      expect: (f) => {
+        expect(f.mitigation).toContain('kubectl -n kube-system delete pod coredns-7db6d8ff4d-q9zvm')
+        // A hostile name never becomes a command: the address (checked) is used instead.
+        const hostile = REPLICAS.map((v) =>
+          v.id === B ? { ...v, id: 'dns/x;rm -rf ~', name: 'x;rm -rf ~' } : v,
+        )
+        const t = [...through(A, 30, 0), ...through('dns/x;rm -rf ~', 30, 100, () => 'unanswered')]
+        const [g] = replicaUnhealthy.check(
+          ctx({ transactions: t, vantages: hostile, manifest, dnsServers: [SVC] }),
+        )
+        expect(g.mitigation).not.toContain('rm -rf')
+        expect(g.mitigation).toContain('status.podIP=10.244.2.4')
+      },
+    },
+    {
       name: 'one replica answers in 80 ms at the median, the other in 1 ms',
       ctx: () => replicaCtx([...through(A, 30, 0), ...through(B, 30, 100, () => null, 80)]),
       expect: (f) => {

@@ -10,6 +10,7 @@ import type {
   ReportInput,
   ReportLookup,
   ReportTransaction,
+  ServerStats,
   Verdict,
 } from '../../core/model/report.js'
 import { barChart, latencyBucket, latencyHistogram } from './charts.js'
@@ -387,6 +388,8 @@ function summarySection(
       ),
     )
   box.append(grid)
+  const servers = arr<ServerStats>(sum.servers).filter((x) => x && typeof x === 'object')
+  if (servers.length) box.append(serversTable(servers))
 
   const latencies: number[] = []
   const latencyIndex: number[] = []
@@ -425,6 +428,47 @@ function summarySection(
   )
   box.append(charts)
   return box
+}
+
+/** The DNS servers side by side (CoreDNS replicas, a pod's nameservers), failing most first. */
+function serversTable(servers: ServerStats[]): HTMLElement {
+  const rows = [...servers].sort(
+    (a, b) =>
+      Number(b.failureRate) - Number(a.failureRate) ||
+      Number(b.transactions) - Number(a.transactions),
+  )
+  return h(
+    'table',
+    { class: 'grid-table servers', 'data-testid': 'servers' },
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        ...['DNS server', 'address', 'queries', 'failed', 'unanswered', 'SERVFAIL', 'median'].map(
+          (c) => h('th', null, c),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      ...rows.map((x) =>
+        h(
+          'tr',
+          { class: Number(x.failed) > 0 ? 'bad' : '' },
+          h('td', null, str(x.server)),
+          h('td', null, x.address === null ? '—' : str(x.address)),
+          h('td', null, num(x.transactions)),
+          h('td', null, `${num(x.failed)} · ${pct(Number(x.failed), Number(x.transactions))}`),
+          h('td', null, num(x.unanswered)),
+          h('td', null, num(x.servfail)),
+          h('td', null, ms(x.medianMs)),
+        ),
+      ),
+    ),
+  )
 }
 
 // ---------------------------------------------------------------- worst lookups

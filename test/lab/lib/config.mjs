@@ -23,6 +23,8 @@ export const NS = {
   pod: `${PREFIX}pod`,
   node: `${PREFIX}node`,
   dns: `${PREFIX}dns`,
+  /** A second resolver, the Service's second endpoint (the `replica` scenario). */
+  dns2: `${PREFIX}dns2`,
   up: `${PREFIX}up`,
 }
 
@@ -35,6 +37,9 @@ export const ADDR = {
   nodeDnsSide: '10.253.2.1',
   /** The resolver's endpoint (the "CoreDNS pod" IP). */
   dns: '10.253.2.2',
+  nodeDns2Side: '10.253.4.1',
+  /** The second resolver's endpoint (a second CoreDNS pod). */
+  dns2: '10.253.4.2',
   dnsUpSide: '10.253.3.1',
   upstream: '10.253.3.2',
   /** The kube-dns Service ClusterIP that kube-proxy DNATs to the endpoint. */

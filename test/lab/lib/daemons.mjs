@@ -6,7 +6,25 @@ import { NS, ADDR, RUN_DIR, DROPS_SCRIPT } from './config.mjs'
 import { unboundLocalData, nsdRootZone } from './zones.mjs'
 import { startBg, stopBg, sleep, nsx } from './proc.mjs'
 
-export const DNSTAP_SOCK = `${RUN_DIR}/dnstap.sock`
+/**
+ * Resolver `n` (1, or 2 for the second endpoint): its namespace, address, dnstap identity, and the
+ * names of its files and processes (the first keeps the names it always had).
+ */
+export function resolverOf(n = 1) {
+  const sfx = n === 1 ? '' : String(n)
+  return {
+    ns: n === 1 ? NS.dns : NS.dns2,
+    addr: n === 1 ? ADDR.dns : ADDR.dns2,
+    // The first talks to the upstream from its second interface; the second has none (it answers
+    // cluster names from its own data, as each CoreDNS pod does).
+    outgoing: n === 1 ? ADDR.dnsUpSide : ADDR.dns2,
+    identity: n === 1 ? 'coredns-lab' : `coredns-lab-${n}`,
+    dir: `${RUN_DIR}/unbound${sfx}`,
+    sock: `${RUN_DIR}/dnstap${sfx}.sock`,
+    unbound: `unbound${sfx}`,
+    fstrm: `fstrm_capture${sfx}`,
+  }
+}
 
 export async function startUpstream() {
   const dir = `${RUN_DIR}/nsd`
@@ -48,11 +66,12 @@ zone:
 }
 
 /** unbound config: cluster.local from local-data, everything else forwarded to the upstream. */
-function unboundConf(dir) {
+function unboundConf(r) {
+  const dir = r.dir
   return `server:
-  interface: ${ADDR.dns}
+  interface: ${r.addr}
   port: 53
-  outgoing-interface: ${ADDR.dnsUpSide}
+  outgoing-interface: ${r.outgoing}
   access-control: 10.253.0.0/16 allow
   do-ip6: no
   num-threads: 1
@@ -81,9 +100,9 @@ remote-control:
 
 dnstap:
   dnstap-enable: yes
-  dnstap-socket-path: "${DNSTAP_SOCK}"
+  dnstap-socket-path: "${r.sock}"
   dnstap-send-identity: yes
-  dnstap-identity: "coredns-lab"
+  dnstap-identity: "${r.identity}"
   dnstap-send-version: yes
   dnstap-log-client-query-messages: yes
   dnstap-log-client-response-messages: yes
@@ -92,26 +111,29 @@ dnstap:
 `
 }
 
-/** Starts fstrm_capture, then unbound (which connects to it), and waits until unbound listens. */
-export async function startResolver(dnstapFile) {
-  const dir = `${RUN_DIR}/unbound`
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'unbound.conf'), unboundConf(dir))
+/**
+ * Starts fstrm_capture, then unbound (which connects to it), and waits until unbound listens.
+ * `n` is the resolver (resolverOf).
+ */
+export async function startResolver(dnstapFile, n = 1) {
+  const r = resolverOf(n)
+  mkdirSync(r.dir, { recursive: true })
+  writeFileSync(join(r.dir, 'unbound.conf'), unboundConf(r))
   const fstrm = await startBg(
+    r.fstrm,
     'fstrm_capture',
-    'fstrm_capture',
-    ['-t', 'protobuf:dnstap.Dnstap', '-u', DNSTAP_SOCK, '-w', dnstapFile],
-    { out: `${RUN_DIR}/fstrm_capture.log` },
+    ['-t', 'protobuf:dnstap.Dnstap', '-u', r.sock, '-w', dnstapFile],
+    { out: `${RUN_DIR}/${r.fstrm}.log` },
   )
-  for (let i = 0; i < 200 && !existsSync(DNSTAP_SOCK); i++) await sleep(25)
-  if (!existsSync(DNSTAP_SOCK)) throw new Error('fstrm_capture did not create its socket')
+  for (let i = 0; i < 200 && !existsSync(r.sock); i++) await sleep(25)
+  if (!existsSync(r.sock)) throw new Error(`${r.fstrm} did not create its socket`)
   const unbound = await startBg(
-    'unbound',
+    r.unbound,
     'ip',
-    ['netns', 'exec', NS.dns, 'unbound', '-d', '-c', join(dir, 'unbound.conf')],
-    { out: `${RUN_DIR}/unbound.log`, ready: /start of service/ },
+    ['netns', 'exec', r.ns, 'unbound', '-d', '-c', join(r.dir, 'unbound.conf')],
+    { out: `${RUN_DIR}/${r.unbound}.log`, ready: /start of service/ },
   )
-  await waitUdpListen(NS.dns, ADDR.dns)
+  await waitUdpListen(r.ns, r.addr)
   // unbound's dnstap thread connects in the background: give it a moment so the first client
   // messages are not queued before the connection exists.
   await sleep(300)
@@ -119,10 +141,11 @@ export async function startResolver(dnstapFile) {
 }
 
 /** Stops unbound first so it flushes dnstap, then fstrm_capture so it closes the file cleanly. */
-export async function stopResolver() {
-  await stopBg('unbound', 'SIGTERM', 5000)
+export async function stopResolver(n = 1) {
+  const r = resolverOf(n)
+  await stopBg(r.unbound, 'SIGTERM', 5000)
   await sleep(200)
-  await stopBg('fstrm_capture', 'SIGTERM', 5000)
+  await stopBg(r.fstrm, 'SIGTERM', 5000)
 }
 
 async function waitUdpListen(ns, addr) {

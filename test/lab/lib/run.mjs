@@ -13,7 +13,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { NS, ADDR, OUT_DIR, RUN_DIR, LAB_DIR, resolvConf } from './config.mjs'
-import { setup, teardown, CGROUP, removeCgroup } from './topology.mjs'
+import { setup, teardown, CGROUP, removeCgroup, addSecondEndpoint } from './topology.mjs'
 import { startBg, waitBg, stopBg, stopAll, sleep, sh, nsx, safeRead, pidOf } from './proc.mjs'
 import {
   startUpstream,
@@ -33,7 +33,7 @@ import {
   iptablesPackets,
   dropTable,
 } from './oracles.mjs'
-import { computeClientTruth, nodeDrops, txSummary } from './truth.mjs'
+import { computeClientTruth, endpointTruth, nodeDrops, txSummary } from './truth.mjs'
 
 const VANTAGES = {
   pod: {
@@ -56,6 +56,14 @@ const VANTAGES = {
     name: 'kube-system/coredns-lab',
     node: 'dnslab-node',
     addresses: [ADDR.dns, ADDR.dnsUpSide],
+  },
+  // The second endpoint (the `replica` scenario): a CoreDNS pod of its own, named by its address.
+  dns2: {
+    id: 'dns/kube-system/coredns-lab-2',
+    type: 'dns-server',
+    name: 'kube-system/coredns-lab-2',
+    node: 'dnslab-node',
+    addresses: [ADDR.dns2],
   },
   up: { id: 'upstream/nsd', type: 'upstream', name: 'upstream-nsd', addresses: [ADDR.upstream] },
 }
@@ -105,6 +113,8 @@ async function runOnce(id, { log = console.log } = {}) {
     const inode = Object.fromEntries(Object.entries(NS).map(([k, ns]) => [netnsInode(ns), k]))
     await startUpstream()
     await startResolver(join(bundle, 'coredns.dnstap'))
+    const replicas = sc.replicas ?? 1
+    if (replicas === 2) await startResolver(join(bundle, 'coredns-2.dnstap'), 2)
     const start = Date.now()
     await startCapture('tcpdump-pod', NS.pod, join(bundle, 'pod.pcap'))
     await startCapture('tcpdump-node', NS.node, join(bundle, 'node.pcap'))
@@ -150,6 +160,7 @@ async function runOnce(id, { log = console.log } = {}) {
       async runClient(plan, timeoutMs) {
         await lab.startClient(plan)(timeoutMs)
       },
+      addSecondEndpoint,
       async stopUpstream() {
         await stopBg('nsd', 'SIGTERM', 3000)
       },
@@ -216,8 +227,21 @@ async function runOnce(id, { log = console.log } = {}) {
       'node-iptables-save.txt': nsx(NS.node, 'iptables-save', ['-c']),
     }
     const rawTable = nsx(NS.node, 'iptables', ['-t', 'raw', '-L', 'PREROUTING', '-v', '-x', '-n'])
+    if (replicas === 2) {
+      state.replicaRaw = nsx(NS.dns2, 'iptables', [
+        '-t',
+        'raw',
+        '-L',
+        'PREROUTING',
+        '-v',
+        '-x',
+        '-n',
+      ])
+      state.natTable = nsx(NS.node, 'iptables', ['-t', 'nat', '-L', '-v', '-x', '-n'])
+    }
     if (existsSync(CGROUP)) state.cpuStat = readFileSync(join(CGROUP, 'cpu.stat'), 'utf8')
     await stopResolver()
+    if (replicas === 2) await stopResolver(2)
     await stopBg('nsd', 'SIGTERM', 3000)
     removeCgroup()
 
@@ -234,6 +258,13 @@ async function runOnce(id, { log = console.log } = {}) {
       'dns',
       'fstrm_capture -t protobuf:dnstap.Dnstap -u dnstap.sock -w coredns.dnstap',
     )
+    if (replicas === 2)
+      add(
+        'coredns-2.dnstap',
+        'dnstap',
+        'dns2',
+        'fstrm_capture -t protobuf:dnstap.Dnstap -u dnstap2.sock -w coredns-2.dnstap',
+      )
     writeFileSync(join(bundle, 'pod-resolv.conf'), resolvConf(resolvOptions))
     add('pod-resolv.conf', 'resolv-conf', 'pod', 'cat /etc/resolv.conf')
     for (const [f, text] of Object.entries(nodeFacts)) {
@@ -256,6 +287,7 @@ async function runOnce(id, { log = console.log } = {}) {
     const dropFile = {
       node: 'node-drops.txt',
       dns: 'coredns-drops.txt',
+      dns2: 'coredns-2-drops.txt',
       up: 'upstream-drops.txt',
       pod: 'pod-drops.txt',
     }
@@ -281,7 +313,7 @@ async function runOnce(id, { log = console.log } = {}) {
       cluster: {
         name: 'dnslab',
         dnsServiceIps: [ADDR.service],
-        dnsEndpoints: [ADDR.dns],
+        dnsEndpoints: replicas === 2 ? [ADDR.dns, ADDR.dns2] : [ADDR.dns],
         kubeProxyMode: 'iptables',
       },
       files,
@@ -294,6 +326,7 @@ async function runOnce(id, { log = console.log } = {}) {
       rawDrops + safeRead(join(RUN_DIR, 'bpftrace.err')),
     ) ?? [null])[0]
     const truth = buildTruth({
+      replicas,
       bpftraceLost,
       dropOutput,
       id,
@@ -361,6 +394,7 @@ function cadvisor(cpuStat, endMs) {
 }
 
 function buildTruth({
+  replicas,
   bpftraceLost,
   dropOutput,
   id,
@@ -379,6 +413,7 @@ function buildTruth({
   const nodeDns = tsharkDns(join(bundle, 'node.pcap'))
   const upDns = tsharkDns(join(bundle, 'upstream.pcap'))
   const tap = dnstapMessages(join(bundle, 'coredns.dnstap'))
+  const tap2 = replicas === 2 ? dnstapMessages(join(bundle, 'coredns-2.dnstap')) : []
   const log = ['client.jsonl', 'client1.jsonl']
     .filter((f) => existsSync(join(dir, f)))
     .flatMap((f) => clientLog(join(dir, f)))
@@ -438,7 +473,7 @@ function buildTruth({
   // match each dropped node copy to the pod copy with the same key sent just before it.
   const podCopyDropped = (p) =>
     nd.dropped.some((d) => podKey(d) === podKey(p) && d.t >= p.t && d.t - p.t < 50_000)
-  const cq = tap.filter((m) => m.type === 'CLIENT_QUERY')
+  const cq = [...tap, ...tap2].filter((m) => m.type === 'CLIENT_QUERY')
   const fullyDropped = client.txs.filter((tx) => !tx.response && tx.copies.every(podCopyDropped))
   const nodeDroppedTransactions = fullyDropped.map((tx) => {
     const s = txSummary(tx)
@@ -478,33 +513,49 @@ function buildTruth({
   const forwarderUnanswered = fq.filter(
     (p) => !answeredFq.has(`${p.sport}|${p.id}|${p.qname}|${p.qtype}`),
   ).length
-  const tapFq = tap.filter((m) => m.type === 'FORWARDER_QUERY').length
+  const tapFq = [...tap, ...tap2].filter((m) => m.type === 'FORWARDER_QUERY').length
   checks.push({
     name: 'forwarder queries: upstream capture = dnstap FORWARDER_QUERY',
     ok: tapFq === fq.length,
     detail: { capture: fq.length, dnstap: tapFq },
   })
-  const tapCq = tap.filter((m) => m.type === 'CLIENT_QUERY').length
-  const socketDrops = drops.filter(
-    (d) => d.where === 'dns' && d.dport === 53 && clients.has(d.src),
-  ).length
-  // unbound's own count, from the stats it logs when it stops.
-  const unboundLog = safeRead(join(RUN_DIR, 'unbound.log.err'))
-  const unboundQueries = Number(
-    (/server stats for thread 0: (\d+) queries/.exec(unboundLog) ?? [])[1] ?? NaN,
+  // Drops at a resolver's socket; the replica scenario's own DROP (NETFILTER_DROP) is counted by
+  // its iptables rule, and cross-checked against these records below.
+  const resolverDrops = drops.filter(
+    (d) => (d.where === 'dns' || d.where === 'dns2') && d.dport === 53 && clients.has(d.src),
   )
+  const socketDrops = resolverDrops.filter((d) => d.reason !== 'NETFILTER_DROP').length
+  // unbound's own count, from the stats it logs when it stops; per resolver.
+  const unboundQueriesOf = (name) =>
+    Number(
+      (/server stats for thread 0: (\d+) queries/.exec(
+        safeRead(join(RUN_DIR, `${name}.log.err`)),
+      ) ?? [])[1] ?? NaN,
+    )
+  const unboundQueries = unboundQueriesOf('unbound')
+  const unboundQueries2 = replicas === 2 ? unboundQueriesOf('unbound2') : 0
+  // The replica scenario drops queries inside the second resolver's namespace, before unbound.
+  const replicaLoss = replicas === 2 ? iptablesPackets(state.replicaRaw, 'dnslab-replica-loss') : 0
   checks.push({
-    name: "client queries that left the node = unbound's query count + kernel drops at its socket",
-    ok: unboundQueries + socketDrops === nd.post,
-    detail: { nodePostDnat: nd.post, unbound: unboundQueries, resolverKernelDrops: socketDrops },
+    name: "client queries that left the node = the resolvers' query counts + kernel drops at their sockets + injected drops before the second",
+    ok: unboundQueries + unboundQueries2 + socketDrops + replicaLoss === nd.post,
+    detail: {
+      nodePostDnat: nd.post,
+      unbound: unboundQueries,
+      unbound2: unboundQueries2,
+      resolverKernelDrops: socketDrops,
+      replicaLoss,
+    },
   })
   // dnstap is lossy by design: unbound drops messages when its dnstap queue is full, and under a
   // CPU quota the dnstap thread is throttled too. Only the overloaded scenario may lose any.
-  const dnstapLost = unboundQueries - tapCq
+  const tapCq = tap.filter((m) => m.type === 'CLIENT_QUERY').length
+  const tapCq2 = tap2.filter((m) => m.type === 'CLIENT_QUERY').length
+  const dnstapLost = unboundQueries - tapCq + (unboundQueries2 - tapCq2)
   checks.push({
-    name: 'dnstap CLIENT_QUERY = unbound query count (except under overload, where dnstap drops)',
-    ok: id === 'cpu' ? dnstapLost >= 0 : dnstapLost === 0,
-    detail: { unbound: unboundQueries, dnstap: tapCq, dnstapLost },
+    name: 'dnstap CLIENT_QUERY = unbound query count, per resolver (except under overload, where dnstap drops)',
+    ok: id === 'cpu' ? dnstapLost >= 0 : unboundQueries === tapCq && unboundQueries2 === tapCq2,
+    detail: { unbound: unboundQueries, dnstap: tapCq, unbound2: unboundQueries2, dnstap2: tapCq2 },
   })
 
   const expected = { ...sc.expected }
@@ -529,6 +580,44 @@ function buildTruth({
       name: "replies: the node dropped some of the resolver's answers, and the client resent",
       ok: extra.replyLoss > 0 && client.summary.retransmits > 0,
       detail: { dropped: extra.replyLoss, retransmits: client.summary.retransmits },
+    })
+  }
+  if (replicas === 2) {
+    const ends = endpointTruth(client.txs, nodeDns)
+    extra.byEndpoint = ends.byEndpoint
+    extra.transactionsAcrossEndpoints = ends.acrossEndpoints
+    extra.replicaLoss = replicaLoss
+    // kube-proxy's DNAT rules count the flows (new conntrack entries) each endpoint got.
+    const flows = {
+      [ADDR.dns]: iptablesPackets(state.natTable, `udp to:${ADDR.dns}:53`),
+      [ADDR.dns2]: iptablesPackets(state.natTable, `udp to:${ADDR.dns2}:53`),
+    }
+    checks.push({
+      name: 'replica: flows to each endpoint in node.pcap = the DNAT rule counters',
+      ok: ends.flows[ADDR.dns] === flows[ADDR.dns] && ends.flows[ADDR.dns2] === flows[ADDR.dns2],
+      detail: { capture: ends.flows, iptables: flows },
+    })
+    const netfilter = resolverDrops.filter((d) => d.reason === 'NETFILTER_DROP')
+    checks.push({
+      name: 'replica: the DROP counter = bpftrace NETFILTER_DROP records, all in the second resolver',
+      ok: netfilter.length === replicaLoss && netfilter.every((d) => d.where === 'dns2'),
+      detail: { iptables: replicaLoss, bpftrace: netfilter.length },
+    })
+    checks.push({
+      name: 'replica: every pod transaction placed at an endpoint, both endpoints got some',
+      ok:
+        ends.unplaced === 0 &&
+        ends.byEndpoint[ADDR.dns].transactions > 0 &&
+        ends.byEndpoint[ADDR.dns2].transactions > 0,
+      detail: { unplaced: ends.unplaced, byEndpoint: ends.byEndpoint },
+    })
+    checks.push({
+      name: 'replica: queries were lost before the second resolver only, and some transactions failed there',
+      ok:
+        replicaLoss > 0 &&
+        ends.byEndpoint[ADDR.dns].failed === 0 &&
+        ends.byEndpoint[ADDR.dns2].failed > 0,
+      detail: { replicaLoss, byEndpoint: ends.byEndpoint },
     })
   }
   if (id === 'upstream') {

@@ -48,6 +48,16 @@ export const REPLY_LOSS_RULE = randomDrop(
   'dnslab-injected-reply-loss',
 )
 
+/**
+ * Loss on the way into the second resolver only (inside its namespace, as on the node a CoreDNS
+ * pod runs on): half the queries kube-proxy sends to that endpoint.
+ */
+export const REPLICA_LOSS_RULE = randomDrop(
+  ['-i', 'eth0', '-p', 'udp', '--dport', '53'],
+  0.5,
+  'dnslab-replica-loss',
+)
+
 /** CPU limit on the resolver, as a `resources.limits.cpu: 40m` would set it (cgroup v1 CFS). */
 export const CPU_QUOTA = { periodUs: 100_000, quotaUs: 4_000 }
 
@@ -139,6 +149,26 @@ export const SCENARIOS = {
     async act(lab) {
       lab.ns(NS.node, 'iptables', ['-t', 'raw', '-A', ...REPLY_LOSS_RULE])
       const names = range(1, 16).map((i) => `svc-${pad(i)}`)
+      await lab.runClient({ concurrency: 4, lookups: names.map((name) => ({ name })) }, 120_000)
+    },
+  },
+
+  replica: {
+    title:
+      'Two CoreDNS replicas behind the Service; half the queries sent to the second are lost on their way in',
+    expected: { verdict: 'packet-drop', sickReplica: ADDR.dns2 },
+    replicas: 2,
+    // glibc's 1 s timeout keeps lookups that wait on the lossy replica short.
+    resolvOptions: 'ndots:5 timeout:1 attempts:2',
+    // The rule compares servers with at least 5 failures: a run with fewer is repeated.
+    rerunIf: (truth) =>
+      (truth.byEndpoint?.[ADDR.dns2]?.failed ?? 0) >= 5
+        ? null
+        : 'fewer than 5 failures at the sick replica',
+    async act(lab) {
+      lab.addSecondEndpoint()
+      lab.ns(NS.dns2, 'iptables', ['-t', 'raw', '-A', ...REPLICA_LOSS_RULE])
+      const names = range(1, 48).map((i) => `svc-${pad(i)}`)
       await lab.runClient({ concurrency: 4, lookups: names.map((name) => ({ name })) }, 120_000)
     },
   },

@@ -7,6 +7,9 @@
 //   dnslab-dns  eth0 10.253.2.2 (unbound, "CoreDNS") | eth1 10.253.3.1
 //        |  veth
 //   dnslab-up   eth0 10.253.3.2 (nsd, the "external" upstream)
+//
+//   dnslab-dns2 eth0 10.253.4.2, on the node's vethdns2 10.253.4.1: a second resolver, which the
+//               `replica` scenario adds to the Service as kube-proxy adds a second endpoint
 import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { NS, ADDR, RUN_DIR, PREFIX, resolvConf } from './config.mjs'
 import { sh, nsx, killRecorded, sleep } from './proc.mjs'
@@ -40,6 +43,7 @@ export function setup({ resolvOptions } = {}) {
   veth(NS.pod, 'eth0', NS.node, 'vethpod')
   veth(NS.node, 'vethdns', NS.dns, 'eth0')
   veth(NS.dns, 'eth1', NS.up, 'eth0')
+  veth(NS.node, 'vethdns2', NS.dns2, 'eth0')
   addr(NS.pod, 'eth0', `${ADDR.pod}/24`)
   addr(NS.pod, 'eth0', `${ADDR.podPerf}/24`)
   addr(NS.node, 'vethpod', `${ADDR.nodePodSide}/24`)
@@ -47,9 +51,12 @@ export function setup({ resolvOptions } = {}) {
   addr(NS.dns, 'eth0', `${ADDR.dns}/24`)
   addr(NS.dns, 'eth1', `${ADDR.dnsUpSide}/24`)
   addr(NS.up, 'eth0', `${ADDR.upstream}/24`)
+  addr(NS.node, 'vethdns2', `${ADDR.nodeDns2Side}/24`)
+  addr(NS.dns2, 'eth0', `${ADDR.dns2}/24`)
   // Routes stay inside 10.253.0.0/16: no namespace has a default route.
   nsx(NS.pod, 'ip', ['route', 'add', '10.253.0.0/16', 'via', ADDR.nodePodSide])
   nsx(NS.dns, 'ip', ['route', 'add', '10.253.1.0/24', 'via', ADDR.nodeDnsSide])
+  nsx(NS.dns2, 'ip', ['route', 'add', '10.253.1.0/24', 'via', ADDR.nodeDns2Side])
   netnsSysctl(NS.node, 'net/ipv4/ip_forward', 1)
   kubeProxyRules()
 
@@ -100,6 +107,30 @@ function kubeProxyRules() {
     `-A ${SVC_TCP} -m comment --comment "kube-system/kube-dns:dns-tcp -> ${ep}" -j ${SEP_TCP}`,
     `-A ${SEP_UDP} -p udp -m comment --comment "kube-system/kube-dns:dns" -m udp -j DNAT --to-destination ${ep}`,
     `-A ${SEP_TCP} -p tcp -m comment --comment "kube-system/kube-dns:dns-tcp" -m tcp -j DNAT --to-destination ${ep}`,
+    'COMMIT',
+    '',
+  ].join('\n')
+  nsx(NS.node, 'iptables-restore', ['--noflush'], { input: rules })
+}
+
+const SEP_UDP2 = 'KUBE-SEP-DNSLABUDP0000002'
+
+/**
+ * The Service's UDP port gets a second endpoint, the second resolver, as kube-proxy (iptables
+ * mode) writes it: the Service chain sends each new flow to the first endpoint with probability
+ * 1/2, else to the second. conntrack keeps a flow (a client socket) on the endpoint it got.
+ */
+export function addSecondEndpoint() {
+  const ep1 = `${ADDR.dns}:53`
+  const ep2 = `${ADDR.dns2}:53`
+  const rules = [
+    '*nat',
+    // Declaring a chain that exists flushes it (iptables-restore --noflush keeps the others).
+    `:${SVC_UDP} - [0:0]`,
+    `:${SEP_UDP2} - [0:0]`,
+    `-A ${SVC_UDP} -m comment --comment "kube-system/kube-dns:dns -> ${ep1}" -m statistic --mode random --probability 0.50000000000 -j ${SEP_UDP}`,
+    `-A ${SVC_UDP} -m comment --comment "kube-system/kube-dns:dns -> ${ep2}" -j ${SEP_UDP2}`,
+    `-A ${SEP_UDP2} -p udp -m comment --comment "kube-system/kube-dns:dns" -m udp -j DNAT --to-destination ${ep2}`,
     'COMMIT',
     '',
   ].join('\n')

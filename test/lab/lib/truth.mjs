@@ -283,7 +283,8 @@ export function computeClientTruth({ podDns, log, ndots, perfAddr = ADDR.podPerf
  */
 export function nodeDrops(nodeDns, clients) {
   const pre = nodeDns.filter((p) => !p.qr && clients.has(p.src) && p.dst === ADDR.service)
-  const post = nodeDns.filter((p) => !p.qr && clients.has(p.src) && p.dst === ADDR.dns)
+  const endpoints = new Set([ADDR.dns, ADDR.dns2])
+  const post = nodeDns.filter((p) => !p.qr && clients.has(p.src) && endpoints.has(p.dst))
   const waiting = new Map()
   for (const p of post) {
     const k = `${p.src}|${p.sport}|${p.id}|${p.qname}|${p.qtype}`
@@ -300,6 +301,58 @@ export function nodeDrops(nodeDns, clients) {
     else dropped.push(p)
   }
   return { pre: pre.length, post: post.length, dropped }
+}
+
+/**
+ * Which endpoint handled each pod transaction (the Service has two in the replica scenario): the
+ * destination after DNAT in the node's capture of the copy that was answered (the one sent from
+ * the port the answer came back to), else of its last copy; copies are matched by (client, port,
+ * id, qname, qtype) within 100 ms of the pod's. glibc reopens its socket after a timeout, so a
+ * resend can reach the other endpoint. Per endpoint: transactions, and those that failed
+ * (unanswered at the pod, SERVFAIL or REFUSED); and the flows (client sockets) each got.
+ */
+export function endpointTruth(txs, nodeDns) {
+  const endpoints = [ADDR.dns, ADDR.dns2]
+  const post = nodeDns.filter((p) => !p.qr && endpoints.includes(p.dst))
+  const byKey = new Map()
+  for (const p of post) {
+    const k = `${p.src}|${p.sport}|${p.id}|${p.qname}|${p.qtype}`
+    if (!byKey.has(k)) byKey.set(k, [])
+    byKey.get(k).push(p)
+  }
+  const byEndpoint = Object.fromEntries(
+    endpoints.map((e) => [e, { transactions: 0, failed: 0, unanswered: 0, servfail: 0 }]),
+  )
+  let unplaced = 0
+  let acrossEndpoints = 0
+  for (const tx of txs) {
+    const dsts = tx.copies.map((c) => {
+      const k = `${c.src}|${c.sport}|${c.id}|${c.qname}|${c.qtype}`
+      return (byKey.get(k) ?? []).find((p) => p.t >= c.t && p.t - c.t < 100_000)?.dst
+    })
+    if (new Set(dsts.filter(Boolean)).size > 1) acrossEndpoints++
+    const answeredCopy = tx.response
+      ? tx.copies.findLastIndex((c) => c.sport === tx.response.dport)
+      : -1
+    const dst = dsts[answeredCopy >= 0 ? answeredCopy : dsts.length - 1]
+    if (!dst) {
+      unplaced++
+      continue
+    }
+    const e = byEndpoint[dst]
+    e.transactions++
+    const rcode = tx.response?.rcode
+    if (!answered(tx)) e.unanswered++
+    else if (rcode === 2) e.servfail++
+    if (!answered(tx) || rcode === 2 || rcode === 5) e.failed++
+  }
+  const flows = Object.fromEntries(
+    endpoints.map((e) => [
+      e,
+      new Set(post.filter((p) => p.dst === e).map((p) => `${p.src}|${p.sport}`)).size,
+    ]),
+  )
+  return { byEndpoint, unplaced, acrossEndpoints, flows }
 }
 
 export { QTYPE, RCODE }
