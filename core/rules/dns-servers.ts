@@ -46,13 +46,20 @@ export function serviceIps(i: ServerTableInput): Set<string> {
   return new Set([...(i.manifest?.cluster?.dnsServiceIps ?? []), ...i.correlation.natPairs.keys()])
 }
 
+/** Importers whose records are the DNS server's own (its vantage, never an address, says which). */
+const SERVER_SIDE = new Set(['dnstap', 'coredns-log'])
+const CAPTURES = new Set(['pcap', 'pcapng'])
+
 /** Two servers or more might be in the bundle: DNS servers seen answering, or server vantages. */
 function severalServers(i: ServerTableInput): boolean {
+  const serverSide = i.inputs.filter((x) => SERVER_SIDE.has(x.kind)).length
+  // Only the server's own records (one dnstap file, the benchmark's): one server per file at most.
+  if (serverSide > 0 && !i.inputs.some((x) => CAPTURES.has(x.kind))) return serverSide > 1
   const svc = serviceIps(i)
   let n = 0
   for (const a of i.correlation.dnsServers) if (!svc.has(a) && ++n > 1) return true
   for (const v of i.vantages) if (v.type === 'dns-server' && ++n > 1) return true
-  return i.inputs.filter((x) => x.kind === 'dnstap' || x.kind === 'coredns-log').length > 1
+  return serverSide > 1
 }
 
 /** Per server, what its transactions came to. */
