@@ -119,8 +119,8 @@ function atOtherReplicas(s: TxnStore, p: number, v: number, servers: Int32Array)
   const mine = v < servers.length ? servers[v] : -1
   if (mine < 0) return 0
   let seen = 0
-  for (let q = s.head[p]; q >= 0; q = s.next[q]) {
-    const w = s.dns.vantage[q]
+  // By vantage, not by row: a key resent thousands of times has thousands of rows.
+  for (const w of s.vantagesOf(p)) {
     const theirs = w < servers.length ? servers[w] : -1
     if (theirs < 0 || theirs === mine) continue
     if (s.sent(p, w) > 0) seen |= SENT
@@ -141,10 +141,9 @@ function copiesOf(
 ): number {
   const max = s.maxCopies(t)
   if (servers === undefined || !s.seenAtSeveral(t)) return max
-  const vantage = s.dns.vantage
+  const vantages = s.vantagesOf(t)
   let total = 0
-  for (let q = s.head[t]; q >= 0; q = s.next[q]) {
-    const w = vantage[q]
+  for (const w of vantages) {
     const id = w < servers.length ? servers[w] : -1
     if (id < 0) continue
     const n = s.sent(t, w)
@@ -153,10 +152,7 @@ function copiesOf(
       most[id] = n
     }
   }
-  for (let q = s.head[t]; q >= 0; q = s.next[q]) {
-    const w = vantage[q]
-    if (w < servers.length && servers[w] >= 0) most[servers[w]] = 0
-  }
+  for (const w of vantages) if (w < servers.length && servers[w] >= 0) most[servers[w]] = 0
   return total > max ? total : max
 }
 

@@ -45,6 +45,12 @@ export function namedReplicas(
 
 /** At least this share of the transactions both could have seen, seen by both: one replica. */
 const SAME_REPLICA = 0.5
+/**
+ * Vantages at the server's rank compared at most: a cluster runs a few CoreDNS pods, and the
+ * comparison is k² (a hostile dnstap file can name a vantage per frame). More are left as points
+ * on one path.
+ */
+const MAX_SERVER_VANTAGES = 64
 
 /**
  * Per vantage string number, the replica it records (0, 1, ...) or -1, from the transactions of
@@ -58,8 +64,10 @@ export function replicaServers(store: TxnStore, rank: (row: number) => number): 
   // Dense numbers (0..k-1) for the vantages at the server's rank, by vantage string number.
   const index = new Int32Array(store.dns.strings.size).fill(-1)
   const members: number[] = []
-  // The server-rank vantages of the transaction at hand (a few), by dense number.
+  // The server-rank vantages of the transaction at hand, by dense number; `mark` (per dense
+  // number, 1 + the transaction that last listed it) keeps each once however many rows it has.
   const here: number[] = []
+  const mark: number[] = []
   const serverVantages = (t: number): number[] => {
     here.length = 0
     const several = store.seenAtSeveral(t)
@@ -69,8 +77,11 @@ export function replicaServers(store: TxnStore, rank: (row: number) => number): 
       if (index[v] < 0) {
         index[v] = members.length
         members.push(v)
+        mark.push(0)
       }
-      if (!here.includes(index[v])) here.push(index[v])
+      if (mark[index[v]] === t + 1) continue
+      mark[index[v]] = t + 1
+      here.push(index[v])
     }
     return here
   }
@@ -92,7 +103,7 @@ export function replicaServers(store: TxnStore, rank: (row: number) => number): 
       if (firstSent[t] > to[i]) to[i] = firstSent[t]
     }
   }
-  if (!shared) return null
+  if (!shared || members.length > MAX_SERVER_VANTAGES) return null
 
   // Second pass: for each ordered pair (a, b), the transactions of a within b's time, and those
   // seen by both.
@@ -107,7 +118,7 @@ export function replicaServers(store: TxnStore, rank: (row: number) => number): 
       for (let b = 0; b < k; b++) {
         if (b === a || !(at >= from[b] && at <= to[b])) continue
         within[a * k + b]++
-        if (vs.includes(b)) both[a * k + b]++
+        if (mark[b] === t + 1) both[a * k + b]++
       }
   }
 

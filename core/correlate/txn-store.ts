@@ -257,6 +257,16 @@ export class TxnStore {
     return max
   }
 
+  /** The vantages (string numbers) that saw transaction t: its first, second, then any others. */
+  vantagesOf(t: number): number[] {
+    const out = [this.v0(t)]
+    if (this.v1.length === 0 || this.v1[t] === 0) return out
+    out.push(this.v1[t] - 1)
+    const m = this.more.size > 0 ? this.more.get(t) : undefined
+    if (m) for (const v of m.keys()) out.push(v)
+    return out
+  }
+
   vantageCount(t: number): number {
     if (this.v1.length === 0 || this.v1[t] === 0) return 1
     return 2 + (this.more.size > 0 ? (this.more.get(t)?.size ?? 0) : 0)

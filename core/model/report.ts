@@ -42,7 +42,7 @@ export interface Summary {
   /**
    * The DNS servers side by side, when the bundle shows two or more handling queries (CoreDNS
    * replicas, a pod's nameservers): which one handled each query comes from its own log, dnstap
-   * or capture, or from the endpoint address after DNAT.
+   * or capture, or from the endpoint address after DNAT. The 64 busiest, busiest first.
    */
   servers?: ServerStats[]
 }

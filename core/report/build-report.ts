@@ -8,6 +8,7 @@ import type {
   ReportInput,
   ReportLookup,
   ReportTransaction,
+  ServerStats,
   Summary,
 } from '../model/report.js'
 import { REPORT_SCHEMA } from '../model/report.js'
@@ -97,7 +98,7 @@ export function buildReport(b: BuildReportInput): Report {
     vantages: b.vantages,
     summary: {
       ...summarize(rows.messages, b.correlation, reviewed),
-      ...(servers ? { servers: servers.stats.filter((x) => x.transactions > 0) } : {}),
+      ...(servers ? { servers: busiestServers(servers.stats) } : {}),
     },
     verdict,
     findings,
@@ -115,6 +116,16 @@ export function buildReport(b: BuildReportInput): Report {
     report.lookups = lookups.map((l) => toReportLookup(l, txns, true))
   }
   return report
+}
+
+/** Servers the summary lists at most: the busiest (a hostile capture can name thousands). */
+export const SUMMARY_SERVERS = 64
+
+function busiestServers(stats: readonly ServerStats[]): ServerStats[] {
+  return stats
+    .filter((x) => x.transactions > 0)
+    .sort((a, b) => b.transactions - a.transactions)
+    .slice(0, SUMMARY_SERVERS)
 }
 
 function summarize(

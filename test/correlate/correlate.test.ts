@@ -1048,6 +1048,40 @@ describe('replicas of the DNS server', () => {
     expect(run(events, [], named).transactions).toHaveLength(1)
   })
 
+  it('compares at most 64 server vantages (a hostile dnstap file can name one per frame)', () => {
+    // 60,000 identities, one query each with one key: comparing them pairwise would take 60,000²
+    // counters; past 64 they are points on one path, as before replicas were told apart.
+    const q = 'many.default.svc.cluster.local'
+    const many = vantages(
+      ...Array.from(
+        { length: 60_000 },
+        (_, i) => [`tap-${i}`, 'dns-server'] as [string, 'dns-server'],
+      ),
+    )
+    const c = run(
+      Array.from({ length: 60_000 }, (_, i) => tapQuery(i / 10, `tap-${i}`, REPLICA_A, 3, q)),
+      [],
+      many,
+    )
+    expect(c.transactions.map((t) => [t.copies, t.vantageCount])).toEqual([[1, 60_000]])
+  })
+
+  it('a key resent 5,000 times between two replicas is one transaction of 5,000 sends', () => {
+    const q = 'storm.default.svc.cluster.local'
+    const named = new Map(vs)
+    named.set('dns-a', { ...vs.get('dns-a')!, addresses: [REPLICA_A] })
+    named.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_B] })
+    const c = run(
+      Array.from({ length: 5000 }, (_, i) =>
+        i % 2 ? tapQuery(i, 'dns-b', REPLICA_B, 4, q) : tapQuery(i, 'dns-a', REPLICA_A, 4, q),
+      ),
+      [],
+      named,
+    )
+    expect(c.transactions.map((t) => t.copies)).toEqual([5000])
+    expect(c.stats.clientQueries).toBe(5000)
+  })
+
   it("with the pod's capture, a resend answered by the other replica after a lost answer is one transaction", () => {
     const q = 'lost.default.svc.cluster.local'
     const ask = (t: number) => query({ t, from: `${POD}:5000`, to: `${SVC}:53`, id: 5, q })

@@ -168,3 +168,91 @@ describe('highestScores', () => {
       }
   })
 })
+
+describe('the DNS servers of the summary', () => {
+  /** One query from the pod to each of `n` nameservers, each answered (or not, every third). */
+  function servers(n: number) {
+    const dns = new DnsTable()
+    for (let i = 0; i < n; i++) {
+      const server = `10.1.${i >> 8}.${i & 255}`
+      const q = `h-${i}.example.com`
+      dns.push(query({ t: i, from: '10.244.1.7:5000', to: `${server}:53`, id: i, q }))
+      for (let k = 0; k < i % 7; k++)
+        dns.push(
+          query({
+            t: i + 0.1 + k,
+            from: '10.244.1.7:5000',
+            to: `${server}:53`,
+            id: 70000 + i * 8 + k,
+            q: `k${k}.${q}`,
+          }),
+        )
+      if (i % 3)
+        dns.push(
+          response({ t: i + 0.5, from: `${server}:53`, to: '10.244.1.7:5000', id: i, q, addrs: 1 }),
+        )
+    }
+    const vs = vantages(['pod', 'pod'])
+    const correlation = correlate({ dns, drops: [], facts: [], vantages: vs })
+    return buildReport({
+      version: '0',
+      inputs: [
+        { path: 'pod.pcap', kind: 'pcap', vantage: 'pod', events: dns.length, problems: [] },
+      ],
+      skipped: [],
+      vantages: [...vs.values()],
+      dns,
+      correlation,
+      findings: [],
+      ruleProblems: [],
+      detail: false,
+    })
+  }
+
+  it('lists each nameserver with its queries, failures and median latency', () => {
+    const r = servers(3)
+    // Server 0 is unanswered (and has no other query); 1 and 2 answer their first query in 0.5 ms.
+    expect(r.summary.servers).toEqual([
+      {
+        server: '10.1.0.2',
+        address: '10.1.0.2',
+        transactions: 3,
+        failed: 2,
+        unanswered: 2,
+        servfail: 0,
+        refused: 0,
+        failureRate: 0.6667,
+        medianMs: 0.5,
+      },
+      {
+        server: '10.1.0.1',
+        address: '10.1.0.1',
+        transactions: 2,
+        failed: 1,
+        unanswered: 1,
+        servfail: 0,
+        refused: 0,
+        failureRate: 0.5,
+        medianMs: 0.5,
+      },
+      {
+        server: '10.1.0.0',
+        address: '10.1.0.0',
+        transactions: 1,
+        failed: 1,
+        unanswered: 1,
+        servfail: 0,
+        refused: 0,
+        failureRate: 1,
+        medianMs: null,
+      },
+    ])
+  })
+
+  it('keeps the 64 busiest of thousands (a hostile capture), and is not asked of one server', () => {
+    const r = servers(3000)
+    expect(r.summary.servers).toHaveLength(64)
+    expect(r.summary.servers!.every((s) => s.transactions === 7)).toBe(true)
+    expect(servers(1).summary.servers).toBeUndefined()
+  })
+})
