@@ -433,6 +433,30 @@ function bigReport(n: number): Report {
       rcodes,
       qtypes,
       latencyMs: { p50: 2500, p90: 4500, p99: 4950, max: 4999.9 },
+      servers: [
+        {
+          server: 'dns/coredns-a',
+          address: '10.244.1.3',
+          transactions: 30,
+          failed: 0,
+          unanswered: 0,
+          servfail: 0,
+          refused: 0,
+          failureRate: 0,
+          medianMs: 1,
+        },
+        {
+          server: HOSTILE,
+          address: '10.244.2.4',
+          transactions: 30,
+          failed: 12,
+          unanswered: 6,
+          servfail: 6,
+          refused: 0,
+          failureRate: 0.4,
+          medianMs: 0.5,
+        },
+      ],
     },
     verdict: { findingId: 'packet-drop', title: HOSTILE, confidence: 0.9 },
     findings: [
@@ -481,6 +505,14 @@ describe('web app: shared report view', () => {
     )
     expect(await w.page.getByTestId('findings').textContent()).toContain(HOSTILE)
     expect(await w.page.getByTestId('inputs').textContent()).toContain(HOSTILE)
+    // The DNS servers side by side, the failing one first, its name as text.
+    const rows = await w.page
+      .locator('[data-testid=servers] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)))
+    expect(rows).toEqual([
+      [HOSTILE, '10.244.2.4', '30', '12 · 40%', '6', '6', '0.500 ms'],
+      ['dns/coredns-a', '10.244.1.3', '30', '0 · 0.0%', '0', '0', '1.0 ms'],
+    ])
     // A javascript: reference is shown, never linked; an https one is linked.
     const hrefs = await w.page
       .locator('[data-testid=findings] a')
