@@ -923,6 +923,13 @@ describe('replicas of the DNS server', () => {
   const REPLICA_A = '10.244.2.3'
   const REPLICA_B = '10.244.3.4'
   const vs = vantages(['pod', 'pod'], ['dns-a', 'dns-server'], ['dns-b', 'dns-server'])
+  /** The same, with each replica's address as `collect` writes it into the manifest. */
+  const named = () => {
+    const m = new Map(vs)
+    m.set('dns-a', { ...vs.get('dns-a')!, addresses: [REPLICA_A] })
+    m.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_B] })
+    return m
+  }
   /** A CoreDNS log line at `vantage`: POD:port asked `q` (id) and was answered after 1 ms. */
   const logLine = (t: number, vantage: string, id: number, q: string, port = 5000) =>
     response({
@@ -1039,13 +1046,11 @@ describe('replicas of the DNS server', () => {
     // only the collector's names say these are two pods.
     const q = 'x.default.svc.cluster.local'
     const events = [logLine(510, 'dns-a', 7, q), logLine(1510, 'dns-b', 7, q)]
-    const named = new Map(vs)
-    named.set('dns-a', { ...vs.get('dns-a')!, addresses: [REPLICA_A] })
-    named.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_B] })
-    expect(run(events, [], named).transactions.map((t) => t.lastSeen)).toEqual(['dns-a', 'dns-b'])
+    const both = named()
+    expect(run(events, [], both).transactions.map((t) => t.lastSeen)).toEqual(['dns-a', 'dns-b'])
     // Two vantages with one address are one pod: its log and its dnstap, say.
-    named.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_A] })
-    expect(run(events, [], named).transactions).toHaveLength(1)
+    both.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_A] })
+    expect(run(events, [], both).transactions).toHaveLength(1)
   })
 
   it('compares at most 64 server vantages (a hostile dnstap file can name one per frame)', () => {
@@ -1068,15 +1073,12 @@ describe('replicas of the DNS server', () => {
 
   it('a key resent 5,000 times between two replicas is one transaction of 5,000 sends', () => {
     const q = 'storm.default.svc.cluster.local'
-    const named = new Map(vs)
-    named.set('dns-a', { ...vs.get('dns-a')!, addresses: [REPLICA_A] })
-    named.set('dns-b', { ...vs.get('dns-b')!, addresses: [REPLICA_B] })
     const c = run(
       Array.from({ length: 5000 }, (_, i) =>
         i % 2 ? tapQuery(i, 'dns-b', REPLICA_B, 4, q) : tapQuery(i, 'dns-a', REPLICA_A, 4, q),
       ),
       [],
-      named,
+      named(),
     )
     expect(c.transactions.map((t) => t.copies)).toEqual([5000])
     expect(c.stats.clientQueries).toBe(5000)

@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { analyzeBundle } from '../../core/analyze.js'
 import { readInputs } from '../../collector/read-inputs.js'
-import type { Report } from '../../core/model/report.js'
+import type { Report, ReportTransaction } from '../../core/model/report.js'
 
 const LAB_DIR = dirname(fileURLToPath(import.meta.url))
 const SCENARIOS = [
@@ -98,6 +98,23 @@ interface Truth {
 /** A transaction's client may be written with its port (`10.253.1.2:41234`). */
 function sameHost(client: string, addr: string): boolean {
   return client === addr || client.startsWith(addr + ':') || client.startsWith(addr + '#')
+}
+
+/**
+ * The pod's unanswered transactions, as many as the truth's, each last seen at the node with the
+ * kernel's NETFILTER_DROP attached; returns them with a label for further checks.
+ */
+function expectLostAtNode(report: Report, truth: Truth): [ReportTransaction, string][] {
+  const lost = (report.transactions ?? []).filter(
+    (t) => sameHost(t.client, POD_CLIENT) && !t.answered,
+  )
+  expect(lost.length).toBe(truth.summary.unanswered)
+  return lost.map((t) => {
+    const what = `${t.qname} ${t.qtype} id ${t.id}`
+    expect(t.lastSeen, what).toBe(NODE_VANTAGE)
+    expect(t.drop?.reason, what).toBe('NETFILTER_DROP')
+    return [t, what]
+  })
 }
 
 function onPath(bin: string): boolean {
@@ -234,15 +251,7 @@ if (why && process.env.CI) {
           })
 
           it('a query whose every answer was lost is unanswered, last seen at the node, with the kernel drop of its answer', () => {
-            const lost = (report.transactions ?? []).filter(
-              (t) => sameHost(t.client, POD_CLIENT) && !t.answered,
-            )
-            expect(lost.length).toBe(truth.summary.unanswered)
-            for (const t of lost) {
-              const what = `${t.qname} ${t.qtype} id ${t.id}`
-              expect(t.lastSeen, what).toBe(NODE_VANTAGE)
-              expect(t.drop?.reason, what).toBe('NETFILTER_DROP')
-            }
+            expectLostAtNode(report, truth)
           })
 
           it('the packet-drop finding counts the lost answers, last seen at the node', () => {
@@ -281,19 +290,11 @@ if (why && process.env.CI) {
           })
 
           it('the queries lost on their way to the second replica never reached it, last seen at the node, with their kernel drop', () => {
-            const lost = (report.transactions ?? []).filter(
-              (t) => sameHost(t.client, POD_CLIENT) && !t.answered,
-            )
-            expect(lost.length).toBe(truth.summary.unanswered)
-            for (const t of lost) {
-              const what = `${t.qname} ${t.qtype} id ${t.id}`
-              expect(t.lastSeen, what).toBe(NODE_VANTAGE)
+            for (const [t, what] of expectLostAtNode(report, truth))
               expect(
                 t.hops.filter((h) => h.vantage.startsWith('dns/')),
                 what,
               ).toEqual([])
-              expect(t.drop?.reason, what).toBe('NETFILTER_DROP')
-            }
             const f = report.findings.find((x) => x.id === 'packet-drop')
             expect((f?.data.neverReached as { vantage: string }[])[0].vantage).toBe(SICK)
           })

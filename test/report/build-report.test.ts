@@ -67,7 +67,11 @@ function messages(failing = true): DnsMessageEvent[] {
 function analyze(failing = true) {
   const dns = new DnsTable()
   for (const e of messages(failing)) dns.push(e)
-  const vs = vantages(['pod', 'pod'], ['coredns', 'dns-server'])
+  return reportOf(dns, vantages(['pod', 'pod'], ['coredns', 'dns-server']))
+}
+
+/** The correlation of `dns` and its report, as pod.pcap's, without rules. */
+function reportOf(dns: DnsTable, vs: ReturnType<typeof vantages>) {
   const correlation = correlate({ dns, drops: [], facts: [], vantages: vs })
   const report = buildReport({
     version: '0',
@@ -192,21 +196,7 @@ describe('the DNS servers of the summary', () => {
           response({ t: i + 0.5, from: `${server}:53`, to: '10.244.1.7:5000', id: i, q, addrs: 1 }),
         )
     }
-    const vs = vantages(['pod', 'pod'])
-    const correlation = correlate({ dns, drops: [], facts: [], vantages: vs })
-    return buildReport({
-      version: '0',
-      inputs: [
-        { path: 'pod.pcap', kind: 'pcap', vantage: 'pod', events: dns.length, problems: [] },
-      ],
-      skipped: [],
-      vantages: [...vs.values()],
-      dns,
-      correlation,
-      findings: [],
-      ruleProblems: [],
-      detail: false,
-    })
+    return reportOf(dns, vantages(['pod', 'pod'])).report
   }
 
   it('lists each nameserver with its queries, failures and median latency', () => {

@@ -29,6 +29,11 @@ export function nsx(ns, cmd, args, opts) {
   return sh('ip', ['netns', 'exec', ns, cmd, ...args], opts)
 }
 
+/** The raw table's PREROUTING rules of namespace `ns` with their exact packet counters. */
+export function rawPrerouting(ns) {
+  return nsx(ns, 'iptables', ['-t', 'raw', '-L', 'PREROUTING', '-v', '-x', '-n'])
+}
+
 const live = new Map()
 
 function saveState() {

@@ -14,7 +14,18 @@ import {
 import { join } from 'node:path'
 import { NS, ADDR, OUT_DIR, RUN_DIR, LAB_DIR, resolvConf } from './config.mjs'
 import { setup, teardown, CGROUP, removeCgroup, addSecondEndpoint } from './topology.mjs'
-import { startBg, waitBg, stopBg, stopAll, sleep, sh, nsx, safeRead, pidOf } from './proc.mjs'
+import {
+  startBg,
+  waitBg,
+  stopBg,
+  stopAll,
+  sleep,
+  sh,
+  nsx,
+  safeRead,
+  pidOf,
+  rawPrerouting,
+} from './proc.mjs'
 import {
   startUpstream,
   startResolver,
@@ -226,17 +237,9 @@ async function runOnce(id, { log = console.log } = {}) {
       'node-conntrack-stats.txt': nsx(NS.node, 'conntrack', ['-S']),
       'node-iptables-save.txt': nsx(NS.node, 'iptables-save', ['-c']),
     }
-    const rawTable = nsx(NS.node, 'iptables', ['-t', 'raw', '-L', 'PREROUTING', '-v', '-x', '-n'])
+    const rawTable = rawPrerouting(NS.node)
     if (replicas === 2) {
-      state.replicaRaw = nsx(NS.dns2, 'iptables', [
-        '-t',
-        'raw',
-        '-L',
-        'PREROUTING',
-        '-v',
-        '-x',
-        '-n',
-      ])
+      state.replicaRaw = rawPrerouting(NS.dns2)
       state.natTable = nsx(NS.node, 'iptables', ['-t', 'nat', '-L', '-v', '-x', '-n'])
     }
     if (existsSync(CGROUP)) state.cpuStat = readFileSync(join(CGROUP, 'cpu.stat'), 'utf8')

@@ -2,6 +2,7 @@
 // names the verdict issue 5 expects. Names are unique within a scenario whenever lookups overlap,
 // so each wire query belongs to exactly one logged lookup.
 import { NS, ADDR } from './config.mjs'
+import { rawPrerouting } from './proc.mjs'
 import { PERF_ZONE } from './zones.mjs'
 
 const pad = (n) => String(n).padStart(2, '0')
@@ -208,15 +209,7 @@ export const SCENARIOS = {
       lab.mark('blackhole')
       lab.ns(NS.up, 'iptables', ['-t', 'raw', '-A', ...BLACKHOLE_RULE])
       await lab.sleep(14_000)
-      lab.blackholeDrops = lab.ns(NS.up, 'iptables', [
-        '-t',
-        'raw',
-        '-L',
-        'PREROUTING',
-        '-v',
-        '-x',
-        '-n',
-      ])
+      lab.blackholeDrops = rawPrerouting(NS.up)
       lab.ns(NS.up, 'iptables', ['-t', 'raw', '-D', ...BLACKHOLE_RULE])
       await lab.stopUpstream()
       lab.mark('upstream-stopped')
