@@ -8,6 +8,7 @@ import type { Vantage } from '../model/bundle.js'
 import type { Transaction } from '../correlate/types.js'
 import type { HandledBy } from '../correlate/handled-by.js'
 import { medianLatencyMs, serverTable, type ServerStats } from './dns-servers.js'
+import { increaseSum, latestSum, seriesOf, type Series } from './metric-series.js'
 import type { Rule, RuleContext, RuleFinding } from './rule.js'
 import {
   evidenceList,
@@ -41,7 +42,8 @@ export const replicaUnhealthy: Rule = {
     'Queries handled by one DNS server (one CoreDNS replica behind the Service, or one of the ' +
     'nameservers) fail (no answer, SERVFAIL, REFUSED) or are answered slowly far more often than ' +
     "the others' are. Which server handled a query comes from that server's own log, dnstap or " +
-    "capture, or from the node's capture after DNAT (the endpoint's address).",
+    "capture, or from the node's capture after DNAT (the endpoint's address). Without those, each " +
+    "CoreDNS pod's coredns_dns_responses_total says how many it answered SERVFAIL or REFUSED.",
   mitigation:
     'Look at that pod and its node: `kubectl -n kube-system get pods -o wide -l k8s-app=kube-dns`, ' +
     '`kubectl -n kube-system logs <pod>`, `kubectl -n kube-system describe pod <pod>` (restarts, ' +
@@ -66,6 +68,12 @@ export const replicaUnhealthy: Rule = {
         `DNS server ${name} answered in ${s.medianMs} ms at the median, the other servers in ` +
         `${others.medianMs} ms (${s.transactions} and ${others.transactions} queries).`
       )
+    if (typeof d.source === 'string')
+      return (
+        `CoreDNS pod ${name} answered ${s.failed} of ${s.transactions} queries with SERVFAIL or ` +
+        `REFUSED (${pct(s.failureRate)}), by its ${d.source.replace(/^metrics /, 'metrics, ')}; ` +
+        `the other pods ${pct(others.failureRate)} of ${others.transactions}.`
+      )
     const parts = [
       s.unanswered ? `${s.unanswered} unanswered` : '',
       s.servfail ? `${s.servfail} SERVFAIL` : '',
@@ -82,6 +90,14 @@ export const replicaUnhealthy: Rule = {
 const pct = (x: number) => `${round(x * 100, 1)}%`
 
 function check(ctx: RuleContext): RuleFinding[] {
+  const found = fromTransactions(ctx)
+  // CoreDNS's metrics say what each pod answered even where no query was recorded (the log
+  // plugin is off in most clusters): they speak when the transactions could not.
+  return found.length ? found : fromMetrics(ctx)
+}
+
+/** Per server, from the transactions each handled. */
+function fromTransactions(ctx: RuleContext): RuleFinding[] {
   const txns = ctx.correlation.transactions
   // One server at most in sight: nothing to compare (a single capture of one resolver).
   const table = serverTable(ctx)
@@ -135,6 +151,99 @@ function check(ctx: RuleContext): RuleFinding[] {
       },
       evidence: evidenceList(lazyEvents(txns, picked, (t) => lastAt(t, s))),
       mitigation: mitigationFor(s, ctx.vantages),
+    })
+  }
+  return found
+}
+
+/** Response codes a client experiences as DNS failing. */
+const FAILING_RCODES = new Set(['SERVFAIL', 'REFUSED'])
+
+interface PodAnswers {
+  server: string
+  responses: number
+  failed: number
+  servfail: number
+  refused: number
+  failureRate: number
+  /** The SERVFAIL and REFUSED series, whose samples are the evidence. */
+  failing: Series[]
+}
+
+/**
+ * Per CoreDNS pod (a vantage of coredns_dns_responses_total), its responses and those SERVFAIL or
+ * REFUSED: the increase between the collector's two snapshots when every pod has two, else the
+ * counters since each pod started.
+ */
+function fromMetrics(ctx: RuleContext): RuleFinding[] {
+  // Pods the bundle says are the cluster DNS (collect's vantage per CoreDNS pod): metrics files
+  // of unknown origin side by side may be any servers of any networks.
+  const pod = new Set(ctx.vantages.filter((v) => v.type === 'dns-server').map((v) => v.id))
+  const series = seriesOf(ctx.metrics, 'coredns_dns_responses_total')
+  const byPod = new Map<string, Series[]>()
+  for (const x of series) {
+    if (!pod.has(x.first.vantage)) continue
+    let list = byPod.get(x.first.vantage)
+    if (!list) byPod.set(x.first.vantage, (list = []))
+    list.push(x)
+  }
+  if (byPod.size < 2 || byPod.size > MAX_SERVERS) return []
+  const twice = [...byPod.values()].every((l) => increaseSum(l) !== null)
+  const sum = (l: Series[]) => (twice ? (increaseSum(l) ?? 0) : latestSum(l))
+  const pods: PodAnswers[] = [...byPod].map(([server, list]) => {
+    const failing = list.filter((x) => FAILING_RCODES.has(x.labels.rcode))
+    const responses = sum(list)
+    const failed = sum(failing)
+    return {
+      server,
+      responses,
+      failed,
+      servfail: sum(failing.filter((x) => x.labels.rcode === 'SERVFAIL')),
+      refused: sum(failing.filter((x) => x.labels.rcode === 'REFUSED')),
+      failureRate: responses ? round(failed / responses, 4) : 0,
+      failing,
+    }
+  })
+  const counted = pods.filter((p) => p.responses >= MIN_TRANSACTIONS)
+  if (counted.length < 2) return []
+  const found: RuleFinding[] = []
+  for (const p of counted) {
+    const rest = counted.filter((x) => x !== p)
+    const responses = rest.reduce((a, x) => a + x.responses, 0)
+    const failed = rest.reduce((a, x) => a + x.failed, 0)
+    const othersRate = responses ? failed / responses : 0
+    if (p.failed < MIN_FAILURES || p.failureRate < MIN_RATE || p.failureRate < RATIO * othersRate)
+      continue
+    const stat: ServerStats = {
+      server: p.server,
+      address: ctx.vantages.find((v) => v.id === p.server)?.addresses[0] ?? null,
+      transactions: p.responses,
+      failed: p.failed,
+      unanswered: 0,
+      servfail: p.servfail,
+      refused: p.refused,
+      failureRate: p.failureRate,
+      medianMs: null,
+    }
+    found.push({
+      // Answers only: a query lost before the pod is in no counter, so this says less.
+      confidence: othersRate === 0 ? 0.65 : 0.55,
+      ...(p.failureRate >= 0.3 ? { severity: 'critical' as const } : {}),
+      data: {
+        kind: 'failing',
+        source: twice ? 'metrics between two snapshots' : 'metrics since each pod started',
+        server: p.server,
+        stats: stat,
+        others: { transactions: responses, failed, failureRate: round(othersRate, 4) },
+        pods: counted.map((x) => ({
+          server: x.server,
+          responses: x.responses,
+          failed: x.failed,
+          failureRate: x.failureRate,
+        })),
+      },
+      evidence: p.failing.flatMap((x) => (x.first === x.last ? [x.last] : [x.first, x.last])),
+      mitigation: mitigationFor(stat, ctx.vantages),
     })
   }
   return found

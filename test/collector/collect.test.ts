@@ -164,4 +164,66 @@ describe('dnsbundle collect --cluster (real kubectl, stand-in API server)', () =
     ])
     expect(r.code).toBe(2)
   })
+
+  it('two CoreDNS pods: collect names each, and analyze finds the one whose answers fail by its metrics', async () => {
+    // What CoreDNS's prometheus plugin serves (the 1.7+ names and labels), at two snapshots:
+    // the second pod answers a fifth of its queries SERVFAIL between them (its upstream path).
+    const metrics = (noerror: number, servfail: number) =>
+      [
+        '# HELP coredns_dns_responses_total Counter of response status codes.',
+        '# TYPE coredns_dns_responses_total counter',
+        `coredns_dns_responses_total{plugin="kubernetes",rcode="NOERROR",server="dns://:53",zone="."} ${noerror}`,
+        `coredns_dns_responses_total{plugin="",rcode="SERVFAIL",server="dns://:53",zone="."} ${servfail}`,
+        '',
+      ].join('\n')
+    const two: FakeCluster = {
+      ...cluster,
+      pods: [
+        { ...cluster.pods[0], log: '', metrics: [metrics(1000, 1), metrics(1400, 1)] },
+        {
+          name: 'coredns-5d78c9869d-fghij',
+          node: 'node-b',
+          ip: '10.244.1.4',
+          log: '',
+          metrics: [metrics(900, 10), metrics(1220, 90)],
+        },
+      ],
+      nodes: [
+        ...cluster.nodes,
+        { name: 'node-b', kernel: '5.15.0-105-generic', ip: '192.168.0.11' },
+      ],
+    }
+    const server = await startFakeApiServer(two)
+    try {
+      const out = join(dir, 'two-pods.zip')
+      const r = await cli([
+        'collect',
+        '--server',
+        server.url,
+        '--metrics-interval',
+        '0.2',
+        '-o',
+        out,
+      ])
+      expect(r.code).toBe(0)
+      const a = await cli(['analyze', '--format', 'json', out])
+      expect(a.code).toBe(0)
+      const report = JSON.parse(a.stdout)
+      const f = report.findings.find((x: { id: string }) => x.id === 'replica-unhealthy')
+      expect(f?.data.server).toBe('dns/coredns-5d78c9869d-fghij')
+      expect(f?.data.source).toBe('metrics between two snapshots')
+      expect(f?.data.stats).toMatchObject({
+        address: '10.244.1.4',
+        transactions: 400,
+        failed: 80,
+        failureRate: 0.2,
+      })
+      expect(f?.data.others).toEqual({ transactions: 400, failed: 0, failureRate: 0 })
+      expect(f?.mitigation).toContain('kubectl -n kube-system logs coredns-5d78c9869d-fghij')
+      expect(f?.mitigation).toContain('node node-b')
+      expect(f?.evidence[0].input).toBe('dns/coredns-5d78c9869d-fghij/metrics.prom')
+    } finally {
+      await server.close()
+    }
+  })
 })

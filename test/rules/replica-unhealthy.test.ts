@@ -5,7 +5,7 @@ import { expect } from 'vitest'
 import { replicaUnhealthy } from '../../core/rules/replica-unhealthy.js'
 import type { Vantage } from '../../core/model/bundle.js'
 import type { Manifest } from '../../core/model/bundle.js'
-import { ctx, tx, VANTAGES } from './context.js'
+import { ctx, metric, T0, tx, VANTAGES } from './context.js'
 import { ruleTable } from './table.js'
 
 const SVC = '10.96.0.10'
@@ -57,6 +57,29 @@ function through(
 }
 const replicaCtx = (transactions: ReturnType<typeof through>) =>
   ctx({ transactions, vantages: REPLICAS, manifest, dnsServers: [SVC] })
+
+/**
+ * coredns_dns_responses_total of one pod, as the collector's two snapshots 10 s apart give it
+ * (labels as CoreDNS 1.7+ writes them: rcode, server, zone); `counts` per rcode, at each snapshot.
+ */
+function responses(pod: string, counts: Record<string, [number, number?]>) {
+  return Object.entries(counts).flatMap(([rcode, values]) =>
+    values.flatMap((value, i) =>
+      value === undefined
+        ? []
+        : [
+            metric(
+              'coredns_dns_responses_total',
+              { rcode, server: 'dns://:53', zone: '.' },
+              value,
+              { vantage: pod, time: T0 + i * 10_000_000 },
+            ),
+          ],
+    ),
+  )
+}
+const metricsCtx = (events: ReturnType<typeof responses>) =>
+  ctx({ events, vantages: REPLICAS, manifest })
 
 ruleTable(replicaUnhealthy, {
   fires: [
@@ -166,8 +189,72 @@ ruleTable(replicaUnhealthy, {
         expect(replicaUnhealthy.describe!(f.data)).toContain('answered in 80 ms at the median')
       },
     },
+    {
+      name: "one pod's metrics: 60 of its 310 answers between two snapshots SERVFAIL, none of the other's",
+      ctx: () =>
+        metricsCtx([
+          ...responses(A, { NOERROR: [1000, 1300], NXDOMAIN: [50, 60], SERVFAIL: [0, 0] }),
+          ...responses(B, { NOERROR: [900, 1150], SERVFAIL: [20, 80] }),
+        ]),
+      expect: (f, all) => {
+        expect(all).toHaveLength(1)
+        expect(f.data.server).toBe(B)
+        expect(f.data.source).toBe('metrics between two snapshots')
+        expect(f.data.stats).toMatchObject({ transactions: 310, failed: 60, servfail: 60 })
+        expect(f.data.others).toEqual({ transactions: 310, failed: 0, failureRate: 0 })
+        expect(f.confidence).toBe(0.65)
+        expect(f.severity).toBeUndefined()
+        // The SERVFAIL counter's two samples are the evidence.
+        expect(f.evidence.map((e) => e.kind === 'metric' && e.value)).toEqual([20, 80])
+        expect(replicaUnhealthy.describe!(f.data)).toBe(
+          `CoreDNS pod ${B} (10.244.2.4) answered 60 of 310 queries with SERVFAIL or REFUSED ` +
+            '(19.4%), by its metrics, between two snapshots; the other pods 0% of 310.',
+        )
+        expect(f.mitigation).toContain('kubectl -n kube-system logs coredns-7db6d8ff4d-q9zvm')
+      },
+    },
+    {
+      name: 'one snapshot each: the counters since each pod started',
+      ctx: () =>
+        metricsCtx([
+          ...responses(A, { NOERROR: [5000], REFUSED: [3] }),
+          ...responses(B, { NOERROR: [4000], REFUSED: [2000] }),
+        ]),
+      expect: (f) => {
+        expect(f.data.source).toBe('metrics since each pod started')
+        expect(f.data.stats).toMatchObject({ transactions: 6000, failed: 2000, refused: 2000 })
+        expect(f.severity).toBe('critical')
+        expect(f.confidence).toBe(0.55)
+      },
+    },
   ],
   quiet: [
+    {
+      name: "both pods' metrics fail alike",
+      ctx: () =>
+        metricsCtx([
+          ...responses(A, { NOERROR: [1000, 1300], SERVFAIL: [10, 40] }),
+          ...responses(B, { NOERROR: [900, 1150], SERVFAIL: [20, 50] }),
+        ]),
+    },
+    {
+      name: 'metrics files of unknown origin side by side (corpus/metrics/ as one bundle)',
+      ctx: () =>
+        ctx({
+          events: [
+            ...responses('netdata.prom', { NOERROR: [19], SERVFAIL: [42], REFUSED: [21] }),
+            ...responses('nodelocaldns.prom', { NOERROR: [1154] }),
+          ],
+          vantages: [
+            { id: 'netdata.prom', type: 'unknown', name: 'netdata.prom', addresses: [] },
+            { id: 'nodelocaldns.prom', type: 'unknown', name: 'nodelocaldns.prom', addresses: [] },
+          ],
+        }),
+    },
+    {
+      name: "one pod's metrics only",
+      ctx: () => metricsCtx(responses(B, { NOERROR: [900, 1150], SERVFAIL: [20, 80] })),
+    },
     {
       name: 'both replicas fail alike (a cause they share)',
       ctx: () =>
