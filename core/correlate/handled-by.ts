@@ -3,8 +3,8 @@
 // endpoint: the node's capture after DNAT shows the endpoint's address, the replica's own log or
 // dnstap shows its vantage. A pod's capture alone (the Service IP only) does not say.
 import type { Vantage } from '../model/bundle.js'
-import { SOURCE, SOURCES } from '../model/dns-table.js'
-import type { DnsMessageEvent } from '../model/event.js'
+import { SOURCE } from '../model/dns-table.js'
+import { RANK_OF_TYPE, rankOf } from './roles.js'
 import { TxnStore } from './txn-store.js'
 import type { Transaction } from './types.js'
 
@@ -64,10 +64,9 @@ class Servers {
     }
   }
 
-  /** Is a record of this source at this vantage the DNS server's own (as the ranker says)? */
-  isServer(vantage: string, source: DnsMessageEvent['source']): boolean {
-    const type = this.types.get(vantage) ?? 'unknown'
-    return type === 'dns-server' || (type === 'unknown' && source !== 'capture')
+  /** Is a record of this source (a SOURCE number) at this vantage the DNS server's own? */
+  isServer(vantage: string, source: number): boolean {
+    return rankOf(this.types.get(vantage), source) === RANK_OF_TYPE['dns-server']
   }
 
   /** The server a vantage records. */
@@ -111,9 +110,7 @@ function ofStore(store: TxnStore, servers: Servers): Int32Array {
     let s = vantageServer[k]
     if (s === -2) {
       const v = text[vantage[row]]
-      s = vantageServer[k] = servers.isServer(v, SOURCES[source[row]] ?? 'capture')
-        ? servers.ofVantage(v)
-        : -1
+      s = vantageServer[k] = servers.isServer(v, source[row]) ? servers.ofVantage(v) : -1
     }
     let score: number
     if (s >= 0) score = qr[row] === 1 || source[row] === SOURCE.log ? SERVER_ANSWER : SERVER_QUERY
@@ -150,7 +147,7 @@ function ofObjects(transactions: readonly Transaction[], servers: Servers): Int3
     for (const { event: e } of t.hops) {
       let s: number
       let score: number
-      if (servers.isServer(e.vantage, e.source)) {
+      if (servers.isServer(e.vantage, SOURCE[e.source])) {
         s = servers.ofVantage(e.vantage)
         score = e.qr || e.source === 'log' ? SERVER_ANSWER : SERVER_QUERY
       } else {

@@ -112,8 +112,7 @@ const ANSWERED = 2
 
 /**
  * Whether a replica of the DNS server other than that of vantage `v` saw transaction p sent
- * (SENT), and answered it (ANSWERED); 0 when `v` is not at a replica. p's rows say at which
- * vantages it was seen (a transaction has a few).
+ * (SENT), and answered it (ANSWERED); 0 when `v` is not at a replica.
  */
 function atOtherReplicas(s: TxnStore, p: number, v: number, servers: Int32Array): number {
   const mine = v < servers.length ? servers[v] : -1

@@ -241,6 +241,17 @@ export const RANK_OF_TYPE: Record<VantageType, number> = {
   upstream: 4,
 }
 
+/**
+ * The rank of a record of `source` (a SOURCE number) made at a vantage of `type` (undefined: one
+ * the bundle does not describe). dnstap and log lines are written by the DNS server itself,
+ * whatever the vantage says.
+ */
+export function rankOf(type: VantageType | undefined, source: number): number {
+  return source !== SOURCE.capture && (type === undefined || type === 'unknown')
+    ? RANK_OF_TYPE['dns-server']
+    : RANK_OF_TYPE[type ?? 'unknown']
+}
+
 /** Rank of the vantage of each row of `dns`: lower is closer to the client. */
 export function vantageRanker(
   vantages: ReadonlyMap<string, Vantage>,
@@ -253,14 +264,7 @@ export function vantageRanker(
     const source = dns.source[row]
     const k = dns.vantage[row] * 3 + source
     let r = cache[k]
-    if (r < 0) {
-      const v = vantages.get(text[dns.vantage[row]])
-      // dnstap and log lines are written by the DNS server itself, whatever the vantage says.
-      r = cache[k] =
-        source !== SOURCE.capture && (!v || v.type === 'unknown')
-          ? RANK_OF_TYPE['dns-server']
-          : RANK_OF_TYPE[v?.type ?? 'unknown']
-    }
+    if (r < 0) r = cache[k] = rankOf(vantages.get(text[dns.vantage[row]])?.type, source)
     return r
   }
 }
