@@ -42,7 +42,7 @@ export function serverTable(i: ServerTableInput): ServerTable | null {
 }
 
 /** Addresses that stand for the Service, not a server. */
-export function serviceIps(i: ServerTableInput): Set<string> {
+function serviceIps(i: ServerTableInput): Set<string> {
   return new Set([...(i.manifest?.cluster?.dnsServiceIps ?? []), ...i.correlation.natPairs.keys()])
 }
 
@@ -63,7 +63,7 @@ function severalServers(i: ServerTableInput): boolean {
 }
 
 /** Per server, what its transactions came to. */
-export function serverStats(by: HandledBy, f: TxFacts): ServerStats[] {
+function serverStats(by: HandledBy, f: TxFacts): ServerStats[] {
   const k = by.servers.length
   const n = new Int32Array(k)
   const failed = new Int32Array(k)
